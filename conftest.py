@@ -1,0 +1,32 @@
+"""Test set-up shared by every app: database selection and the worker-cluster helpers."""
+
+import os
+
+import pytest
+from django.db import connections
+
+
+def _backend() -> str:
+    return connections["default"].vendor
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    on_postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            if os.environ.get("CI"):
+                raise pytest.UsageError(
+                    f"{item.nodeid} needs PostgreSQL and CI never skips it: run with DATABASE_URL set, "
+                    "or deselect it with -m 'not postgres' on the SQLite pass."
+                )
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: DATABASE_URL is not a PostgreSQL URL"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fault_cache():
+    """Each test sees the fault rules it planted, not a neighbour's cached ones."""
+    from sagaproject import faults
+
+    faults.clear_cache()
+    yield
+    faults.clear_cache()

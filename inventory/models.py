@@ -1,0 +1,78 @@
+"""Products, their stock, reservations against it and the ledger of every movement."""
+
+from django.db import models
+
+from sagaproject.idempotency import IdempotencyRecordBase
+
+
+class Product(models.Model):
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    active = models.BooleanField(default=True)
+    # Units free to reserve; reserved and committed units are no longer on hand.
+    stock_on_hand = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(stock_on_hand__gte=0), name="stock_never_negative"),
+            models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+
+class Reservation(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", "Active"
+        RELEASED = "RELEASED", "Released"
+        COMMITTED = "COMMITTED", "Committed"
+
+    key = models.CharField(max_length=200, unique=True, help_text="Idempotency key of the reserve call.")
+    order_id = models.UUIDField(db_index=True)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="reservations")
+    quantity = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="reservation_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product.sku} for {self.order_id} ({self.status})"
+
+
+class StockMovement(models.Model):
+    """Append-only ledger: every change of stock on hand, with the reservation it concerns."""
+
+    class Kind(models.TextChoices):
+        RECEIVED = "RECEIVED", "Received"
+        RESERVED = "RESERVED", "Reserved"
+        RELEASED = "RELEASED", "Released"
+        COMMITTED = "COMMITTED", "Committed"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Change of stock on hand: +received, -reserved, +released, 0 for a commit.
+    quantity = models.IntegerField()
+    reservation = models.ForeignKey(
+        Reservation, null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
+    )
+    key = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.quantity:+d} {self.product_id}"
+
+
+class IdempotencyRecord(IdempotencyRecordBase):
+    class Meta(IdempotencyRecordBase.Meta):
+        verbose_name = "idempotency record"

@@ -1,0 +1,147 @@
+"""Inventory operations: the only code that writes the inventory database.
+
+Every operation a saga calls takes an idempotency key and runs in one transaction on the
+`inventory` alias together with the record of that key.
+"""
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from inventory.errors import OutOfStock, ProductInactive, ProductNotFound, ReservationNotFound
+from inventory.models import IdempotencyRecord, Product, Reservation, StockMovement
+from sagaproject import faults
+from sagaproject.idempotency import compensate_once, perform_once
+from sagaproject.money import to_money
+
+ALIAS = "inventory"
+
+
+def product_register(sku: str, name: str, unit_price: Decimal | str, initial_stock: int = 0) -> Product:
+    """Create a product with its first stock receipt; an existing SKU is returned unchanged."""
+    with transaction.atomic(using=ALIAS):
+        product, created = Product.objects.using(ALIAS).get_or_create(
+            sku=sku, defaults={"name": name, "unit_price": to_money(unit_price)}
+        )
+        if created and initial_stock:
+            _receive(product, initial_stock)
+    product.refresh_from_db(using=ALIAS)
+    return product
+
+
+def stock_receive(sku: str, quantity: int) -> Product:
+    """Add received units to a product's stock on hand."""
+    if quantity <= 0:
+        raise ValueError("A receipt must add at least one unit.")
+    with transaction.atomic(using=ALIAS):
+        product = Product.objects.using(ALIAS).select_for_update().filter(sku=sku).first()
+        if product is None:
+            raise ProductNotFound(f"No product with SKU {sku}.", sku=sku)
+        _receive(product, quantity)
+    product.refresh_from_db(using=ALIAS)
+    return product
+
+
+def _receive(product: Product, quantity: int) -> None:
+    Product.objects.using(ALIAS).filter(pk=product.pk).update(stock_on_hand=F("stock_on_hand") + quantity)
+    StockMovement.objects.using(ALIAS).create(product=product, kind=StockMovement.Kind.RECEIVED, quantity=quantity)
+
+
+def stock_reserve(*, key: str, order_id: uuid.UUID | str, sku: str, quantity: int) -> dict[str, Any]:
+    """Reserve units of a product for an order, never more than are on hand.
+
+    Refuses with ProductNotFound, ProductInactive or OutOfStock. The decrement is a
+    conditional update, so concurrent reservations of the last units cannot oversell.
+    """
+    if quantity <= 0:
+        raise ValueError("A reservation must be for at least one unit.")
+    faults.inject("inventory.stock_reserve")
+
+    def effect() -> dict[str, Any]:
+        product = Product.objects.using(ALIAS).filter(sku=sku).first()
+        if product is None:
+            raise ProductNotFound(f"No product with SKU {sku}.", sku=sku)
+        if not product.active:
+            raise ProductInactive(f"{sku} is not for sale.", sku=sku)
+        taken = (
+            Product.objects.using(ALIAS)
+            .filter(pk=product.pk, stock_on_hand__gte=quantity)
+            .update(stock_on_hand=F("stock_on_hand") - quantity)
+        )
+        if not taken:
+            raise OutOfStock(
+                f"Only {product.stock_on_hand} of {sku} in stock, {quantity} asked.",
+                sku=sku,
+                requested=quantity,
+            )
+        reservation = Reservation.objects.using(ALIAS).create(
+            key=key, order_id=order_id, product=product, quantity=quantity
+        )
+        StockMovement.objects.using(ALIAS).create(
+            product=product, kind=StockMovement.Kind.RESERVED, quantity=-quantity, reservation=reservation, key=key
+        )
+        return {
+            "reservation_id": reservation.pk,
+            "sku": sku,
+            "quantity": quantity,
+            "unit_price": str(product.unit_price),
+        }
+
+    result = perform_once(IdempotencyRecord, ALIAS, key, "stock_reserve", effect)
+    faults.inject("inventory.stock_reserve", phase="after")
+    return result
+
+
+def reservation_release(*, key: str, reserve_key: str) -> dict[str, Any]:
+    """Give the units of the reservation made under `reserve_key` back to stock."""
+    faults.inject("inventory.reservation_release")
+
+    def undo(_action: IdempotencyRecord) -> dict[str, Any]:
+        reservation = Reservation.objects.using(ALIAS).select_for_update().get(key=reserve_key)
+        if reservation.status != Reservation.Status.ACTIVE:
+            return {"reservation_id": reservation.pk, "released": 0, "status": reservation.status}
+        Product.objects.using(ALIAS).filter(pk=reservation.product_id).update(
+            stock_on_hand=F("stock_on_hand") + reservation.quantity
+        )
+        reservation.status = Reservation.Status.RELEASED
+        reservation.save(update_fields=["status", "updated_at"])
+        StockMovement.objects.using(ALIAS).create(
+            product_id=reservation.product_id,
+            kind=StockMovement.Kind.RELEASED,
+            quantity=reservation.quantity,
+            reservation=reservation,
+            key=key,
+        )
+        return {"reservation_id": reservation.pk, "released": reservation.quantity}
+
+    result = compensate_once(IdempotencyRecord, ALIAS, key, reserve_key, "reservation_release", "stock_reserve", undo)
+    faults.inject("inventory.reservation_release", phase="after")
+    return result
+
+
+def reservation_commit(*, key: str, reserve_key: str) -> dict[str, Any]:
+    """Turn the active reservation made under `reserve_key` into a final sale."""
+    faults.inject("inventory.reservation_commit")
+
+    def effect() -> dict[str, Any]:
+        reservation = Reservation.objects.using(ALIAS).select_for_update().filter(key=reserve_key).first()
+        if reservation is None or reservation.status == Reservation.Status.RELEASED:
+            raise ReservationNotFound(f"No active reservation under {reserve_key}.", reserve_key=reserve_key)
+        if reservation.status == Reservation.Status.ACTIVE:
+            reservation.status = Reservation.Status.COMMITTED
+            reservation.save(update_fields=["status", "updated_at"])
+            StockMovement.objects.using(ALIAS).create(
+                product_id=reservation.product_id,
+                kind=StockMovement.Kind.COMMITTED,
+                quantity=0,
+                reservation=reservation,
+                key=key,
+            )
+        return {"reservation_id": reservation.pk, "committed": reservation.quantity}
+
+    result = perform_once(IdempotencyRecord, ALIAS, key, "reservation_commit", effect)
+    faults.inject("inventory.reservation_commit", phase="after")
+    return result

@@ -1,0 +1,51 @@
+"""Orders and their lines; the saga that drives an order is referenced by id only."""
+
+import uuid
+
+from django.db import models
+
+from sagaproject.idempotency import IdempotencyRecordBase
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        APPROVED = "APPROVED", "Approved"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    key = models.CharField(max_length=200, unique=True, help_text="Idempotency key of the create call.")
+    customer = models.CharField(max_length=150, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    saga_id = models.UUIDField(null=True, blank=True, db_index=True)
+    cancel_reason = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="order_customer_recent")]
+
+    def __str__(self) -> str:
+        return f"Order {self.id} ({self.status})"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField("SKU", max_length=64)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    line_total = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="line_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class IdempotencyRecord(IdempotencyRecordBase):
+    class Meta(IdempotencyRecordBase.Meta):
+        verbose_name = "idempotency record"

@@ -1,0 +1,15 @@
+"""Business refusals of the payments service."""
+
+from sagaproject.errors import BusinessRefusal
+
+
+class AccountNotFound(BusinessRefusal):
+    """The customer has no account."""
+
+    code = "account_not_found"
+
+
+class InsufficientFunds(BusinessRefusal):
+    """The balance does not cover the amount."""
+
+    code = "insufficient_funds"

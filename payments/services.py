@@ -1,0 +1,105 @@
+"""Payments operations: the only code that writes the payments database."""
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from payments.errors import AccountNotFound, InsufficientFunds
+from payments.models import CustomerAccount, IdempotencyRecord, LedgerEntry, Payment, Refund
+from sagaproject import faults
+from sagaproject.idempotency import compensate_once, perform_once
+from sagaproject.money import to_money
+
+ALIAS = "payments"
+
+
+def account_open(customer: str, initial_deposit: Decimal | str = "0") -> CustomerAccount:
+    """Open an account with a first deposit; an existing account is returned unchanged."""
+    amount = to_money(initial_deposit)
+    with transaction.atomic(using=ALIAS):
+        account, created = CustomerAccount.objects.using(ALIAS).get_or_create(customer=customer)
+        if created and amount > 0:
+            _deposit(account, amount)
+    account.refresh_from_db(using=ALIAS)
+    return account
+
+
+def account_deposit(customer: str, amount: Decimal | str) -> CustomerAccount:
+    """Add money to a customer's balance."""
+    value = to_money(amount)
+    if value <= 0:
+        raise ValueError("A deposit must be positive.")
+    with transaction.atomic(using=ALIAS):
+        account = CustomerAccount.objects.using(ALIAS).filter(customer=customer).first()
+        if account is None:
+            raise AccountNotFound(f"No account for {customer}.", customer=customer)
+        _deposit(account, value)
+    account.refresh_from_db(using=ALIAS)
+    return account
+
+
+def _deposit(account: CustomerAccount, amount: Decimal) -> None:
+    CustomerAccount.objects.using(ALIAS).filter(pk=account.pk).update(balance=F("balance") + amount)
+    LedgerEntry.objects.using(ALIAS).create(account=account, kind=LedgerEntry.Kind.DEPOSIT, amount=amount)
+
+
+def payment_charge(*, key: str, order_id: uuid.UUID | str, customer: str, amount: Decimal | str) -> dict[str, Any]:
+    """Capture `amount` from the customer's balance for an order.
+
+    Refuses with AccountNotFound or InsufficientFunds. The debit is a conditional update,
+    so two charges racing for the same balance cannot overdraw it.
+    """
+    value = to_money(amount)
+    if value <= 0:
+        raise ValueError("A charge must be positive.")
+    faults.inject("payments.payment_charge")
+
+    def effect() -> dict[str, Any]:
+        account = CustomerAccount.objects.using(ALIAS).filter(customer=customer).first()
+        if account is None:
+            raise AccountNotFound(f"No account for {customer}.", customer=customer)
+        debited = (
+            CustomerAccount.objects.using(ALIAS)
+            .filter(pk=account.pk, balance__gte=value)
+            .update(balance=F("balance") - value)
+        )
+        if not debited:
+            raise InsufficientFunds(
+                f"Insufficient funds: {value} asked, {account.balance} available.",
+                customer=customer,
+                amount=str(value),
+            )
+        payment = Payment.objects.using(ALIAS).create(key=key, account=account, order_id=order_id, amount=value)
+        LedgerEntry.objects.using(ALIAS).create(
+            account=account, kind=LedgerEntry.Kind.CHARGE, amount=-value, payment=payment, key=key
+        )
+        return {"payment_id": payment.pk, "amount": str(value)}
+
+    result = perform_once(IdempotencyRecord, ALIAS, key, "payment_charge", effect)
+    faults.inject("payments.payment_charge", phase="after")
+    return result
+
+
+def payment_refund(*, key: str, charge_key: str) -> dict[str, Any]:
+    """Give back the whole payment captured under `charge_key`."""
+    faults.inject("payments.payment_refund")
+
+    def undo(_action: IdempotencyRecord) -> dict[str, Any]:
+        payment = Payment.objects.using(ALIAS).select_for_update().get(key=charge_key)
+        if payment.status == Payment.Status.REFUNDED:
+            return {"payment_id": payment.pk, "refunded": "0.00"}
+        CustomerAccount.objects.using(ALIAS).filter(pk=payment.account_id).update(balance=F("balance") + payment.amount)
+        payment.status = Payment.Status.REFUNDED
+        payment.save(update_fields=["status", "updated_at"])
+        refund = Refund.objects.using(ALIAS).create(key=key, payment=payment, amount=payment.amount)
+        LedgerEntry.objects.using(ALIAS).create(
+            account_id=payment.account_id, kind=LedgerEntry.Kind.REFUND, amount=payment.amount, payment=payment, key=key
+        )
+        return {"payment_id": payment.pk, "refund_id": refund.pk, "refunded": str(payment.amount)}
+
+    result = compensate_once(IdempotencyRecord, ALIAS, key, charge_key, "payment_refund", "payment_charge", undo)
+    faults.inject("payments.payment_refund", phase="after")
+    return result

@@ -1,0 +1,66 @@
+"""Fault injection points that participant services call before and after their effect.
+
+Rules live in the engine's database (`sagas.FaultRule`) so operators can switch them on
+from the admin and tests can plant them; nothing fires unless a rule is enabled. Rules are
+cached per process for a second, since every participant call passes through here.
+"""
+
+import random
+import time
+from typing import Any
+
+from django.apps import apps
+from django.db.models import F
+
+from sagaproject.errors import InjectedRefusal, InjectedTransientError
+
+_CACHE_SECONDS = 1.0
+_cache: dict[str, Any] = {"loaded_at": 0.0, "rules": {}}
+
+
+def clear_cache() -> None:
+    """Forget the cached rules so the next call reads the database."""
+    _cache["loaded_at"] = 0.0
+
+
+def _rules() -> dict[tuple[str, str], list]:
+    now = time.monotonic()
+    if now - _cache["loaded_at"] > _CACHE_SECONDS:
+        rule_model = apps.get_model("sagas", "FaultRule")
+        grouped: dict[tuple[str, str], list] = {}
+        for rule in rule_model.objects.filter(enabled=True):
+            grouped.setdefault((rule.operation, rule.phase), []).append(rule)
+        _cache["rules"] = grouped
+        _cache["loaded_at"] = now
+    return _cache["rules"]
+
+
+def _consume(rule: Any) -> bool:
+    """Take one firing from a rule limited to a count; False when it is used up."""
+    if rule.remaining is None:
+        return True
+    rule_model = type(rule)
+    taken = rule_model.objects.filter(pk=rule.pk, remaining__gt=0).update(remaining=F("remaining") - 1)
+    if not taken:
+        clear_cache()
+    return bool(taken)
+
+
+def inject(operation: str, phase: str = "before") -> None:
+    """Apply the enabled fault rules of `operation` for this phase ("before" or "after")."""
+    for rule in _rules().get((operation, phase), ()):
+        if rule.probability < 1 and random.random() >= rule.probability:
+            continue
+        if not _consume(rule):
+            continue
+        if rule.mode == "delay":
+            time.sleep(rule.delay_seconds)
+        elif rule.mode == "hang":
+            # Sleeps in short slices so a step timeout (SIGALRM) can interrupt it.
+            deadline = time.monotonic() + max(rule.delay_seconds, 3600)
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
+        elif rule.mode == "refuse":
+            raise InjectedRefusal(rule.message or f"{operation} refused by a fault rule")
+        elif rule.mode == "transient":
+            raise InjectedTransientError(rule.message or f"{operation} failed by a fault rule")

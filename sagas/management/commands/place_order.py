@@ -1,0 +1,42 @@
+"""Place an order for a customer; it runs as a saga in the worker cluster."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from sagas.errors import InvalidOrderRequest
+from sagas.services import order_place
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--customer", required=True, help="Customer name, e.g. alice.")
+        parser.add_argument("--sku", required=True, help="Product SKU, e.g. WIDGET-1.")
+        parser.add_argument("--quantity", required=True, help="A positive whole number.")
+        parser.add_argument(
+            "--style",
+            choices=["orchestration", "choreography"],
+            default=None,
+            help="Saga style (default: the SAGA_DEFAULT_STYLE setting).",
+        )
+        parser.add_argument(
+            "--idempotency-key", default=None, help="Placing again with the same key returns the first saga."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            saga, created = order_place(
+                customer=options["customer"],
+                sku=options["sku"],
+                quantity=options["quantity"],
+                style=options["style"],
+                idempotency_key=options["idempotency_key"],
+            )
+        except InvalidOrderRequest as exc:
+            raise CommandError(f"{exc.field}: {exc.message}") from None
+        verb = "started" if created else "already exists (same idempotency key)"
+        self.stdout.write(f"saga {saga.id} {verb}")
+        self.stdout.write(f"order {saga.order_id}")
+        self.stdout.write(f"follow it with: manage.py saga_status {saga.id}")

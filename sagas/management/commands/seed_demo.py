@@ -1,0 +1,51 @@
+"""Create the demo products, customers and logins; running it again changes nothing."""
+
+import os
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from inventory import services as inventory
+from payments import services as payments
+
+PRODUCTS = [
+    ("WIDGET-1", "Widget", Decimal("25.00"), 100),
+    ("GADGET-1", "Gadget", Decimal("120.00"), 20),
+    ("GIZMO-1", "Gizmo", Decimal("9.50"), 500),
+    ("DOOHICKEY-1", "Doohickey", Decimal("480.00"), 5),
+    ("RARE-1", "Rare collectible", Decimal("999.00"), 1),
+]
+CUSTOMERS = [("alice", Decimal("1000.00")), ("bob", Decimal("250.00")), ("carol", Decimal("50.00"))]
+DEMO_PASSWORD = "demo-pass-123"
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--no-users", action="store_true", help="Do not create login accounts.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for sku, name, price, stock in PRODUCTS:
+            product = inventory.product_register(sku, name, price, stock)
+            self.stdout.write(f"product {product.sku}: {product.unit_price}, {product.stock_on_hand} on hand")
+        for customer, deposit in CUSTOMERS:
+            account = payments.account_open(customer, deposit)
+            self.stdout.write(f"customer {account.customer}: balance {account.balance}")
+        if options["no_users"]:
+            return
+        users = get_user_model()
+        for customer, _ in CUSTOMERS:
+            if not users.objects.filter(username=customer).exists():
+                users.objects.create_user(customer, password=DEMO_PASSWORD)
+        self.stdout.write(f"customers log in with their name and the password {DEMO_PASSWORD!r}")
+        if settings.DEBUG:
+            password = os.environ.get("DEMO_ADMIN_PASSWORD", "admin-pass-123")
+            if not users.objects.filter(username="admin").exists():
+                users.objects.create_superuser("admin", "admin@example.com", password)
+                self.stdout.write(self.style.WARNING(f"development admin login: admin / {password}"))
+            else:
+                self.stdout.write("development admin login: admin (already exists)")

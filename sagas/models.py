@@ -1,0 +1,186 @@
+"""Durable saga state: one instance per saga, one log row per step attempt or operator act."""
+
+import uuid
+
+from django.db import models
+
+
+class SagaStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    RUNNING = "RUNNING", "Running"
+    COMPENSATING = "COMPENSATING", "Compensating"
+    COMPLETED = "COMPLETED", "Completed"
+    COMPENSATED = "COMPENSATED", "Compensated"
+    FAILED = "FAILED", "Failed"
+
+
+TERMINAL_STATUSES = (SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED)
+ACTIVE_STATUSES = (SagaStatus.PENDING, SagaStatus.RUNNING, SagaStatus.COMPENSATING)
+
+
+class SagaStyle(models.TextChoices):
+    ORCHESTRATION = "orchestration", "Orchestration"
+    CHOREOGRAPHY = "choreography", "Choreography"
+
+
+class Direction(models.TextChoices):
+    FORWARD = "FORWARD", "Forward"
+    COMPENSATION = "COMPENSATION", "Compensation"
+    OPERATOR = "OPERATOR", "Operator action"
+    SYSTEM = "SYSTEM", "System"
+    EVENT = "EVENT", "Event"
+
+
+class SagaInstance(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    definition_name = models.CharField(max_length=100)
+    definition_version = models.PositiveIntegerField()
+    style = models.CharField(max_length=16, choices=SagaStyle.choices, default=SagaStyle.ORCHESTRATION)
+    status = models.CharField(max_length=16, choices=SagaStatus.choices, default=SagaStatus.PENDING)
+    # Which way the saga is moving, kept when it stops as FAILED so a retry knows.
+    direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.FORWARD)
+    step_index = models.IntegerField(default=0)
+    current_step = models.CharField(max_length=100, blank=True, default="")
+    attempt = models.PositiveIntegerField(default=0, help_text="Attempts of the current step so far.")
+    context = models.JSONField(default=dict, help_text="The saga's input and each step's result.")
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    order_id = models.UUIDField(null=True, blank=True, db_index=True)
+    customer = models.CharField(max_length=150, blank=True, default="", db_index=True)
+    # The lease: who runs the saga now and until when. `version` fences out late commits.
+    lease_owner = models.CharField(max_length=200, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveBigIntegerField(default=0)
+    next_run_at = models.DateTimeField(null=True, blank=True, help_text="Not before this time (retry backoff).")
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    paused = models.BooleanField(default=False)
+    last_error = models.TextField(blank=True, default="")
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a person marked a FAILED saga dealt with."
+    )
+    resolved_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "saga"
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="saga_status_recent"),
+            models.Index(fields=["definition_name", "-created_at"], name="saga_type_recent"),
+            models.Index(fields=["style", "-created_at"], name="saga_style_recent"),
+            models.Index(
+                fields=["lease_expires_at"],
+                name="saga_active_lease",
+                condition=models.Q(status__in=["PENDING", "RUNNING", "COMPENSATING"]),
+            ),
+        ]
+        permissions = [
+            ("retry_saga", "Can retry a failed saga"),
+            ("compensate_saga", "Can compensate a saga"),
+            ("resume_saga", "Can resume a stuck saga"),
+            ("pause_saga", "Can pause and unpause a saga"),
+            ("edit_saga_input", "Can edit a saga's input and retry"),
+            ("skip_saga_step", "Can skip a failed step"),
+            ("resolve_saga", "Can mark a failed saga resolved"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.definition_name} {self.id} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class StepStatus(models.TextChoices):
+    RUNNING = "RUNNING", "Running"
+    SUCCEEDED = "SUCCEEDED", "Succeeded"
+    REFUSED = "REFUSED", "Refused (business)"
+    FAILED = "FAILED", "Failed (transient)"
+    TIMED_OUT = "TIMED_OUT", "Timed out"
+    ABANDONED = "ABANDONED", "Abandoned (lease lost)"
+    RECORDED = "RECORDED", "Recorded"
+
+
+class SagaStepLog(models.Model):
+    saga = models.ForeignKey(SagaInstance, on_delete=models.CASCADE, related_name="steps")
+    step_name = models.CharField(max_length=100)
+    step_index = models.IntegerField(default=0)
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    attempt = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=StepStatus.choices)
+    idempotency_key = models.CharField(max_length=200, blank=True, default="")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error_type = models.CharField(max_length=200, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    traceback = models.TextField(blank=True, default="")
+    worker = models.CharField(max_length=200, blank=True, default="")
+    # Operator and system records: what was done, by whom and why.
+    action = models.CharField(max_length=50, blank=True, default="")
+    actor = models.CharField(max_length=150, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        indexes = [models.Index(fields=["saga", "started_at"], name="steplog_saga_time")]
+
+    def __str__(self) -> str:
+        return f"{self.step_name} {self.direction} #{self.attempt} {self.status}"
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.finished_at is None:
+            return None
+        return int((self.finished_at - self.started_at).total_seconds() * 1000)
+
+
+class FaultRule(models.Model):
+    """A switch that makes a participant operation misbehave on purpose."""
+
+    class Mode(models.TextChoices):
+        REFUSE = "refuse", "Fail for good (business refusal)"
+        TRANSIENT = "transient", "Transient error"
+        DELAY = "delay", "Delay"
+        HANG = "hang", "Hang"
+
+    class Phase(models.TextChoices):
+        BEFORE = "before", "Before the effect"
+        AFTER = "after", "After the effect (outcome lost)"
+
+    class Operation(models.TextChoices):
+        ORDER_CREATE = "orders.order_create"
+        ORDER_CANCEL = "orders.order_cancel"
+        ORDER_APPROVE = "orders.order_approve"
+        STOCK_RESERVE = "inventory.stock_reserve"
+        RESERVATION_RELEASE = "inventory.reservation_release"
+        RESERVATION_COMMIT = "inventory.reservation_commit"
+        PAYMENT_CHARGE = "payments.payment_charge"
+        PAYMENT_REFUND = "payments.payment_refund"
+
+    operation = models.CharField(max_length=64, choices=Operation.choices)
+    phase = models.CharField(max_length=8, choices=Phase.choices, default=Phase.BEFORE)
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    probability = models.FloatField(default=1.0, help_text="Chance per call, 0 to 1.")
+    delay_seconds = models.FloatField(default=0.0, help_text="For delay; a hang lasts at least an hour.")
+    remaining = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Fire this many times, then stop; empty for no limit."
+    )
+    message = models.CharField(max_length=200, blank=True, default="")
+    enabled = models.BooleanField(default=True)
+    created_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["operation", "phase"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(probability__gte=0) & models.Q(probability__lte=1), name="fault_probability_0_1"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.phase}: {self.mode} p={self.probability}"

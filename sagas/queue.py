@@ -1,0 +1,69 @@
+"""Hands sagas to the worker cluster.
+
+With django-q2's ORM broker on the `default` alias (our default), the queue row is written
+in the caller's transaction: a checkpoint and its enqueue commit together or not at all, and
+a delayed retry is a queue row that becomes visible at its time. With another broker the
+enqueue waits for the commit and the recovery sweep covers what a crash loses.
+"""
+
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.brokers.orm import ORM
+from django_q.conf import Conf
+from django_q.humanhash import uuid as task_uuid
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
+from django_q.tasks import async_task
+
+RUN_SAGA = "sagas.tasks.run_saga"
+
+
+def _uses_orm_broker() -> bool:
+    return Conf.ORM is not None and Conf.ORM == "default"
+
+
+def enqueue_saga(saga_id: uuid.UUID | str, delay_seconds: float = 0.0) -> None:
+    """Queue one run of the saga, now or after a delay; call inside the checkpoint transaction."""
+    saga_id = str(saga_id)
+    if not _uses_orm_broker():
+        # Redis and friends are outside our transaction (and at most once): kick on commit.
+        transaction.on_commit(lambda: async_task(RUN_SAGA, saga_id, task_name=f"saga-{saga_id}"), using="default")
+        return
+    broker = get_broker()
+    if not isinstance(broker, ORM):
+        raise RuntimeError("Q_CLUSTER['orm'] is set but the broker is not the ORM broker.")
+    name, task_id = task_uuid()
+    package = {
+        "id": task_id,
+        "name": f"saga-{saga_id[:8]}-{name}",
+        "func": RUN_SAGA,
+        "args": (saga_id,),
+        "kwargs": {},
+        "ack_failure": True,
+        "started": timezone.now(),
+    }
+    lock = timezone.now() + timedelta(seconds=max(delay_seconds, 0.0))
+    OrmQ.objects.using("default").create(
+        key=broker.list_key or Conf.CLUSTER_NAME, payload=SignedPackage.dumps(package), lock=lock
+    )
+
+
+def queued_saga_ids() -> set[str]:
+    """Saga ids with a row waiting in the ORM queue (for tests and diagnostics)."""
+    ids = set()
+    for row in OrmQ.objects.using("default").all():
+        task = SignedPackage.loads(row.payload)
+        if task.get("func") == RUN_SAGA:
+            ids.add(task["args"][0])
+    return ids
+
+
+def new_worker_id() -> str:
+    """A name for one run of a task, unique across hosts and processes."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

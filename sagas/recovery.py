@@ -1,0 +1,79 @@
+"""The recovery sweep: finds sagas that should be moving and are not, and enqueues them.
+
+A saga needs a kick when it is in progress, not paused, holds no live lease, and either its
+backoff has run out or nothing has touched it for a while (its queue row was lost in a
+crash, or never written by a broker outside our transaction). Past-deadline sagas are
+kicked too; the claim turns them to compensation. The sweep only enqueues: the step
+protocol makes an extra run harmless, so overlapping sweeps are safe.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from sagas.models import ACTIVE_STATUSES, SagaInstance
+from sagas.queue import enqueue_saga
+
+logger = logging.getLogger("sagas.recovery")
+
+DEFAULT_IDLE_SECONDS = 30
+
+
+@dataclass
+class SweepReport:
+    expired_leases: list[str] = field(default_factory=list)
+    retries_due: list[str] = field(default_factory=list)
+    idle: list[str] = field(default_factory=list)
+    past_deadline: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def saga_ids(self) -> list[str]:
+        return self.expired_leases + self.retries_due + self.idle + self.past_deadline
+
+    def summary(self) -> str:
+        verb = "would enqueue" if self.dry_run else "enqueued"
+        return (
+            f"{verb} {len(self.saga_ids)} saga(s): {len(self.expired_leases)} with an expired lease, "
+            f"{len(self.retries_due)} retry due, {len(self.idle)} idle (lost enqueue), "
+            f"{len(self.past_deadline)} past deadline"
+        )
+
+
+def sagas_needing_kick(idle_seconds: int = DEFAULT_IDLE_SECONDS) -> dict[str, QuerySet[SagaInstance]]:
+    """Sagas the sweep would enqueue, by reason; each saga appears under one reason only."""
+    now = timezone.now()
+    movable = SagaInstance.objects.filter(status__in=ACTIVE_STATUSES, paused=False).filter(
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    )
+    expired = movable.filter(lease_expires_at__isnull=False)
+    unleased = movable.filter(lease_expires_at__isnull=True)
+    retry_due = unleased.filter(next_run_at__isnull=False, next_run_at__lte=now - timedelta(seconds=2))
+    idle = unleased.filter(next_run_at__isnull=True, updated_at__lte=now - timedelta(seconds=idle_seconds))
+    past_deadline = unleased.filter(deadline_at__lte=now).exclude(
+        Q(next_run_at__isnull=False, next_run_at__lte=now - timedelta(seconds=2))
+        | Q(next_run_at__isnull=True, updated_at__lte=now - timedelta(seconds=idle_seconds))
+    )
+    return {"expired_leases": expired, "retries_due": retry_due, "idle": idle, "past_deadline": past_deadline}
+
+
+def sweep(idle_seconds: int = DEFAULT_IDLE_SECONDS, dry_run: bool = False, limit: int = 5000) -> SweepReport:
+    """Enqueue every saga that should be moving and is not."""
+    report = SweepReport(dry_run=dry_run)
+    for reason, queryset in sagas_needing_kick(idle_seconds).items():
+        ids = [str(pk) for pk in queryset.order_by("updated_at").values_list("pk", flat=True)[:limit]]
+        getattr(report, reason).extend(ids)
+    if not dry_run and report.saga_ids:
+        now = timezone.now()
+        with transaction.atomic(using="default"):
+            # Touching updated_at keeps the next sweep from kicking the same sagas again at once.
+            SagaInstance.objects.filter(pk__in=report.saga_ids, lease_expires_at__isnull=True).update(updated_at=now)
+            for saga_id in report.saga_ids:
+                enqueue_saga(saga_id)
+    if report.saga_ids:
+        logger.warning("recovery sweep %s", report.summary())
+    return report

@@ -1,0 +1,356 @@
+"""The crash-safe step protocol: claim, log, call, checkpoint.
+
+1. Claim: one short transaction on `default` takes the lease (owner, expiry, a bumped
+   `version` that fences out late commits), counts the attempt and writes the step log row.
+   It commits before the participant is called, so a crash still leaves the attempt counted.
+2. Call: the participant gets an idempotency key derived from saga, step and direction.
+3. Checkpoint: one durable transaction records the outcome, moves the saga on, and either
+   keeps the lease to run the next step at once or releases it and enqueues the saga (a
+   delayed queue row for a backoff). The update is conditional on the claimed version:
+   a worker whose lease was taken over commits nothing.
+
+No row lock is held while a participant runs; the database, not the queue, decides what
+runs, so a task delivered twice or to two workers at once runs each step once at a time.
+"""
+
+import logging
+import time
+import traceback as traceback_module
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from sagaproject.databases import SERVICE_ALIASES
+from sagaproject.errors import BusinessRefusal
+from sagas import transitions
+from sagas.definition import SagaDefinition, Step, StepCall, get_definition
+from sagas.logging import saga_log_context
+from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
+from sagas.queue import enqueue_saga, new_worker_id
+from sagas.timeouts import StepTimeout, call_with_timeout
+from sagas.transitions import Position
+
+logger = logging.getLogger("sagas.runner")
+
+
+def step_key(saga_id: str, step_name: str, direction: str) -> str:
+    """The idempotency key a participant sees for one step in one direction."""
+    suffix = "compensate" if direction == Direction.COMPENSATION else "action"
+    return f"saga:{saga_id}:{step_name}:{suffix}"
+
+
+@dataclass
+class Claim:
+    saga_id: str
+    owner: str
+    version: int
+    definition: SagaDefinition
+    position: Position
+    context: dict[str, Any]
+    log_id: int
+
+    @property
+    def step(self) -> Step:
+        return self.definition.step(self.position.step_index)
+
+    @property
+    def compensating(self) -> bool:
+        return self.position.direction == Direction.COMPENSATION
+
+
+@dataclass
+class StepOutcome:
+    kind: str  # "succeeded", "refused", "failed" or "timed_out"
+    result: dict[str, Any] = field(default_factory=dict)
+    error: BaseException | None = None
+    traceback: str = ""
+
+
+_LOG_STATUS = {
+    "succeeded": StepStatus.SUCCEEDED,
+    "refused": StepStatus.REFUSED,
+    "failed": StepStatus.FAILED,
+    "timed_out": StepStatus.TIMED_OUT,
+}
+
+
+def _lease_until(now: Any, step: Step) -> Any:
+    return now + timedelta(seconds=step.timeout_seconds + settings.SAGA_LEASE_MARGIN_SECONDS)
+
+
+def _policy(definition: SagaDefinition, position: Position) -> Any:
+    step = definition.step(position.step_index)
+    return step.compensation_retry if position.direction == Direction.COMPENSATION else step.retry
+
+
+def _system_note(saga_id: str, position: Position, definition: SagaDefinition, text: str, now: Any) -> SagaStepLog:
+    index = position.step_index
+    name = definition.step(index).name if 0 <= index < len(definition.steps) else ""
+    return SagaStepLog(
+        saga_id=saga_id,
+        step_name=name,
+        step_index=index,
+        direction=Direction.SYSTEM,
+        attempt=position.attempt,
+        status=StepStatus.RECORDED,
+        started_at=now,
+        finished_at=now,
+        actor="engine",
+        reason=text,
+    )
+
+
+def _step_name(definition: SagaDefinition, index: int) -> str:
+    return definition.step(index).name if 0 <= index < len(definition.steps) else ""
+
+
+def claim_next_step(saga_id: str, owner: str) -> Claim | None:
+    """Take the lease on the saga and log the attempt it is about to make, or return None.
+
+    None means there is nothing for this worker to do: the saga is finished, paused,
+    leased by another worker, waiting for its backoff, or was claimed by someone faster.
+    Moves that need no participant call (deadline passed, attempts used up by crashes,
+    nothing left to compensate) are made here too.
+    """
+    now = timezone.now()
+    with transaction.atomic(using="default"):
+        saga = SagaInstance.objects.filter(pk=saga_id).first()
+        if saga is None or saga.is_terminal or saga.paused:
+            return None
+        if saga.lease_expires_at and saga.lease_expires_at > now and saga.lease_owner != owner:
+            return None
+        if saga.next_run_at and saga.next_run_at > now + timedelta(milliseconds=200):
+            return None
+        definition = get_definition(saga.definition_name, saga.definition_version)
+        status = SagaStatus.RUNNING if saga.status == SagaStatus.PENDING else saga.status
+        position = Position(status, saga.direction, saga.step_index, saga.attempt)
+        notes: list[SagaStepLog] = []
+        last_error = saga.last_error
+        if (
+            position.direction == Direction.FORWARD
+            and saga.deadline_at is not None
+            and now > saga.deadline_at
+            and position.step_index <= definition.pivot_index
+        ):
+            position = transitions.compensation_start_for(definition, position)
+            last_error = f"Deadline {saga.deadline_at:%Y-%m-%d %H:%M:%S} UTC passed before the saga finished."
+            notes.append(_system_note(saga_id, position, definition, last_error + " Compensating.", now))
+        elif not position.terminal and position.attempt >= _policy(definition, position).max_attempts:
+            exhausted_at = position
+            position = transitions.exhausted(definition, position)
+            text = (
+                f"Attempt {exhausted_at.attempt} of {_step_name(definition, exhausted_at.step_index)} never "
+                "reported back (worker lost) and no attempts are left."
+            )
+            last_error = text
+            notes.append(_system_note(saga_id, exhausted_at, definition, text, now))
+        base = SagaInstance.objects.filter(pk=saga_id, version=saga.version)
+        if position.terminal:
+            if base.update(
+                status=position.status,
+                direction=position.direction,
+                step_index=position.step_index,
+                current_step=_step_name(definition, position.step_index),
+                attempt=position.attempt,
+                lease_owner="",
+                lease_expires_at=None,
+                next_run_at=None,
+                finished_at=now,
+                last_error=last_error,
+                version=F("version") + 1,
+                updated_at=now,
+            ):
+                SagaStepLog.objects.bulk_create(notes)
+                _log_finished(saga_id, position.status, last_error)
+            return None
+        step = definition.step(position.step_index)
+        attempt = position.attempt + 1
+        claimed = base.update(
+            status=position.status,
+            direction=position.direction,
+            step_index=position.step_index,
+            current_step=step.name,
+            attempt=attempt,
+            lease_owner=owner,
+            lease_expires_at=_lease_until(now, step),
+            next_run_at=None,
+            last_error=last_error,
+            version=F("version") + 1,
+            updated_at=now,
+        )
+        if not claimed:
+            return None
+        SagaStepLog.objects.bulk_create(notes)
+        log = SagaStepLog.objects.create(
+            saga_id=saga_id,
+            step_name=step.name,
+            step_index=position.step_index,
+            direction=position.direction,
+            attempt=attempt,
+            status=StepStatus.RUNNING,
+            idempotency_key=step_key(saga_id, step.name, position.direction),
+            started_at=now,
+            worker=owner,
+        )
+    return Claim(
+        saga_id=str(saga_id),
+        owner=owner,
+        version=saga.version + 1,
+        definition=definition,
+        position=Position(position.status, position.direction, position.step_index, attempt),
+        context=saga.context,
+        log_id=log.pk,
+    )
+
+
+def _reset_service_connections(force: bool) -> None:
+    """Drop participant connections that an interrupted or failed call may have left broken."""
+    for alias in SERVICE_ALIASES:
+        connection = connections[alias]
+        if connection.in_atomic_block:
+            continue  # an outer transaction (a test's) owns this connection
+        if force:
+            connection.close()
+        else:
+            connection.close_if_unusable_or_obsolete()
+
+
+def execute_step(claim: Claim) -> StepOutcome:
+    """Call the participant for the claimed step, bounded by the step's timeout."""
+    step = claim.step
+    function = step.compensation if claim.compensating else step.action
+    assert function is not None, f"step {step.name} has nothing to run in this direction"
+    call = StepCall(
+        saga_id=claim.saga_id,
+        step_name=step.name,
+        input=claim.context.get("input", {}),
+        results=claim.context.get("results", {}),
+        key=step_key(claim.saga_id, step.name, claim.position.direction),
+        action_key=step_key(claim.saga_id, step.name, Direction.FORWARD),
+        reason=claim.context.get("compensation_reason", ""),
+    )
+    with saga_log_context(claim.saga_id, step.name, claim.position.attempt):
+        try:
+            result = call_with_timeout(lambda: function(call), step.timeout_seconds)
+            return StepOutcome("succeeded", result=result or {})
+        except BusinessRefusal as refusal:
+            logger.info("step refused: %s", refusal.message)
+            return StepOutcome("refused", result=refusal.as_dict(), error=refusal)
+        except StepTimeout as timeout:
+            logger.warning("step timed out: %s", timeout)
+            _reset_service_connections(force=True)
+            return StepOutcome("timed_out", error=timeout, traceback=traceback_module.format_exc())
+        except Exception as error:
+            logger.warning("step failed: %s: %s", type(error).__name__, error)
+            _reset_service_connections(force=False)
+            return StepOutcome("failed", error=error, traceback=traceback_module.format_exc())
+
+
+def _next_position(claim: Claim, outcome: StepOutcome) -> Position:
+    definition, position = claim.definition, claim.position
+    if outcome.kind == "succeeded":
+        return transitions.after_success(definition, position)
+    if outcome.kind == "refused":
+        return transitions.after_refusal(definition, position)
+    policy = _policy(definition, position)
+    assert outcome.error is not None
+    return transitions.after_error(definition, position, policy.retries(outcome.error), policy.delay(position.attempt))
+
+
+def checkpoint(claim: Claim, outcome: StepOutcome, keep_lease: bool) -> str:
+    """Record the outcome and move the saga on, in one durable transaction.
+
+    Returns "continue" when this worker keeps the lease for the next step, "queued" when
+    the saga was handed back to the queue, "finished" at a terminal state, and "fenced"
+    when another worker took the saga over meanwhile (nothing of the saga was changed).
+    """
+    definition = claim.definition
+    new = _next_position(claim, outcome)
+    now = timezone.now()
+    context = claim.context
+    error_text = ""
+    if outcome.kind == "succeeded" and not claim.compensating:
+        context = {**context, "results": {**context.get("results", {}), claim.step.name: outcome.result}}
+    if outcome.error is not None:
+        message = outcome.error.message if isinstance(outcome.error, BusinessRefusal) else str(outcome.error)
+        error_text = f"{claim.step.name}: {type(outcome.error).__name__}: {message}"
+    continue_inline = keep_lease and not new.terminal and new.delay_seconds <= 0
+    fields: dict[str, Any] = {
+        "status": new.status,
+        "direction": new.direction,
+        "step_index": new.step_index,
+        "current_step": _step_name(definition, new.step_index),
+        "attempt": new.attempt,
+        "context": context,
+        "version": F("version") + 1,
+        "updated_at": now,
+        "next_run_at": None,
+        "lease_owner": "",
+        "lease_expires_at": None,
+    }
+    if error_text:
+        fields["last_error"] = error_text
+    if new.terminal:
+        fields["finished_at"] = now
+    elif continue_inline:
+        fields["lease_owner"] = claim.owner
+        fields["lease_expires_at"] = _lease_until(now, definition.step(new.step_index))
+    elif new.delay_seconds > 0:
+        fields["next_run_at"] = now + timedelta(seconds=new.delay_seconds)
+    log_fields = {
+        "status": _LOG_STATUS[outcome.kind],
+        "finished_at": now,
+        "result": outcome.result,
+        "error_type": type(outcome.error).__name__ if outcome.error is not None else "",
+        "error_message": error_text,
+        "traceback": outcome.traceback,
+    }
+    with transaction.atomic(using="default", durable=True):
+        moved = SagaInstance.objects.filter(pk=claim.saga_id, version=claim.version).update(**fields)
+        if not moved:
+            log_fields["status"] = StepStatus.ABANDONED
+            log_fields["error_message"] = (
+                f"Lease lost before the checkpoint; outcome was {outcome.kind}. " + error_text
+            ).strip()
+            SagaStepLog.objects.filter(pk=claim.log_id).update(**log_fields)
+            logger.warning("saga %s: lease lost, checkpoint dropped", claim.saga_id)
+            return "fenced"
+        SagaStepLog.objects.filter(pk=claim.log_id).update(**log_fields)
+        if not new.terminal and not continue_inline:
+            enqueue_saga(claim.saga_id, new.delay_seconds)
+    if new.terminal:
+        _log_finished(claim.saga_id, new.status, error_text)
+        return "finished"
+    return "continue" if continue_inline else "queued"
+
+
+def _log_finished(saga_id: str, status: str, error: str) -> None:
+    with saga_log_context(saga_id):
+        if status == SagaStatus.FAILED:
+            logger.error("saga failed and needs an operator: %s", error)
+        else:
+            logger.info("saga %s", status.lower())
+
+
+def run_saga(saga_id: str, owner: str | None = None) -> str:
+    """Run the saga's steps while this worker holds its lease and the task budget lasts.
+
+    Safe to call any number of times, from any number of workers at once.
+    """
+    owner = owner or new_worker_id()
+    budget = settings.SAGA_TASK_BUDGET_SECONDS
+    started = time.monotonic()
+    status = "idle"
+    while True:
+        claim = claim_next_step(str(saga_id), owner)
+        if claim is None:
+            return status
+        outcome = execute_step(claim)
+        status = checkpoint(claim, outcome, keep_lease=time.monotonic() - started < budget)
+        if status != "continue":
+            return status

@@ -1,0 +1,349 @@
+"""Starting sagas and acting on them: the only entry points for commands, admin and API.
+
+Every operator action is a guarded, version-fenced change of the saga row plus an audit
+row in the step log (who, when, why), committed together with the enqueue it needs.
+"""
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from inventory import selectors as inventory_selectors
+from payments import selectors as payment_selectors
+from sagaproject.money import to_money
+from sagas import transitions
+from sagas.definition import get_definition
+from sagas.errors import ActionNotAllowed, InvalidOrderRequest, SagaNotFound
+from sagas.models import (
+    ACTIVE_STATUSES,
+    Direction,
+    SagaInstance,
+    SagaStatus,
+    SagaStepLog,
+    SagaStyle,
+    StepStatus,
+)
+from sagas.queue import enqueue_saga
+from sagas.transitions import Position
+
+MAX_ORDER_QUANTITY = 1000
+
+
+def saga_get(saga_id: uuid.UUID | str) -> SagaInstance:
+    """The saga with that id; SagaNotFound for an unknown or malformed id."""
+    try:
+        parsed = uuid.UUID(str(saga_id))
+    except ValueError:
+        raise SagaNotFound(f"{saga_id!r} is not a saga id (a UUID is expected).") from None
+    saga = SagaInstance.objects.filter(pk=parsed).first()
+    if saga is None:
+        raise SagaNotFound(f"No saga with id {parsed}.")
+    return saga
+
+
+def saga_start(
+    definition_name: str,
+    saga_input: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
+    style: str = SagaStyle.ORCHESTRATION,
+    order_id: uuid.UUID | str | None = None,
+    customer: str = "",
+    version: int | None = None,
+) -> tuple[SagaInstance, bool]:
+    """Create a saga on the latest (or given) definition version and queue its first run.
+
+    The same idempotency key gives back the saga it first started; the boolean says
+    whether this call created it.
+    """
+    definition = get_definition(definition_name, version)
+    if idempotency_key:
+        existing = SagaInstance.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
+    deadline_seconds = definition.deadline_seconds or settings.SAGA_DEADLINE_SECONDS
+    now = timezone.now()
+    try:
+        with transaction.atomic(using="default"):
+            saga = SagaInstance.objects.create(
+                definition_name=definition.name,
+                definition_version=definition.version,
+                style=style,
+                context={"input": saga_input, "results": {}},
+                idempotency_key=idempotency_key or None,
+                order_id=order_id,
+                customer=customer,
+                current_step=definition.steps[0].name,
+                deadline_at=now + timedelta(seconds=deadline_seconds),
+            )
+            enqueue_saga(saga.pk)
+    except IntegrityError:
+        existing = SagaInstance.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return existing, False
+    return saga, True
+
+
+def _parse_quantity(quantity: Any) -> int:
+    if isinstance(quantity, bool):
+        raise InvalidOrderRequest("quantity", "Quantity must be a positive whole number.")
+    if isinstance(quantity, str):
+        text = quantity.strip()
+        if not text.isdigit():
+            raise InvalidOrderRequest("quantity", f"Quantity must be a positive whole number, not {quantity!r}.")
+        quantity = int(text)
+    if not isinstance(quantity, int) or quantity <= 0:
+        raise InvalidOrderRequest("quantity", f"Quantity must be a positive whole number, not {quantity!r}.")
+    if quantity > MAX_ORDER_QUANTITY:
+        raise InvalidOrderRequest("quantity", f"At most {MAX_ORDER_QUANTITY} units per order.")
+    return quantity
+
+
+def order_place(
+    *,
+    customer: str,
+    sku: str,
+    quantity: Any,
+    style: str | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[SagaInstance, bool]:
+    """Validate an order request and start the saga that places it.
+
+    Raises InvalidOrderRequest naming the bad field: unknown customer, unknown or inactive
+    product, or a quantity that is not a positive whole number within the limit.
+    """
+    amount = _parse_quantity(quantity)
+    style = style or settings.SAGA_DEFAULT_STYLE
+    if style not in SagaStyle.values:
+        raise InvalidOrderRequest("style", f"Style must be one of: {', '.join(SagaStyle.values)}.")
+    if payment_selectors.account_get(customer) is None:
+        raise InvalidOrderRequest("customer", f"Unknown customer {customer!r}.")
+    product = inventory_selectors.product_get(sku)
+    if product is None:
+        raise InvalidOrderRequest("sku", f"Unknown product {sku!r}.")
+    if not product.active:
+        raise InvalidOrderRequest("sku", f"{sku} is not for sale.")
+    unit_price: Decimal = to_money(product.unit_price)
+    order_id = uuid.uuid4()
+    saga_input = {
+        "order_id": str(order_id),
+        "customer": customer,
+        "sku": sku,
+        "quantity": amount,
+        "unit_price": str(unit_price),
+        "total": str(unit_price * amount),
+    }
+    if style == SagaStyle.CHOREOGRAPHY:
+        from sagas.choreography import choreography_start
+
+        return choreography_start(saga_input, idempotency_key=idempotency_key)
+    return saga_start(
+        "order",
+        saga_input,
+        idempotency_key=idempotency_key,
+        style=style,
+        order_id=order_id,
+        customer=customer,
+    )
+
+
+# --- operator actions ------------------------------------------------------------------------
+
+
+def _audit(saga: SagaInstance, action: str, actor: str, reason: str, details: dict[str, Any] | None = None) -> None:
+    now = timezone.now()
+    SagaStepLog.objects.create(
+        saga=saga,
+        step_name=saga.current_step,
+        step_index=saga.step_index,
+        direction=Direction.OPERATOR,
+        attempt=saga.attempt,
+        status=StepStatus.RECORDED,
+        started_at=now,
+        finished_at=now,
+        action=action,
+        actor=actor or "unknown",
+        reason=reason,
+        result=details or {},
+    )
+
+
+def _fenced_update(saga: SagaInstance, **fields: Any) -> None:
+    moved = SagaInstance.objects.filter(pk=saga.pk, version=saga.version).update(
+        version=F("version") + 1, updated_at=timezone.now(), **fields
+    )
+    if not moved:
+        raise ActionNotAllowed("The saga changed while you were acting on it; look again and retry.")
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionNotAllowed("A reason is required; it goes into the audit record.")
+    return reason
+
+
+def compensations_planned(saga: SagaInstance) -> list[str]:
+    """The compensations that "compensate now" would run, in the order they would run."""
+    definition = get_definition(saga.definition_name, saga.definition_version)
+    position = Position(saga.status, saga.direction, saga.step_index, saga.attempt)
+    start = transitions.compensation_start_for(definition, position)
+    return [
+        definition.step(index).name
+        for index in range(start.step_index, -1, -1)
+        if definition.step(index).compensation is not None
+    ]
+
+
+def _compensate_refusal(saga: SagaInstance) -> str | None:
+    if saga.style == SagaStyle.CHOREOGRAPHY:
+        return None
+    if saga.status not in (*ACTIVE_STATUSES, SagaStatus.FAILED):
+        return f"A {saga.status} saga cannot be compensated."
+    if saga.status == SagaStatus.COMPENSATING:
+        return "The saga is already compensating."
+    definition = get_definition(saga.definition_name, saga.definition_version)
+    if saga.direction == Direction.FORWARD and saga.step_index > definition.pivot_index:
+        return (
+            f"The saga is past its pivot step ({definition.step(definition.pivot_index).name}); "
+            "what is done there is final and cannot be compensated. Retry it instead."
+        )
+    return None
+
+
+def saga_retry(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> SagaInstance:
+    """Run again the step that stopped a FAILED saga, with a fresh set of attempts."""
+    reason = _require_reason(reason)
+    with transaction.atomic(using="default"):
+        saga = saga_get(saga_id)
+        if saga.status != SagaStatus.FAILED:
+            raise ActionNotAllowed(f"Only a FAILED saga can be retried; this one is {saga.status}.")
+        status = SagaStatus.COMPENSATING if saga.direction == Direction.COMPENSATION else SagaStatus.RUNNING
+        _fenced_update(
+            saga,
+            status=status,
+            attempt=0,
+            finished_at=None,
+            resolved_at=None,
+            resolved_by="",
+            paused=False,
+            lease_owner="",
+            lease_expires_at=None,
+            next_run_at=None,
+            deadline_at=timezone.now() + timedelta(seconds=settings.SAGA_DEADLINE_SECONDS),
+        )
+        _audit(saga, "retry", actor, reason, {"step": saga.current_step, "direction": saga.direction})
+        enqueue_saga(saga.pk)
+    return saga_get(saga.pk)
+
+
+def saga_compensate(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> SagaInstance:
+    """Stop a running or FAILED saga and undo what it did, in reverse order."""
+    reason = _require_reason(reason)
+    with transaction.atomic(using="default"):
+        saga = saga_get(saga_id)
+        refusal = _compensate_refusal(saga)
+        if refusal:
+            raise ActionNotAllowed(refusal)
+        if saga.style == SagaStyle.CHOREOGRAPHY:
+            from sagas.choreography import choreography_compensate
+
+            return choreography_compensate(saga, actor=actor, reason=reason)
+        planned = compensations_planned(saga)
+        definition = get_definition(saga.definition_name, saga.definition_version)
+        start = transitions.compensation_start_for(
+            definition, Position(saga.status, saga.direction, saga.step_index, saga.attempt)
+        )
+        now = timezone.now()
+        _fenced_update(
+            saga,
+            status=start.status,
+            direction=start.direction,
+            step_index=start.step_index,
+            current_step=definition.step(start.step_index).name if start.step_index >= 0 else "",
+            attempt=0,
+            paused=False,
+            lease_owner="",
+            lease_expires_at=None,
+            next_run_at=None,
+            finished_at=now if start.terminal else None,
+            context={**saga.context, "compensation_reason": f"Compensated by {actor}: {reason}"},
+        )
+        _audit(saga, "compensate", actor, reason, {"compensations": planned})
+        if not start.terminal:
+            enqueue_saga(saga.pk)
+    return saga_get(saga.pk)
+
+
+def saga_resume(saga_id: uuid.UUID | str, *, actor: str, reason: str, force: bool = False) -> SagaInstance:
+    """Hand a stuck saga back to the workers: its lease and backoff are cleared."""
+    reason = _require_reason(reason)
+    with transaction.atomic(using="default"):
+        saga = saga_get(saga_id)
+        if saga.status not in ACTIVE_STATUSES:
+            raise ActionNotAllowed(f"Only a saga still in progress can be resumed; this one is {saga.status}.")
+        if saga.paused:
+            raise ActionNotAllowed("The saga is paused; unpause it instead.")
+        now = timezone.now()
+        if saga.lease_expires_at and saga.lease_expires_at > now and not force:
+            raise ActionNotAllowed(
+                f"A worker ({saga.lease_owner}) holds the saga until {saga.lease_expires_at:%H:%M:%S} UTC; "
+                "it is not stuck. Use force to take it over anyway."
+            )
+        if saga.style == SagaStyle.CHOREOGRAPHY:
+            from sagas.choreography import choreography_resume
+
+            return choreography_resume(saga, actor=actor, reason=reason)
+        _fenced_update(saga, lease_owner="", lease_expires_at=None, next_run_at=None)
+        _audit(saga, "resume", actor, reason)
+        enqueue_saga(saga.pk)
+    return saga_get(saga.pk)
+
+
+def saga_pause(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> SagaInstance:
+    """Keep workers and the recovery sweep away from the saga until it is unpaused."""
+    reason = _require_reason(reason)
+    with transaction.atomic(using="default"):
+        saga = saga_get(saga_id)
+        if saga.status not in ACTIVE_STATUSES:
+            raise ActionNotAllowed(f"Only a saga in progress can be paused; this one is {saga.status}.")
+        if saga.paused:
+            raise ActionNotAllowed("The saga is already paused.")
+        _fenced_update(saga, paused=True)
+        _audit(saga, "pause", actor, reason)
+    return saga_get(saga.pk)
+
+
+def saga_unpause(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> SagaInstance:
+    """Let workers run a paused saga again, from where it stopped."""
+    reason = _require_reason(reason)
+    with transaction.atomic(using="default"):
+        saga = saga_get(saga_id)
+        if not saga.paused:
+            raise ActionNotAllowed("The saga is not paused.")
+        _fenced_update(saga, paused=False, lease_owner="", lease_expires_at=None, next_run_at=None)
+        _audit(saga, "unpause", actor, reason)
+        if saga.status in ACTIVE_STATUSES:
+            enqueue_saga(saga.pk)
+    return saga_get(saga.pk)
+
+
+def saga_resolve(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> SagaInstance:
+    """Record that a person has dealt with a FAILED saga by hand; it stays FAILED."""
+    reason = _require_reason(reason)
+    with transaction.atomic(using="default"):
+        saga = saga_get(saga_id)
+        if saga.status != SagaStatus.FAILED:
+            raise ActionNotAllowed(f"Only a FAILED saga can be marked resolved; this one is {saga.status}.")
+        if saga.resolved_at is not None:
+            raise ActionNotAllowed(f"The saga was already marked resolved by {saga.resolved_by}.")
+        _fenced_update(saga, resolved_at=timezone.now(), resolved_by=actor or "unknown")
+        _audit(saga, "resolve", actor, reason)
+    return saga_get(saga.pk)

@@ -1,0 +1,38 @@
+"""Assertions about participants' state shared by the engine's tests."""
+
+from decimal import Decimal
+
+from inventory.models import Product, Reservation
+from orders.models import Order
+from payments.models import CustomerAccount, Payment
+from sagas.models import Direction, SagaInstance
+
+
+def balance(customer: str) -> Decimal:
+    return CustomerAccount.objects.using("payments").get(customer=customer).balance
+
+
+def on_hand(sku: str) -> int:
+    return Product.objects.using("inventory").get(sku=sku).stock_on_hand
+
+
+def order_of(saga: SagaInstance) -> Order | None:
+    return Order.objects.using("orders").filter(pk=saga.order_id).first()
+
+
+def reservations_of(saga: SagaInstance) -> list[Reservation]:
+    return list(Reservation.objects.using("inventory").filter(order_id=saga.order_id))
+
+
+def payments_of(saga: SagaInstance) -> list[Payment]:
+    return list(Payment.objects.using("payments").filter(order_id=saga.order_id))
+
+
+def step_trail(saga: SagaInstance) -> list[tuple[str, str, str]]:
+    """(step, direction, status) of every participant call, in the order they were made."""
+    return [
+        (log.step_name, log.direction, log.status)
+        for log in saga.steps.filter(direction__in=[Direction.FORWARD, Direction.COMPENSATION]).order_by(
+            "started_at", "id"
+        )
+    ]

@@ -1,0 +1,85 @@
+"""Where a saga goes next: pure functions of its definition, position and step outcome.
+
+Kept free of the database so every path of the state machine can be checked on its own.
+"""
+
+from dataclasses import dataclass
+
+from sagas.definition import SagaDefinition
+from sagas.models import Direction, SagaStatus
+
+
+@dataclass(frozen=True)
+class Position:
+    status: str
+    direction: str
+    step_index: int
+    attempt: int = 0
+    delay_seconds: float = 0.0
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in (SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED)
+
+
+def start_compensation(definition: SagaDefinition, from_index: int) -> Position:
+    """Compensate from `from_index` backwards, skipping steps with nothing to undo."""
+    index = min(from_index, len(definition.steps) - 1)
+    while index >= 0 and definition.step(index).compensation is None:
+        index -= 1
+    if index < 0:
+        return Position(SagaStatus.COMPENSATED, Direction.COMPENSATION, -1)
+    return Position(SagaStatus.COMPENSATING, Direction.COMPENSATION, index)
+
+
+def _failed(position: Position) -> Position:
+    return Position(SagaStatus.FAILED, position.direction, position.step_index, position.attempt)
+
+
+def after_success(definition: SagaDefinition, position: Position) -> Position:
+    if position.direction == Direction.COMPENSATION:
+        return start_compensation(definition, position.step_index - 1)
+    following = position.step_index + 1
+    if following >= len(definition.steps):
+        return Position(SagaStatus.COMPLETED, Direction.FORWARD, position.step_index)
+    return Position(SagaStatus.RUNNING, Direction.FORWARD, following)
+
+
+def after_refusal(definition: SagaDefinition, position: Position) -> Position:
+    """A business refusal: compensate what came before, or stop if nothing can be undone."""
+    if position.direction == Direction.COMPENSATION:
+        # A compensation must not refuse; only a person can sort this out.
+        return _failed(position)
+    if position.step_index > definition.pivot_index:
+        return _failed(position)
+    # The refusing step had no effect: only the steps before it are undone.
+    return start_compensation(definition, position.step_index - 1)
+
+
+def after_error(definition: SagaDefinition, position: Position, retryable: bool, delay: float) -> Position:
+    """A transient error: retry by the step's policy, then compensate or stop as FAILED."""
+    step = definition.step(position.step_index)
+    compensating = position.direction == Direction.COMPENSATION
+    policy = step.compensation_retry if compensating else step.retry
+    if retryable and position.attempt < policy.max_attempts:
+        return Position(position.status, position.direction, position.step_index, position.attempt, delay)
+    return exhausted(definition, position)
+
+
+def exhausted(definition: SagaDefinition, position: Position) -> Position:
+    """The step's attempts are used up (by errors or by crashes that never reported)."""
+    if position.direction == Direction.COMPENSATION:
+        return _failed(position)
+    step = definition.step(position.step_index)
+    if step.retry.on_exhausted == "fail" or position.step_index > definition.pivot_index:
+        return _failed(position)
+    # The step's outcome is unknown, so its own compensation runs too.
+    return start_compensation(definition, position.step_index)
+
+
+def compensation_start_for(definition: SagaDefinition, position: Position) -> Position:
+    """Where an operator's or a deadline's "compensate now" begins."""
+    if position.direction == Direction.COMPENSATION:
+        return start_compensation(definition, position.step_index)
+    attempted = position.attempt > 0 or position.status == SagaStatus.FAILED
+    return start_compensation(definition, position.step_index if attempted else position.step_index - 1)
