@@ -1,0 +1,3 @@
+"""Operational endpoints: metrics and health."""
+
+urlpatterns: list = []
