@@ -184,3 +184,24 @@ class FaultRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation} {self.phase}: {self.mode} p={self.probability}"
+
+
+class IdempotentRequest(models.Model):
+    """The first answer to an API request made with an Idempotency-Key, replayed on a repeat."""
+
+    key = models.CharField(max_length=200)
+    user_id = models.BigIntegerField()
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["user_id", "key"], name="one_request_per_user_key")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"
