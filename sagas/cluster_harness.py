@@ -5,6 +5,7 @@ settings of this process's (test) databases through the environment, exactly as 
 worker gets them.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -99,10 +100,8 @@ class WorkerCluster:
             return None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(grace_seconds)
-            except subprocess.TimeoutExpired:
-                pass
         self.kill()
         self._log.close()
         return self.process.returncode
@@ -111,14 +110,10 @@ class WorkerCluster:
         """SIGKILL the whole process group at once."""
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
