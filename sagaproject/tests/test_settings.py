@@ -1,0 +1,99 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from sagaproject.databases import build_databases
+from sagaproject.env import env_bool, env_int, env_list
+from sagaproject.routers import ServiceRouter
+
+BASE = Path(__file__).resolve().parents[2]
+
+
+def test_without_database_url_every_alias_is_its_own_sqlite_file_in_wal_mode(tmp_path):
+    databases = build_databases(BASE, {"DATA_DIR": str(tmp_path)})
+    assert set(databases) == {"default", "orders", "payments", "inventory"}
+    names = {config["NAME"] for config in databases.values()}
+    assert len(names) == 4
+    for config in databases.values():
+        assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+        assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+        assert config["OPTIONS"]["timeout"] >= 5
+
+
+def test_database_url_is_used_by_every_alias_each_in_its_own_schema():
+    databases = build_databases(BASE, {"DATABASE_URL": "postgres://u@db.example:5432/shop"})
+    assert {config["NAME"] for config in databases.values()} == {"shop"}
+    assert "search_path" not in str(databases["default"].get("OPTIONS", {}))
+    assert databases["orders"]["OPTIONS"]["options"] == "-c search_path=orders"
+    assert databases["payments"]["SCHEMA"] == "payments"
+
+
+def test_a_service_override_wins_over_database_url():
+    databases = build_databases(
+        BASE, {"DATABASE_URL": "postgres://u@h/shop", "PAYMENTS_DATABASE_URL": "postgres://u@other/money"}
+    )
+    assert databases["payments"]["HOST"] == "other"
+    assert databases["payments"]["NAME"] == "money"
+    assert databases["orders"]["HOST"] == "h"
+
+
+@pytest.mark.parametrize("url", ["not a url", "nosuchdb://x/y", "postgres://host:5432/"])
+def test_a_malformed_database_url_is_a_clear_error(url):
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        build_databases(BASE, {"DATABASE_URL": url})
+
+
+def test_malformed_scalars_are_clear_errors():
+    with pytest.raises(ImproperlyConfigured, match="DEBUG='maybe'"):
+        env_bool("DEBUG", True, {"DEBUG": "maybe"})
+    with pytest.raises(ImproperlyConfigured, match="Q_WORKERS"):
+        env_int("Q_WORKERS", 2, {"Q_WORKERS": "two"})
+    assert env_list("ALLOWED_HOSTS", [], {"ALLOWED_HOSTS": "a.example, b.example,"}) == ["a.example", "b.example"]
+
+
+def test_the_server_refuses_to_start_on_a_malformed_setting():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE,
+        env={"PATH": "/usr/bin:/bin", "DEBUG": "sometimes"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "DEBUG='sometimes' is not a boolean" in result.stderr
+
+
+def test_production_without_a_secret_key_refuses_to_start():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE,
+        env={"PATH": "/usr/bin:/bin", "DEBUG": "0"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+class _Meta:
+    def __init__(self, label):
+        self.app_label = label
+
+
+class _Model:
+    def __init__(self, label):
+        self._meta = _Meta(label)
+
+
+def test_the_router_puts_each_service_on_its_alias_and_the_rest_on_default():
+    router = ServiceRouter()
+    assert router.db_for_write(_Model("orders")) == "orders"
+    assert router.db_for_read(_Model("inventory")) == "inventory"
+    assert router.db_for_write(_Model("sagas")) == "default"
+    assert router.allow_migrate("payments", "payments")
+    assert not router.allow_migrate("default", "payments")
+    assert not router.allow_migrate("orders", "auth")
+    assert not router.allow_relation(_Model("orders"), _Model("payments"))
