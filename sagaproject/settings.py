@@ -134,6 +134,13 @@ Q_CLUSTER = {
     "guard_cycle": 0.5,
     "label": "Worker tasks",
 }
+# The ORM broker (default) is at-least-once and enqueues inside the checkpoint transaction.
+# Redis is faster but at-most-once: the engine then enqueues on commit and the recovery sweep
+# covers what a crash loses.
+Q_BROKER = env_choice("Q_BROKER", "orm", ("orm", "redis"))
+if Q_BROKER == "redis":
+    del Q_CLUSTER["orm"]
+    Q_CLUSTER["redis"] = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # --- the saga engine ------------------------------------------------------------------------
 SAGA_DEFAULT_STYLE = env_choice("SAGA_DEFAULT_STYLE", "orchestration", ("orchestration", "choreography"))

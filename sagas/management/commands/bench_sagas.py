@@ -1,0 +1,151 @@
+"""Benchmark the saga engine: place orders through a worker cluster and print what it took.
+
+Sets up its own customers and products, starts its own cluster (or uses a running one with
+--external), places --sagas orders, waits for every saga to finish, checks the invariants, and
+prints throughput, latency percentiles, commits and queries per saga and the outcomes. With
+--baseline it alternates rounds of sagas and of plain django-q2 tasks doing the same service
+calls, and prints the engine's throughput as a ratio of the baseline's.
+"""
+
+import json
+import random
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from sagas import benchmark
+from sagas.cluster_harness import WorkerCluster, descendant_pids
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--sagas", type=int, default=2000, help="Orders to place (default 2000).")
+        parser.add_argument("--workers", type=int, default=2, help="Worker processes in the cluster (default 2).")
+        parser.add_argument("--broker", choices=["orm", "redis"], default="orm")
+        parser.add_argument("--external", action="store_true", help="Use a cluster that is already running.")
+        parser.add_argument("--style", choices=["orchestration", "choreography", "mixed"], default="orchestration")
+        parser.add_argument("--fail-rate", type=float, default=0.0, help="Share of orders refused for lack of funds.")
+        parser.add_argument("--contended", action="store_true", help="Aim every order at two products and customers.")
+        parser.add_argument("--baseline", action="store_true", help="Alternate with plain django-q2 tasks.")
+        parser.add_argument("--rounds", type=int, default=2, help="Alternating rounds with --baseline (default 2).")
+        parser.add_argument("--timeout", type=float, default=900, help="Seconds to wait for a round to finish.")
+        parser.add_argument(
+            "--json", metavar="PATH", help="Also write the figures as one JSON object ('-' for stdout)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count = options["sagas"]
+        if count < 1:
+            raise CommandError("--sagas must be at least 1.")
+        if not 0 <= options["fail_rate"] <= 1:
+            raise CommandError("--fail-rate must be between 0 and 1.")
+        from django.db import connections
+
+        report = benchmark.BenchReport(
+            sagas=count,
+            style=options["style"],
+            workers=options["workers"],
+            broker=options["broker"],
+            backend=connections["default"].vendor,
+            fail_rate=options["fail_rate"],
+            contended=options["contended"],
+        )
+        rng = random.Random(42)
+        self.stderr.write("preparing data...")
+        data = benchmark.prepare_data(count, options["contended"])
+        report.queries_per_saga = round(benchmark.mean_queries_per_saga(data, options["style"]), 1)
+        cluster = None
+        if not options["external"]:
+            cluster = WorkerCluster(workers=options["workers"], env={"Q_BROKER": options["broker"]}).start()
+            time.sleep(2.0)
+            report.worker_rss_start_kib = benchmark.worker_rss_kib(descendant_pids(cluster.pid))
+        try:
+            self._rounds(report, data, rng, options)
+            if cluster is not None:
+                report.worker_rss_end_kib = benchmark.worker_rss_kib(descendant_pids(cluster.pid))
+        finally:
+            if cluster is not None:
+                cluster.stop()
+        self._check(report)
+        self._print(report)
+        if options["json"]:
+            text = json.dumps(report.as_dict(), indent=2)
+            if options["json"] == "-":
+                self.stdout.write(text)
+            else:
+                with open(options["json"], "w") as handle:
+                    handle.write(text + "\n")
+
+    def _rounds(self, report: Any, data: Any, rng: random.Random, options: dict[str, Any]) -> None:
+        rounds = max(options["rounds"], 1) if options["baseline"] else 1
+        per_round = max(report.sagas // rounds, 1)
+        saga_ids: list[str] = []
+        saga_seconds = enqueue_seconds = baseline_seconds = 0.0
+        baseline_count = 0
+        commits = 0
+        for number in range(rounds):
+            before = benchmark.pg_commits()
+            started = time.monotonic()
+            ids, placed = benchmark.place_sagas(data, per_round, options["style"], options["fail_rate"], rng)
+            benchmark.wait_for_sagas(ids, options["timeout"], label=f"sagas {number + 1}/{rounds}")
+            saga_seconds += time.monotonic() - started
+            enqueue_seconds += placed
+            after = benchmark.pg_commits()
+            if before is not None and after is not None:
+                commits += after - before
+            saga_ids.extend(ids)
+            if options["baseline"]:
+                result = benchmark.run_baseline(data, per_round, options["fail_rate"], rng, options["timeout"])
+                baseline_seconds += result.seconds
+                baseline_count += result.count
+        benchmark.summarise(report, saga_ids, saga_seconds, enqueue_seconds)
+        if report.backend == "postgresql":
+            report.commits_per_saga = round(commits / len(saga_ids), 1)
+        if options["baseline"] and baseline_seconds:
+            report.baseline_per_second = round(baseline_count / baseline_seconds, 1)
+            report.ratio_to_baseline = round(report.sagas_per_second / report.baseline_per_second, 3)
+
+    def _check(self, report: Any) -> None:
+        try:
+            from sagas.consistency import find_violations
+        except ImportError:
+            return
+        violations = find_violations()
+        report.consistency_violations = len(violations)
+        for violation in violations[:20]:
+            self.stderr.write(f"violation: {violation}")
+
+    def _print(self, report: Any) -> None:
+        rows = [
+            (
+                "sagas",
+                f"{report.sagas} ({report.style}, {report.backend}, {report.broker} broker, "
+                f"{report.workers} workers, fail rate {report.fail_rate})",
+            ),
+            ("throughput", f"{report.sagas_per_second} sagas/s"),
+            ("enqueue rate", f"{report.enqueue_per_second} sagas/s"),
+            ("end-to-end", f"p50 {report.e2e_p50_ms} ms  p95 {report.e2e_p95_ms} ms  p99 {report.e2e_p99_ms} ms"),
+            ("execution", f"p50 {report.exec_p50_ms} ms  p99 {report.exec_p99_ms} ms"),
+            ("commits/saga", "n/a (PostgreSQL only)" if report.commits_per_saga is None else report.commits_per_saga),
+            ("queries/saga", report.queries_per_saga),
+            ("outcomes", ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))),
+        ]
+        if report.baseline_per_second is not None:
+            rows.append(("baseline", f"{report.baseline_per_second} orders/s"))
+            rows.append(("ratio", f"{report.ratio_to_baseline:.2f} of the baseline"))
+        if report.worker_rss_start_kib is not None:
+            rows.append(
+                ("worker RSS", f"{report.worker_rss_start_kib} KiB at start, {report.worker_rss_end_kib} KiB at end")
+            )
+        if report.consistency_violations is not None:
+            rows.append(
+                (
+                    "consistency",
+                    "clean" if not report.consistency_violations else f"{report.consistency_violations} violation(s)",
+                )
+            )
+        for label, value in rows:
+            self.stdout.write(f"{label:<14} {value}")
