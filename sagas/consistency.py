@@ -1,0 +1,361 @@
+"""The invariants of DESIGN section 7, checked against each participant's own database.
+
+Everything is set-based, so a million sagas cost a handful of queries, not a million:
+
+- invariants 1, 2 and the per-order part of 6 read five streams ordered by order id (sagas,
+  orders, order lines, payments, reservations), fetched in chunks, and walk them side by
+  side in one pass (a merge join in Python, because no join may cross two aliases); memory
+  stays flat however many sagas there are;
+- invariants 3 and 4 are one statement per participant (per account, per product), so each
+  is read from a single snapshot and money or stock in flight cannot look lost;
+- invariant 5 and the rest of 6 are single filtered or grouped queries that return only the
+  offending rows.
+
+The checks look at saga status and order id only, so they hold for orchestrated and
+choreographed sagas alike.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from inventory.models import Product, Reservation, StockMovement
+from orders.models import Order, OrderLine
+from payments.models import CustomerAccount, LedgerEntry, Payment
+from sagaproject.money import to_money
+from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStatus
+
+CHUNK_SIZE = 5000
+# Past its deadline a saga is turned to compensation by the next sweep (every minute, picked
+# up within ~30 s by the scheduler); only a saga left alone longer than this counts as stuck.
+DEFAULT_STUCK_GRACE_SECONDS = 120
+
+INVARIANTS = {
+    1: "a completed saga has an approved order, one captured payment of its total, and committed stock",
+    2: "a compensated saga has a cancelled (or no) order, its money back, and no stock held",
+    3: "money is conserved: balances plus captured payments equal deposits",
+    4: "stock is conserved: on hand plus active and committed reservations equal receipts",
+    5: "nothing is stuck unnoticed: no saga in progress past its deadline without a live lease",
+    6: "no idempotency key has more than one effect",
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken invariant, with the saga and order it concerns when there is one."""
+
+    invariant: int
+    saga_id: str | None
+    order_id: str | None
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"[{self.invariant}] saga={self.saga_id or '-'} order={self.order_id or '-'}: {self.message}"
+
+
+def find_violations(
+    *, now: datetime | None = None, stuck_grace_seconds: int = DEFAULT_STUCK_GRACE_SECONDS
+) -> list[Violation]:
+    """Every violation of the six invariants, ordered by invariant number."""
+    now = now or timezone.now()
+    found: list[Violation] = []
+    found.extend(_check_orders())
+    found.extend(_check_money())
+    found.extend(_check_stock())
+    found.extend(_check_stuck(now, stuck_grace_seconds))
+    found.extend(_check_duplicate_effects())
+    found = _attach_sagas(found)
+    found.sort(key=lambda v: (v.invariant, v.saga_id or "", v.order_id or ""))
+    return found
+
+
+# --- invariants 1, 2 and 6 per order: a merge join of ordered streams -------------------------
+
+
+class _Cursor:
+    """A stream of (order_id, row) ordered by order id that hands out the rows of one key at a time."""
+
+    def __init__(self, queryset: QuerySet, key: str, *fields: str) -> None:
+        rows = queryset.filter(**{f"{key}__isnull": False}).order_by(key).values_list(key, *fields)
+        self._rows = _ordered(rows.iterator(chunk_size=CHUNK_SIZE))
+        self._head: tuple | None = next(self._rows, None)
+
+    def take(self, key: uuid.UUID) -> list[tuple]:
+        """The rows for `key`, skipping rows of smaller keys (orders no saga refers to)."""
+        taken = []
+        while self._head is not None and self._head[0] <= key:
+            if self._head[0] == key:
+                taken.append(self._head[1:])
+            self._head = next(self._rows, None)
+        return taken
+
+
+def _ordered(rows: Iterable[tuple]) -> Iterator[tuple]:
+    """Pass rows through, refusing to go on if the database's order differs from Python's."""
+    last = None
+    for row in rows:
+        if last is not None and row[0] < last:
+            raise RuntimeError("order ids came back out of order; the merge join would miss rows")
+        last = row[0]
+        yield row
+
+
+def _check_orders() -> Iterator[Violation]:
+    skus = dict(Product.objects.using("inventory").values_list("pk", "sku").iterator(chunk_size=CHUNK_SIZE))
+    sagas = (
+        SagaInstance.objects.using("default")
+        .filter(order_id__isnull=False)
+        .order_by("order_id")
+        .values_list("order_id", "id", "status")
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+    orders = _Cursor(Order.objects.using("orders"), "id", "status", "total")
+    lines = _Cursor(OrderLine.objects.using("orders"), "order_id", "sku", "quantity")
+    payments = _Cursor(Payment.objects.using("payments"), "order_id", "pk", "status", "amount")
+    reservations = _Cursor(Reservation.objects.using("inventory"), "order_id", "product_id", "quantity", "status")
+    for order_id, group in groupby(_ordered(sagas), key=itemgetter(0)):
+        saga_rows = [(str(saga_id), status) for _, saga_id, status in group]
+        held = [(skus.get(pid, f"product #{pid}"), qty, status) for pid, qty, status in reservations.take(order_id)]
+        yield from _check_one_order(
+            str(order_id),
+            saga_rows,
+            order=next(iter(orders.take(order_id)), None),
+            lines=lines.take(order_id),
+            payments=payments.take(order_id),
+            reservations=held,
+        )
+
+
+def _check_one_order(
+    order_id: str,
+    sagas: list[tuple[str, str]],
+    order: tuple | None,
+    lines: list[tuple],
+    payments: list[tuple],
+    reservations: list[tuple],
+) -> Iterator[Violation]:
+    first_saga = sagas[0][0]
+    if len(sagas) > 1:
+        yield Violation(6, first_saga, order_id, f"{len(sagas)} sagas drive this order: {[s for s, _ in sagas]}")
+    if len(payments) > 1:
+        yield Violation(6, first_saga, order_id, f"{len(payments)} payments were taken for one order")
+    if len(reservations) > 1:
+        yield Violation(6, first_saga, order_id, f"{len(reservations)} reservations were made for one order")
+    for saga_id, status in sagas:
+        if status == SagaStatus.COMPLETED:
+            yield from _check_completed(saga_id, order_id, order, lines, payments, reservations)
+        elif status == SagaStatus.COMPENSATED:
+            yield from _check_compensated(saga_id, order_id, order, payments, reservations)
+
+
+def _check_completed(
+    saga_id: str, order_id: str, order: tuple | None, lines: list, payments: list, reservations: list
+) -> Iterator[Violation]:
+    if order is None:
+        yield Violation(1, saga_id, order_id, "the saga completed but its order was never created")
+    elif order[0] != Order.Status.APPROVED:
+        yield Violation(1, saga_id, order_id, f"the saga completed but its order is {order[0]}")
+    captured = [amount for _, status, amount in payments if status == Payment.Status.CAPTURED]
+    if len(captured) != 1:
+        yield Violation(1, saga_id, order_id, f"{len(captured)} captured payments, exactly one expected")
+    elif order is not None and captured[0] != order[1]:
+        yield Violation(1, saga_id, order_id, f"captured {captured[0]} but the order total is {order[1]}")
+    ordered = _quantities(lines)
+    committed = _quantities((sku, qty) for sku, qty, status in reservations if status == Reservation.Status.COMMITTED)
+    if committed != ordered:
+        yield Violation(1, saga_id, order_id, f"committed stock {_show(committed)} but ordered {_show(ordered)}")
+
+
+def _check_compensated(
+    saga_id: str, order_id: str, order: tuple | None, payments: list, reservations: list
+) -> Iterator[Violation]:
+    if order is not None and order[0] != Order.Status.CANCELLED:
+        yield Violation(2, saga_id, order_id, f"the saga was compensated but its order is {order[0]}")
+    for payment_id, status, amount in payments:
+        if status == Payment.Status.CAPTURED:
+            yield Violation(2, saga_id, order_id, f"payment {payment_id} of {amount} is still captured")
+    for sku, quantity, status in reservations:
+        if status in (Reservation.Status.ACTIVE, Reservation.Status.COMMITTED):
+            yield Violation(2, saga_id, order_id, f"a reservation of {quantity} x {sku} is still {status}")
+
+
+def _quantities(rows: Iterable[tuple]) -> Counter:
+    totals: Counter = Counter()
+    for sku, quantity in rows:
+        totals[sku] += quantity
+    return totals
+
+
+def _show(quantities: Counter) -> str:
+    return ", ".join(f"{qty} x {sku}" for sku, qty in sorted(quantities.items())) or "nothing"
+
+
+# --- invariants 3 and 4: one statement per participant ------------------------------------------
+
+_MONEY = DecimalField(max_digits=20, decimal_places=2)
+
+
+def _sum_of(queryset: QuerySet, link: str, field: str, output: Any) -> Coalesce:
+    """The sum of `field` over the rows of `queryset` that belong to the outer row, 0 if none."""
+    total = queryset.filter(**{link: OuterRef("pk")}).order_by().values(link).annotate(s=Sum(field)).values("s")
+    return Coalesce(Subquery(total[:1], output_field=output), Value(0, output_field=output), output_field=output)
+
+
+def _check_money() -> Iterator[Violation]:
+    ledger = LedgerEntry.objects.using("payments")
+    accounts = (
+        CustomerAccount.objects.using("payments")
+        .annotate(
+            captured=_sum_of(Payment.objects.filter(status=Payment.Status.CAPTURED), "account", "amount", _MONEY),
+            deposited=_sum_of(ledger.filter(kind=LedgerEntry.Kind.DEPOSIT), "account", "amount", _MONEY),
+            booked=_sum_of(ledger, "account", "amount", _MONEY),
+        )
+        .order_by("pk")
+        .values_list("customer", "balance", "captured", "deposited", "booked")
+    )
+    for customer, *amounts in accounts.iterator(chunk_size=CHUNK_SIZE):
+        # SQLite sums decimals as floats; two places make both back ends compare alike.
+        balance, captured, deposited, booked = (to_money(amount) for amount in amounts)
+        if balance + captured != deposited:
+            yield Violation(
+                3,
+                None,
+                None,
+                f"account {customer}: balance {balance} + captured {captured} = {balance + captured}, "
+                f"but {deposited} was deposited",
+            )
+        if balance != booked:
+            yield Violation(3, None, None, f"account {customer}: balance {balance} but the ledger adds up to {booked}")
+
+
+def _check_stock() -> Iterator[Violation]:
+    held = Reservation.objects.filter(status__in=[Reservation.Status.ACTIVE, Reservation.Status.COMMITTED])
+    movements = StockMovement.objects.using("inventory")
+    units = IntegerField()
+    products = (
+        Product.objects.using("inventory")
+        .annotate(
+            held=_sum_of(held, "product", "quantity", units),
+            received=_sum_of(movements.filter(kind=StockMovement.Kind.RECEIVED), "product", "quantity", units),
+            moved=_sum_of(movements, "product", "quantity", units),
+        )
+        .order_by("pk")
+        .values_list("sku", "stock_on_hand", "held", "received", "moved")
+    )
+    for sku, on_hand, held_units, received, moved in products.iterator(chunk_size=CHUNK_SIZE):
+        if on_hand + held_units != received:
+            yield Violation(
+                4,
+                None,
+                None,
+                f"product {sku}: {on_hand} on hand + {held_units} reserved or sold = {on_hand + held_units}, "
+                f"but {received} were received",
+            )
+        if on_hand != moved:
+            yield Violation(4, None, None, f"product {sku}: {on_hand} on hand but the movements add up to {moved}")
+
+
+# --- invariant 5 -----------------------------------------------------------------------------
+
+
+def _check_stuck(now: datetime, grace_seconds: int) -> Iterator[Violation]:
+    """Sagas in progress, past their deadline, that nobody holds, nothing is scheduled for,
+    and nothing has touched for the grace period (a claim, a checkpoint or a sweep kick)."""
+    cutoff = now - timedelta(seconds=grace_seconds)
+    stuck = (
+        SagaInstance.objects.using("default")
+        .filter(status__in=ACTIVE_STATUSES, paused=False, deadline_at__lt=cutoff, updated_at__lt=cutoff)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+        .exclude(next_run_at__gt=now)
+        .values_list("id", "order_id", "status", "deadline_at")
+    )
+    for saga_id, order_id, status, deadline in stuck.iterator(chunk_size=CHUNK_SIZE):
+        late = int((now - deadline).total_seconds())
+        yield Violation(
+            5,
+            str(saga_id),
+            str(order_id) if order_id else None,
+            f"{status} {late}s past its deadline with no live lease and nothing scheduled",
+        )
+
+
+# --- invariant 6 beyond one effect per order -----------------------------------------------------
+
+
+def _check_duplicate_effects() -> Iterator[Violation]:
+    repeated_orders = (
+        Order.objects.using("orders")
+        .filter(saga_id__isnull=False)
+        .values("saga_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .order_by()
+    )
+    for row in repeated_orders:
+        yield Violation(6, str(row["saga_id"]), None, f"{row['n']} orders were created by one saga")
+    ledger = (
+        LedgerEntry.objects.using("payments")
+        .filter(payment__isnull=False)
+        .values("payment_id", "payment__order_id", "kind")
+        .annotate(n=Count("id"), keys=Count("key", distinct=True))
+        .filter(n__gt=1)
+        .order_by()
+    )
+    for row in ledger:
+        yield Violation(
+            6,
+            None,
+            str(row["payment__order_id"]),
+            f"payment {row['payment_id']} has {row['n']} {row['kind']} ledger entries ({_keys(row['keys'])})",
+        )
+    movements = (
+        StockMovement.objects.using("inventory")
+        .filter(reservation__isnull=False)
+        .values("reservation_id", "reservation__order_id", "kind")
+        .annotate(n=Count("id"), keys=Count("key", distinct=True))
+        .filter(n__gt=1)
+        .order_by()
+    )
+    for row in movements:
+        yield Violation(
+            6,
+            None,
+            str(row["reservation__order_id"]),
+            f"reservation {row['reservation_id']} has {row['n']} {row['kind']} movements ({_keys(row['keys'])})",
+        )
+
+
+def _keys(distinct: int) -> str:
+    return "one idempotency key applied twice" if distinct == 1 else f"under {distinct} different keys"
+
+
+def _attach_sagas(violations: list[Violation]) -> list[Violation]:
+    """Name the saga of each violation that only knows its order, with one query per 1000 orders."""
+    missing = sorted({v.order_id for v in violations if v.saga_id is None and v.order_id})
+    owners: dict[str, str] = {}
+    for start in range(0, len(missing), 1000):
+        batch = [uuid.UUID(order_id) for order_id in missing[start : start + 1000]]
+        for order_id, saga_id in (
+            SagaInstance.objects.using("default").filter(order_id__in=batch).values_list("order_id", "id")
+        ):
+            owners.setdefault(str(order_id), str(saga_id))
+    return [
+        Violation(v.invariant, owners.get(v.order_id or ""), v.order_id, v.message)
+        if v.saga_id is None and v.order_id
+        else v
+        for v in violations
+    ]
