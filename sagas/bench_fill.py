@@ -6,7 +6,6 @@ payment and committed reservation, or a cancelled order with its released reserv
 COPY; elsewhere with bulk inserts.
 """
 
-import io
 import json
 import random
 import uuid
