@@ -1,0 +1,63 @@
+"""Stop a running or FAILED saga and undo what it did, in reverse order.
+
+Lists the compensations that will run, in the order they will run, and asks before acting
+(--yes skips the question). Refuses a saga that has finished, is already compensating, or
+is past its pivot step (what is done there is final). Leaves an audit record (who, when,
+why) in the saga's step log.
+"""
+
+import sys
+from typing import Any
+
+from django.core.management.base import CommandError
+
+from sagas.definition import get_definition
+from sagas.management.operator import OperatorCommand, describe
+from sagas.models import SagaInstance
+from sagas.services import compensations_planned, saga_compensate
+
+
+class Command(OperatorCommand):
+    help = __doc__
+    action = "compensate"
+    # call_command(..., stdin=...) feeds the confirmation in tests and scripts.
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser: Any) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("--yes", action="store_true", help="Do not ask for confirmation.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        saga = self.load(options)
+        before = describe(saga)
+        kwargs = {"actor": options["actor"], "reason": options["reason"]}
+        # A rolled-back run first: a saga that cannot be compensated is refused before the question.
+        would_be = self.perform(saga_compensate, saga, dry_run=True, **kwargs)
+        self._list_plan(saga)
+        if options["dry_run"]:
+            self.report(saga, before, would_be, True, options)
+            return
+        if not options["yes"] and not self._confirmed(saga, options.get("stdin") or sys.stdin):
+            self.stdout.write("Not compensated; nothing was changed.")
+            return
+        after = self.perform(saga_compensate, saga, dry_run=False, **kwargs)
+        self.report(saga, before, after, False, options)
+
+    def _list_plan(self, saga: SagaInstance) -> None:
+        planned = compensations_planned(saga)
+        if not planned:
+            self.stdout.write(f"Saga {saga.pk} ({describe(saga)}): nothing to undo; it will be marked compensated.")
+            return
+        steps = {step.name: step for step in get_definition(saga.definition_name, saga.definition_version).steps}
+        self.stdout.write(f"Saga {saga.pk} ({describe(saga)}). These compensations will run, in this order:")
+        for number, step_name in enumerate(planned, 1):
+            label = getattr(steps[step_name].compensation, "__name__", "compensation")
+            self.stdout.write(f"  {number}. {label} (undoes {step_name})")
+
+    def _confirmed(self, saga: SagaInstance, stream: Any) -> bool:
+        self.stdout.write(f"Compensate saga {saga.pk}? [y/N] ", ending="")
+        self.stdout.flush()
+        answer = stream.readline()
+        if not answer:
+            raise CommandError("No answer to the confirmation (stdin closed); use --yes to skip it.")
+        return answer.strip().lower() in ("y", "yes")
