@@ -1,3 +1,34 @@
-"""REST API routes."""
+"""REST API routes, the OpenAPI schema and its interactive docs (assets served locally)."""
 
-urlpatterns: list = []
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+app_name = "api"
+
+
+class ApiNotFound(APIView):
+    """Any other path under /api/: a JSON 404 rather than the site's HTML page."""
+
+    permission_classes = [AllowAny]
+    schema = None
+
+    def http_method_not_allowed(self, request: Request, *args: object, **kwargs: object):  # type: ignore[override]
+        raise NotFound("No such API endpoint; see /api/docs/.")
+
+
+urlpatterns = [
+    path("", include("orders.api.urls")),
+    path("", include("inventory.api.urls")),
+    path("", include("sagas.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[AllowAny]),
+        name="docs",
+    ),
+    re_path(r"^.*$", ApiNotFound.as_view(), name="not-found"),
+]

@@ -1,0 +1,18 @@
+"""Product API: the catalogue."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inventory.api.serializers import ProductOutput
+from inventory.selectors import product_list
+from sagaproject.api_docs import READ_ERRORS
+
+
+class ProductListApi(APIView):
+    """Products for sale, by SKU, with their price and the stock free to order."""
+
+    @extend_schema(operation_id="products_list", responses={200: ProductOutput(many=True), **READ_ERRORS})
+    def get(self, request: Request) -> Response:
+        return Response(ProductOutput(product_list(), many=True).data)

@@ -1,0 +1,104 @@
+"""Orders as the API shows them: the saga that places an order, joined with the order row.
+
+An order exists from the moment its saga starts, but the saga's first step creates the order
+row, so until then the order reads as PLACING. Reads filter by viewer, so another customer's
+order is simply not found (404) and its existence is not given away.
+"""
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+
+from orders.models import Order
+from sagas.models import SagaInstance, SagaStatus
+
+ALIAS = "orders"
+PLACING = "PLACING"
+ORDER_STATUSES = [(PLACING, "Placing"), *Order.Status.choices]
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    saga: SagaInstance
+    order: Order | None
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.saga.order_id
+
+    @property
+    def status(self) -> str:
+        if self.order is not None:
+            return self.order.status
+        if self.saga.status == SagaStatus.COMPENSATED:
+            return Order.Status.CANCELLED
+        return PLACING
+
+    @property
+    def cancel_reason(self) -> str:
+        if self.status != Order.Status.CANCELLED:
+            return ""
+        if self.order is not None and self.order.cancel_reason:
+            return self.order.cancel_reason
+        # The refusal that made the saga compensate says it in the customer's terms.
+        return self.saga.last_error or "The order could not be placed."
+
+    @property
+    def _input(self) -> dict[str, Any]:
+        return (self.saga.context or {}).get("input") or {}
+
+    @property
+    def customer(self) -> str:
+        return self.saga.customer
+
+    @property
+    def sku(self) -> str:
+        return str(self._input.get("sku", ""))
+
+    @property
+    def quantity(self) -> int:
+        return int(self._input.get("quantity") or 0)
+
+    @property
+    def unit_price(self) -> Decimal:
+        return Decimal(str(self._input.get("unit_price") or "0"))
+
+    @property
+    def total(self) -> Decimal:
+        return self.order.total if self.order is not None else Decimal(str(self._input.get("total") or "0"))
+
+    @property
+    def created_at(self) -> Any:
+        return self.saga.created_at
+
+
+def order_sagas_visible_to(user: Any) -> QuerySet[SagaInstance]:
+    """The sagas that place orders the user may see: their own, or every one for staff."""
+    sagas = SagaInstance.objects.filter(order_id__isnull=False)
+    return sagas if user.is_staff else sagas.filter(customer=user.get_username())
+
+
+def placed_orders_of(sagas: list[SagaInstance]) -> list[PlacedOrder]:
+    """The orders those sagas place, with their order rows read in one query."""
+    rows = Order.objects.using(ALIAS).in_bulk([saga.order_id for saga in sagas])
+    return [PlacedOrder(saga, rows.get(saga.order_id)) for saga in sagas]
+
+
+def placed_order_get(order_id: str, viewer: Any) -> PlacedOrder | None:
+    """The order if the viewer may see it; None for a malformed, unknown or someone else's id."""
+    try:
+        parsed = uuid.UUID(str(order_id))
+    except ValueError:
+        return None
+    saga = order_sagas_visible_to(viewer).filter(order_id=parsed).first()
+    if saga is None:
+        return None
+    return PlacedOrder(saga, Order.objects.using(ALIAS).filter(pk=parsed).first())
+
+
+def placed_order_of(saga: SagaInstance) -> PlacedOrder:
+    """The order a saga places, as it stands now."""
+    return PlacedOrder(saga, Order.objects.using(ALIAS).filter(pk=saga.order_id).first())

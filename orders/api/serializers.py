@@ -1,0 +1,64 @@
+"""Input and output shapes of the order API."""
+
+from rest_framework import serializers
+
+from orders.api.selectors import ORDER_STATUSES
+from sagas.models import Direction, SagaStatus, SagaStyle, StepStatus
+from sagas.services import MAX_ORDER_QUANTITY
+
+
+class WholeNumberField(serializers.IntegerField):
+    """An integer that refuses true/false and fractions instead of quietly converting them."""
+
+    def to_internal_value(self, data: object) -> int:
+        if isinstance(data, bool) or (isinstance(data, float) and not data.is_integer()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class OrderPlaceInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64, help_text="The product's SKU, e.g. WIDGET-1.")
+    quantity = WholeNumberField(min_value=1, max_value=MAX_ORDER_QUANTITY)
+    style = serializers.ChoiceField(
+        choices=SagaStyle.choices, required=False, help_text="How the saga runs; the server's default when left out."
+    )
+
+
+class OrderStepOutput(serializers.Serializer):
+    step_name = serializers.CharField()
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    status = serializers.ChoiceField(choices=StepStatus.choices)
+    attempt = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderSagaOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=SagaStatus.choices)
+    style = serializers.ChoiceField(choices=SagaStyle.choices)
+    current_step = serializers.CharField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderSagaDetailOutput(OrderSagaOutput):
+    steps = OrderStepOutput(many=True, source="steps.all")
+
+
+class OrderOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(
+        choices=ORDER_STATUSES, help_text="PLACING until the saga's first step has created the order."
+    )
+    customer = serializers.CharField()
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    cancel_reason = serializers.CharField(help_text="Why the order was cancelled, in plain words.")
+    created_at = serializers.DateTimeField()
+    saga = OrderSagaOutput()
+
+
+class OrderDetailOutput(OrderOutput):
+    saga = OrderSagaDetailOutput()

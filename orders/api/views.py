@@ -1,0 +1,121 @@
+"""Order API: place an order (idempotently), list your orders, read one with its saga."""
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from orders.api.selectors import order_sagas_visible_to, placed_order_get, placed_order_of, placed_orders_of
+from orders.api.serializers import OrderDetailOutput, OrderOutput, OrderPlaceInput
+from orders.api.throttles import OrderPlaceThrottle
+from sagaproject.api_docs import FIELD_ERRORS, READ_ERRORS, ErrorOutput
+from sagaproject.api_pagination import NewestFirstCursorPagination
+from sagas.api import idempotency
+from sagas.services import order_place
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    idempotency.HEADER,
+    {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX_LENGTH, "pattern": idempotency.KEY_PATTERN},
+    OpenApiParameter.HEADER,
+    required=True,
+    description="A unique value per intended order (a UUID is a good choice). Sending the same key and body "
+    "again returns the first answer; the same key with another body is refused with 422.",
+)
+LOCATION = OpenApiParameter(
+    "Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[202], description="The order's URL."
+)
+REPLAYED = OpenApiParameter(
+    idempotency.REPLAYED_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    response=[202],
+    description="`true` when this is the stored answer to an earlier request with the same key.",
+)
+ORDER_ID = OpenApiParameter("order_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id.")
+PLACE_EXAMPLE = OpenApiExample("Two widgets", value={"sku": "WIDGET-1", "quantity": 2}, request_only=True)
+
+
+class OrderListPlaceApi(GenericAPIView):
+    """GET lists the caller's orders (staff: everyone's), newest first; POST places one."""
+
+    pagination_class = NewestFirstCursorPagination
+    serializer_class = OrderOutput
+
+    def get_queryset(self) -> Any:
+        return order_sagas_visible_to(self.request.user)
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(OrderPlaceThrottle())
+        return throttles
+
+    @extend_schema(
+        operation_id="orders_list",
+        summary="List orders, newest first",
+        responses={200: OrderOutput(many=True), **READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(OrderOutput(placed_orders_of(page), many=True).data)
+
+    @extend_schema(
+        operation_id="orders_place",
+        summary="Place an order",
+        description="Starts the saga that places the order and answers at once with 202; the order reads "
+        "PLACING until the saga's first step has created it. Needs an Idempotency-Key header.",
+        parameters=[IDEMPOTENCY_KEY, LOCATION, REPLAYED],
+        request=OrderPlaceInput,
+        examples=[PLACE_EXAMPLE],
+        responses={
+            202: OpenApiResponse(
+                OrderOutput, description="Accepted: the saga runs in the workers; follow the Location header."
+            ),
+            400: FIELD_ERRORS,
+            **READ_ERRORS,
+            409: OpenApiResponse(ErrorOutput, description="A request with this key is still being processed."),
+            422: OpenApiResponse(ErrorOutput, description="This key was already used with another body."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        key = idempotency.idempotency_key_of(request)
+        data = OrderPlaceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return idempotency.respond_once(
+            request, key, data.validated_data, lambda: _place(request, key, data.validated_data)
+        )
+
+
+def _place(request: Request, key: str, data: dict[str, Any]) -> Response:
+    saga, _ = order_place(
+        customer=request.user.get_username(),
+        sku=data["sku"],
+        quantity=data["quantity"],
+        style=data.get("style"),
+        # Scoped by user: two customers may pick the same key without meeting.
+        idempotency_key=f"api:{request.user.pk}:{key}",
+    )
+    location = request.build_absolute_uri(reverse("api:order-detail", args=[saga.order_id]))
+    body = OrderOutput(placed_order_of(saga)).data
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+
+class OrderDetailApi(APIView):
+    """One order with its saga's status and steps; 404 unless it is the caller's (or the caller is staff)."""
+
+    @extend_schema(
+        operation_id="orders_retrieve", parameters=[ORDER_ID], responses={200: OrderDetailOutput, **READ_ERRORS}
+    )
+    def get(self, request: Request, order_id: str) -> Response:
+        order = placed_order_get(order_id, viewer=request.user)
+        if order is None:
+            raise NotFound("No such order.")
+        return Response(OrderDetailOutput(order).data)

@@ -1,0 +1,25 @@
+"""OpenAPI descriptions of the error answers every endpoint shares."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorOutput(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorOutput, description=description)
+
+
+FIELD_ERRORS = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="Bad input: each field with a list of what is wrong with it."
+)
+UNAUTHENTICATED = _error("No valid credentials: log in, or send `Authorization: Token <key>`.")
+FORBIDDEN = _error("Authenticated, but not allowed to do this.")
+NOT_FOUND = _error("No such resource, or not one of yours.")
+CONFLICT = _error("The resource's state does not allow this now; the detail says why.")
+THROTTLED = _error("Too many requests; wait as the Retry-After header says.")
+
+READ_ERRORS = {401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND, 429: THROTTLED}

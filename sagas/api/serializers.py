@@ -1,0 +1,63 @@
+"""Input and output shapes of the staff saga API."""
+
+from rest_framework import serializers
+
+from sagas.models import Direction, SagaStatus, SagaStyle, StepStatus
+
+
+class SagaStepOutput(serializers.Serializer):
+    step_name = serializers.CharField()
+    step_index = serializers.IntegerField()
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    attempt = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=StepStatus.choices)
+    idempotency_key = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    duration_ms = serializers.IntegerField(allow_null=True)
+    error_type = serializers.CharField()
+    error_message = serializers.CharField()
+    worker = serializers.CharField()
+    action = serializers.CharField(help_text="For operator and system records: what was done.")
+    actor = serializers.CharField(help_text="Who did it.")
+    reason = serializers.CharField(help_text="Why, as given by the actor.")
+
+
+class SagaOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    type = serializers.CharField(source="definition_name")
+    definition_version = serializers.IntegerField()
+    style = serializers.ChoiceField(choices=SagaStyle.choices)
+    status = serializers.ChoiceField(choices=SagaStatus.choices)
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    current_step = serializers.CharField()
+    step_index = serializers.IntegerField()
+    attempt = serializers.IntegerField()
+    order_id = serializers.UUIDField(allow_null=True)
+    customer = serializers.CharField()
+    idempotency_key = serializers.CharField(allow_null=True)
+    paused = serializers.BooleanField()
+    last_error = serializers.CharField()
+    lease_owner = serializers.CharField()
+    lease_expires_at = serializers.DateTimeField(allow_null=True)
+    deadline_at = serializers.DateTimeField(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolved_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class SagaDetailOutput(SagaOutput):
+    context = serializers.JSONField(help_text="The saga's input and each step's result.")
+    steps = SagaStepOutput(many=True, source="steps.all")
+
+
+class SagaActionInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why; it goes into the audit record.")
+
+
+class SagaResumeInput(SagaActionInput):
+    force = serializers.BooleanField(
+        default=False, help_text="Take the saga over even though a worker's lease on it has not expired."
+    )

@@ -1,0 +1,99 @@
+"""Staff saga API: list and read sagas, and retry, compensate or resume one."""
+
+from collections.abc import Callable
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sagaproject.api_docs import CONFLICT, FIELD_ERRORS, READ_ERRORS
+from sagaproject.api_pagination import NewestFirstCursorPagination
+from sagas import services
+from sagas.api.filters import SagaFilter
+from sagas.api.permissions import HasSagaActionPermission, IsStaff
+from sagas.api.serializers import SagaActionInput, SagaDetailOutput, SagaOutput, SagaResumeInput
+from sagas.models import SagaInstance
+
+SAGA_ID = OpenApiParameter("saga_id", str, OpenApiParameter.PATH, description="The saga's id (a UUID).")
+ACTION_ERRORS = {400: FIELD_ERRORS, **READ_ERRORS, 409: CONFLICT}
+
+
+class SagaListApi(GenericAPIView):
+    """Every saga, newest first, filtered by status, type, style and creation time."""
+
+    permission_classes = [IsStaff]
+    queryset = SagaInstance.objects.all()
+    filterset_class = SagaFilter
+    pagination_class = NewestFirstCursorPagination
+    serializer_class = SagaOutput
+
+    @extend_schema(
+        operation_id="sagas_list",
+        responses={200: SagaOutput(many=True), 400: FIELD_ERRORS, **READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(SagaOutput(page, many=True).data)
+
+
+class SagaDetailApi(APIView):
+    """One saga with its whole step log, operator actions included."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        operation_id="sagas_retrieve", parameters=[SAGA_ID], responses={200: SagaDetailOutput, **READ_ERRORS}
+    )
+    def get(self, request: Request, saga_id: str) -> Response:
+        return Response(SagaDetailOutput(services.saga_get(saga_id)).data)
+
+
+class _SagaActionApi(APIView):
+    """Validate the reason, call the engine's service as the admin does, answer with the saga."""
+
+    permission_classes = [HasSagaActionPermission]
+    action_permission = ""
+    input_serializer: type[SagaActionInput] = SagaActionInput
+    service: Callable[..., SagaInstance]
+
+    def post(self, request: Request, saga_id: str) -> Response:
+        data = self.input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        saga = self.service(saga_id, actor=request.user.get_username(), **data.validated_data)
+        return Response(SagaDetailOutput(saga).data)
+
+
+def _action_schema(operation_id: str, summary: str, request: type = SagaActionInput) -> Callable:
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=operation_id,
+            summary=summary,
+            parameters=[SAGA_ID],
+            request=request,
+            responses={
+                200: OpenApiResponse(SagaDetailOutput, description="The saga after the action."),
+                **ACTION_ERRORS,
+            },
+        )
+    )
+
+
+@_action_schema("sagas_retry", "Run the failed step of a FAILED saga again")
+class SagaRetryApi(_SagaActionApi):
+    action_permission = "sagas.retry_saga"
+    service = staticmethod(services.saga_retry)
+
+
+@_action_schema("sagas_compensate", "Stop the saga and undo its steps in reverse order")
+class SagaCompensateApi(_SagaActionApi):
+    action_permission = "sagas.compensate_saga"
+    service = staticmethod(services.saga_compensate)
+
+
+@_action_schema("sagas_resume", "Hand a stuck saga back to the workers", request=SagaResumeInput)
+class SagaResumeApi(_SagaActionApi):
+    action_permission = "sagas.resume_saga"
+    input_serializer = SagaResumeInput
+    service = staticmethod(services.saga_resume)

@@ -1,0 +1,236 @@
+"""The staff saga API: lists with filters and cursors, one saga with its steps, and the operator actions."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from inventory.tests.factories import ProductFactory
+from sagas.models import Direction, FaultRule, SagaInstance, SagaStatus
+from sagas.services import order_place
+from sagas.testing import drain
+from sagas.tests.api_helpers import make_user, token_client
+from sagas.tests.factories import FaultRuleFactory
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+ALL_ACTIONS = ("retry_saga", "compensate_saga", "resume_saga")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    cache.clear()
+
+
+@pytest.fixture
+def shop(db):
+    ProductFactory(sku="WIDGET-1", unit_price=Decimal("25.00"), stock_on_hand=100)
+    make_user("alice", account=Decimal("1000.00"))
+
+
+@pytest.fixture
+def operator(shop):
+    return token_client(make_user("operator", staff=True, perms=ALL_ACTIONS))
+
+
+def started(quantity: int = 1) -> SagaInstance:
+    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=quantity)
+    return saga
+
+
+def finished(quantity: int = 1) -> SagaInstance:
+    saga = started(quantity)
+    drain()
+    saga.refresh_from_db()
+    return saga
+
+
+def failed() -> SagaInstance:
+    """A saga stopped as FAILED after its pivot: committing the stock never succeeds."""
+    # As many failures as the step has attempts, so a retry afterwards succeeds.
+    FaultRuleFactory(operation=FaultRule.Operation.RESERVATION_COMMIT, mode=FaultRule.Mode.TRANSIENT, remaining=10)
+    saga = finished()
+    assert saga.status == SagaStatus.FAILED
+    return saga
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def test_staff_list_sagas_newest_first(operator):
+    first, second = started(), started()
+    body = operator.get("/api/sagas/").json()
+    assert [s["id"] for s in body["results"]] == [str(second.pk), str(first.pk)]
+    assert body["results"][0]["type"] == "order"
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("status=COMPLETED", ["done"]),
+        ("status=PENDING", ["waiting"]),
+        ("type=order", ["waiting", "done"]),
+        ("type=other", []),
+        ("style=orchestration", ["waiting", "done"]),
+        ("style=choreography", []),
+    ],
+)
+def test_the_saga_list_filters_by_status_type_and_style(operator, query, expected):
+    named = {str(finished().pk): "done", str(started().pk): "waiting"}
+    body = operator.get(f"/api/sagas/?{query}").json()
+    assert [named[s["id"]] for s in body["results"]] == expected
+
+
+def test_the_saga_list_filters_by_creation_time(operator):
+    old, new = started(), started()
+    SagaInstance.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+    since = (timezone.now() - timedelta(days=1)).isoformat()
+    after = operator.get("/api/sagas/", {"created_after": since}).json()["results"]
+    before = operator.get("/api/sagas/", {"created_before": since}).json()["results"]
+    assert [s["id"] for s in after] == [str(new.pk)]
+    assert [s["id"] for s in before] == [str(old.pk)]
+
+
+@pytest.mark.parametrize("query, field", [("status=SLEEPING", "status"), ("created_after=yesterday", "created_after")])
+def test_a_bad_filter_is_a_400_naming_it(operator, query, field):
+    response = operator.get(f"/api/sagas/?{query}")
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_the_saga_list_pages_by_cursor_without_overlap(operator):
+    ids = [str(started().pk) for _ in range(5)]
+    seen, url = [], "/api/sagas/?page_size=2"
+    while url:
+        page = operator.get(url).json()
+        seen += [s["id"] for s in page["results"]]
+        url = page["next"]
+    assert seen == ids[::-1]
+
+
+def test_a_tampered_cursor_is_a_404(operator):
+    assert operator.get("/api/sagas/?cursor=garbage").status_code == 404
+
+
+def test_a_saga_reads_with_its_step_log(operator):
+    saga = finished()
+    body = operator.get(f"/api/sagas/{saga.pk}/").json()
+    assert body["status"] == "COMPLETED"
+    assert body["context"]["input"]["sku"] == "WIDGET-1"
+    assert [s["step_name"] for s in body["steps"]][:2] == ["create_order", "reserve_stock"]
+    assert body["steps"][0]["idempotency_key"]
+
+
+@pytest.mark.parametrize("saga_id", ["nope", "00000000-0000-0000-0000-000000000000"])
+def test_a_malformed_or_unknown_saga_id_is_a_404(operator, saga_id):
+    assert operator.get(f"/api/sagas/{saga_id}/").status_code == 404
+    assert operator.post(f"/api/sagas/{saga_id}/retry/", {"reason": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/sagas/", "/api/sagas/00000000-0000-0000-0000-000000000000/"])
+def test_customers_may_not_see_sagas(shop, path):
+    customer = token_client(make_user("carol"))
+    response = customer.get(path)
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Only staff may see sagas."}
+
+
+def test_without_credentials_the_saga_api_answers_401(shop):
+    assert APIClient().get("/api/sagas/").status_code == 401
+    assert APIClient().post("/api/sagas/x/retry/", {"reason": "r"}).status_code == 401
+
+
+# --- operator actions ------------------------------------------------------------------------------
+
+
+def test_retry_runs_the_failed_step_again_and_leaves_an_audit_record(operator):
+    saga = failed()
+    response = operator.post(f"/api/sagas/{saga.pk}/retry/", {"reason": "stock service is back"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["status"] == "RUNNING"
+    audit = saga.steps.get(direction=Direction.OPERATOR)
+    assert (audit.action, audit.actor, audit.reason) == ("retry", "operator", "stock service is back")
+    drain()
+    saga.refresh_from_db()
+    assert saga.status == SagaStatus.COMPLETED
+
+
+def test_compensate_undoes_a_saga_before_its_pivot(operator):
+    saga = started()
+    response = operator.post(f"/api/sagas/{saga.pk}/compensate/", {"reason": "customer called"}, format="json")
+    assert response.status_code == 200
+    assert saga.steps.get(direction=Direction.OPERATOR).action == "compensate"
+    drain()
+    saga.refresh_from_db()
+    assert saga.status == SagaStatus.COMPENSATED
+
+
+def test_resume_hands_a_saga_back_to_the_workers(operator):
+    saga = started()
+    response = operator.post(f"/api/sagas/{saga.pk}/resume/", {"reason": "looks stuck"}, format="json")
+    assert response.status_code == 200
+    assert saga.steps.get(direction=Direction.OPERATOR).action == "resume"
+
+
+def test_resume_refuses_a_saga_a_worker_holds_unless_forced(operator):
+    saga = started()
+    SagaInstance.objects.filter(pk=saga.pk).update(
+        lease_owner="worker-1", lease_expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    url = f"/api/sagas/{saga.pk}/resume/"
+    refused = operator.post(url, {"reason": "stuck?"}, format="json")
+    assert refused.status_code == 409
+    assert "worker-1" in refused.json()["detail"]
+    assert operator.post(url, {"reason": "it is", "force": True}, format="json").status_code == 200
+
+
+def test_an_action_the_sagas_state_forbids_is_a_409_with_the_reason(operator):
+    saga = finished()
+    response = operator.post(f"/api/sagas/{saga.pk}/retry/", {"reason": "again"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["detail"] == "Only a FAILED saga can be retried; this one is COMPLETED."
+    assert not saga.steps.filter(direction=Direction.OPERATOR).exists()
+
+
+def test_compensating_past_the_pivot_is_a_409(operator):
+    saga = failed()
+    response = operator.post(f"/api/sagas/{saga.pk}/compensate/", {"reason": "undo"}, format="json")
+    assert response.status_code == 409
+    assert "past its pivot" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "   "}])
+def test_an_action_without_a_reason_is_a_400(operator, body):
+    saga = failed()
+    response = operator.post(f"/api/sagas/{saga.pk}/retry/", body, format="json")
+    assert response.status_code == 400
+    assert "reason" in response.json()
+
+
+@pytest.mark.parametrize("action, permission", [("retry", "retry_saga"), ("compensate", "compensate_saga")])
+def test_an_action_needs_its_own_permission(shop, action, permission):
+    saga = failed()
+    others = tuple(p for p in ALL_ACTIONS if p != permission)
+    staff = token_client(make_user("junior", staff=True, perms=others))
+    response = staff.post(f"/api/sagas/{saga.pk}/{action}/", {"reason": "try"}, format="json")
+    assert response.status_code == 403
+    assert f"sagas.{permission}" in response.json()["detail"]
+    assert not saga.steps.filter(direction=Direction.OPERATOR).exists()
+
+
+def test_a_customer_may_not_act_on_a_saga_even_their_own(shop):
+    saga = failed()
+    alice = token_client(make_user("alice2", perms=ALL_ACTIONS))
+    assert alice.post(f"/api/sagas/{saga.pk}/retry/", {"reason": "mine"}, format="json").status_code == 403
+
+
+def test_a_superuser_may_act_without_explicit_permissions(shop):
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser("root", "root@example.com", None)
+    saga = failed()
+    response = token_client(root).post(f"/api/sagas/{saga.pk}/retry/", {"reason": "fix"}, format="json")
+    assert response.status_code == 200
