@@ -1,3 +1,16 @@
-"""Storefront pages."""
+"""Storefront pages, at the site root."""
 
-urlpatterns: list = []
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from orders import views
+
+urlpatterns = [
+    path("", views.catalog, name="catalog"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("orders/", views.order_list, name="order_list"),
+    path("orders/new/", views.order_create, name="order_create"),
+    path("orders/<uuid:order_id>/", views.order_detail, name="order_detail"),
+    path("orders/<uuid:order_id>/progress/", views.order_progress, name="order_progress"),
+]

@@ -1,0 +1,118 @@
+"""Storefront pages: the catalog, the order form, an order's live progress, and the customer's orders.
+
+A customer is the logged-in user; their username is their payments customer name. Every
+page that shows an order looks it up together with that name, so someone else's order is a 404.
+"""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from inventory import selectors as inventory_selectors
+from orders import selectors as order_selectors
+from orders.forms import OrderForm
+from sagas import progress
+from sagas.errors import InvalidOrderRequest
+from sagas.models import SagaInstance
+from sagas.services import order_place
+
+ORDERS_PER_PAGE = 10
+
+
+def _customer_saga(request: HttpRequest, order_id: uuid.UUID) -> SagaInstance:
+    saga = progress.saga_for_order(order_id, request.user.get_username())
+    if saga is None:
+        raise Http404("No such order.")
+    return saga
+
+
+@require_GET
+def catalog(request: HttpRequest) -> HttpResponse:
+    """Every product for sale with its price and the stock free to order."""
+    return render(request, "storefront/catalog.html", {"products": inventory_selectors.product_list()})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_create(request: HttpRequest) -> HttpResponse:
+    """The order form; a valid submission starts the saga and redirects to the order's page.
+
+    The form carries a one-time token that becomes the saga's idempotency key, so a double
+    click or a resubmit after "back" leads to the order the first submission placed.
+    """
+    products = inventory_selectors.product_list()
+    if request.method == "POST":
+        form = OrderForm(request.POST, products=products)
+        if form.is_valid():
+            try:
+                saga, created = order_place(
+                    customer=request.user.get_username(),
+                    sku=form.cleaned_data["sku"],
+                    quantity=form.cleaned_data["quantity"],
+                    style=form.cleaned_data["style"],
+                    idempotency_key=form.idempotency_key(request.user.pk),
+                )
+            except InvalidOrderRequest as error:
+                form.add_order_error(error)
+            else:
+                if not created:
+                    messages.info(request, "That form was already sent, so no second order was placed. Here it is.")
+                order_id = saga.order_id or saga.context["input"]["order_id"]
+                return redirect("order_detail", order_id=order_id)
+    else:
+        form = OrderForm(products=products, initial={"sku": request.GET.get("sku", "")})
+    return render(request, "storefront/order_form.html", {"form": form})
+
+
+@login_required
+@require_GET
+def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
+    """The order and its saga; the page keeps itself up to date while the saga runs."""
+    saga = _customer_saga(request, order_id)
+    order = order_selectors.order_get_for_customer(order_id, request.user.get_username())
+    data = saga.context.get("input", {})
+    product = inventory_selectors.product_get(data.get("sku", ""))
+    context = {
+        "saga": saga,
+        "order": order,
+        "input": data,
+        "product_name": product.name if product else data.get("sku", ""),
+        "progress": progress.saga_progress(saga),
+    }
+    return render(request, "storefront/order_detail.html", context)
+
+
+@login_required
+@require_GET
+def order_progress(request: HttpRequest, order_id: uuid.UUID) -> JsonResponse:
+    """The order page's live data: saga status, steps, percent and outcome, plus the order status."""
+    saga = _customer_saga(request, order_id)
+    order = order_selectors.order_get_for_customer(order_id, request.user.get_username())
+    payload = progress.saga_progress(saga).as_dict()
+    payload["order_status"] = order.get_status_display() if order else "Not created yet"
+    return JsonResponse(payload, headers={"Cache-Control": "no-store"})
+
+
+@login_required
+@require_GET
+def order_list(request: HttpRequest) -> HttpResponse:
+    """The customer's orders, newest first, including one whose saga has not created it yet."""
+    page = Paginator(progress.sagas_for_customer(request.user.get_username()), ORDERS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    orders = order_selectors.orders_by_id(saga.order_id for saga in page)
+    rows = [
+        {
+            "saga": saga,
+            "order": orders.get(str(saga.order_id)),
+            "input": saga.context.get("input", {}),
+            "status": progress.customer_status(saga),
+        }
+        for saga in page
+    ]
+    return render(request, "storefront/order_list.html", {"page": page, "rows": rows})

@@ -1,0 +1,251 @@
+"""A saga's progress as a customer sees it: the steps so far, how far along, and the outcome in words.
+
+Built from the saga row and its step log only, so the order page and its live JSON show the
+same thing, for either saga style. Reads only; nothing here changes a saga.
+"""
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from sagas.definition import get_definition
+from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
+
+# What each step of the order saga means to the customer: the step, what it does while it
+# runs, and what its compensation did for them.
+_STEP_WORDS: dict[str, tuple[str, str, str]] = {
+    "create_order": ("Create the order", "Placing your order…", "Your order was cancelled."),
+    "reserve_stock": ("Reserve stock", "Reserving your items…", "Your stock reservation was released."),
+    "charge_payment": ("Take payment", "Taking payment…", "Your payment was refunded."),
+    "approve_order": ("Confirm the order", "Confirming your order…", ""),
+    "commit_stock": ("Hand over to the warehouse", "Handing your order to the warehouse…", ""),
+}
+_UNDOING_WORDS = {
+    "create_order": "Cancelling your order…",
+    "reserve_stock": "Releasing your stock reservation…",
+    "charge_payment": "Refunding your payment…",
+}
+# Business refusals, by the code a participant records, in words a customer understands.
+_REFUSAL_WORDS = {
+    "insufficient_funds": "Payment declined: insufficient funds.",
+    "account_not_found": "Payment declined: there is no payment account for you.",
+    "out_of_stock": "Out of stock: there were not enough items left to reserve.",
+    "product_inactive": "The product is no longer for sale.",
+    "product_not_found": "The product no longer exists.",
+}
+_STATE_LABELS = {
+    "pending": "Waiting",
+    "running": "In progress",
+    "retrying": "Trying again",
+    "done": "Done",
+    "refused": "Declined",
+    "failed": "Failed",
+    "undoing": "Undoing",
+    "undone": "Undone",
+    "undo_failed": "Undo failed",
+    "skipped": "Not reached",
+}
+_CUSTOMER_STATUS = {
+    SagaStatus.PENDING: "Placing",
+    SagaStatus.RUNNING: "In progress",
+    SagaStatus.COMPENSATING: "Being cancelled",
+    SagaStatus.COMPLETED: "Completed",
+    SagaStatus.COMPENSATED: "Cancelled",
+    SagaStatus.FAILED: "On hold",
+}
+_PROBLEM = (StepStatus.FAILED, StepStatus.TIMED_OUT, StepStatus.ABANDONED)
+_CALLS = (Direction.FORWARD, Direction.COMPENSATION, Direction.EVENT)
+
+
+@dataclass(frozen=True)
+class StepView:
+    name: str
+    label: str
+    state: str
+    state_label: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SagaProgress:
+    saga_id: str
+    order_id: str
+    status: str
+    customer_status: str
+    terminal: bool
+    percent: int
+    headline: str
+    outcome: str
+    steps: tuple[StepView, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def saga_for_order(order_id: uuid.UUID | str, customer: str) -> SagaInstance | None:
+    """The saga placing this order for this customer, or None (also for someone else's order)."""
+    if not customer:
+        return None
+    return SagaInstance.objects.filter(order_id=order_id, customer=customer).order_by("created_at").first()
+
+
+def sagas_for_customer(customer: str) -> QuerySet[SagaInstance]:
+    """The customer's order sagas, newest first; an order still being created is among them."""
+    return SagaInstance.objects.filter(customer=customer, order_id__isnull=False).order_by("-created_at", "-id")
+
+
+def customer_status(saga: SagaInstance) -> str:
+    """One or two words for a list: Placing, In progress, Completed, Cancelled..."""
+    return _CUSTOMER_STATUS.get(saga.status, saga.get_status_display())
+
+
+def _label(name: str) -> str:
+    words = _STEP_WORDS.get(name)
+    return words[0] if words else name.replace("-", " ").replace("_", " ").capitalize()
+
+
+def _step_names(saga: SagaInstance, logs: Iterable[SagaStepLog]) -> list[str]:
+    """The definition's steps in order, then any step the log names that the definition does not."""
+    try:
+        names = [step.name for step in get_definition(saga.definition_name, saga.definition_version).steps]
+    except LookupError:
+        names = []
+    for log in logs:
+        if log.direction in _CALLS and log.step_name and log.step_name not in names:
+            names.append(log.step_name)
+    return names
+
+
+def _step_view(name: str, saga: SagaInstance, logs: list[SagaStepLog]) -> StepView:
+    forward = [log for log in logs if log.direction in (Direction.FORWARD, Direction.EVENT)]
+    undo = [log for log in logs if log.direction == Direction.COMPENSATION]
+    state, detail = "pending", ""
+    if forward:
+        last = forward[-1]
+        if last.status == StepStatus.RUNNING:
+            state = "running"
+        elif last.status in (StepStatus.SUCCEEDED, StepStatus.RECORDED):
+            state = "done"
+        elif last.status == StepStatus.REFUSED:
+            state = "refused"
+            detail = _REFUSAL_WORDS.get(str(last.result.get("code", "")), str(last.result.get("message", "")))
+        elif last.status in _PROBLEM:
+            current = not saga.is_terminal and saga.direction == Direction.FORWARD and saga.current_step == name
+            state = "retrying" if current else "failed"
+            detail = f"Attempt {last.attempt} did not go through."
+    if undo:
+        last = undo[-1]
+        if last.status == StepStatus.SUCCEEDED and not last.result.get("empty"):
+            state, detail = "undone", _STEP_WORDS.get(name, ("", "", ""))[2]
+        elif last.status == StepStatus.RUNNING or (last.status in _PROBLEM and not saga.is_terminal):
+            state = "undoing"
+        elif last.status in (*_PROBLEM, StepStatus.REFUSED):
+            state = "undo_failed"
+    if state == "pending" and saga.is_terminal:
+        state = "skipped"
+    return StepView(name=name, label=_label(name), state=state, state_label=_STATE_LABELS[state], detail=detail)
+
+
+def _percent(saga: SagaInstance, steps: list[StepView]) -> int:
+    if saga.is_terminal:
+        return 100
+    if not steps:
+        return 0
+    if saga.status == SagaStatus.COMPENSATING:
+        # Undoing: how much of what was done has been undone.
+        to_undo = [step for step in steps if step.state in ("done", "undoing", "undone")]
+        undone = sum(step.state == "undone" for step in to_undo)
+        return round(100 * undone / len(to_undo)) if to_undo else 0
+    done = sum(step.state == "done" for step in steps)
+    return min(99, round(100 * done / len(steps)))
+
+
+def _headline(saga: SagaInstance, steps: list[StepView]) -> str:
+    if saga.status == SagaStatus.COMPLETED:
+        return "Completed"
+    if saga.status == SagaStatus.COMPENSATED:
+        return "Cancelled"
+    if saga.status == SagaStatus.FAILED:
+        return "On hold"
+    if saga.paused:
+        return "Paused by our staff"
+    if saga.status == SagaStatus.COMPENSATING:
+        return _UNDOING_WORDS.get(saga.current_step, "Cancelling your order…")
+    created = any(step.name == "create_order" and step.state == "done" for step in steps)
+    if not created:
+        return "Placing your order…"
+    words = _STEP_WORDS.get(saga.current_step)
+    return words[1] if words else "Processing your order…"
+
+
+def _cause(saga: SagaInstance, logs: list[SagaStepLog]) -> str:
+    """Why a saga compensated, in one sentence."""
+    for log in logs:
+        if log.direction in (Direction.FORWARD, Direction.EVENT) and log.status == StepStatus.REFUSED:
+            code = str(log.result.get("code", ""))
+            if code in _REFUSAL_WORDS:
+                return _REFUSAL_WORDS[code]
+            message = str(log.result.get("message", "")).strip().rstrip(".")
+            return f"{_label(log.step_name)} was declined" + (f": {message}." if message else ".")
+    if any(log.direction == Direction.OPERATOR and log.action == "compensate" for log in logs):
+        return "Our staff cancelled the order."
+    if any(log.direction == Direction.SYSTEM and "Deadline" in log.reason for log in logs):
+        return "The order took too long to go through, so it was cancelled."
+    failed = [log for log in logs if log.direction == Direction.FORWARD and log.status in _PROBLEM]
+    if failed:
+        return f"{_label(failed[-1].step_name)} did not go through after several tries."
+    return "The order was cancelled."
+
+
+def _money_note(saga: SagaInstance, steps: list[StepView]) -> str:
+    charge = next((step for step in steps if step.name == "charge_payment"), None)
+    if charge is None or charge.state in ("pending", "refused", "failed"):
+        return "You have not been charged."
+    return ""
+
+
+def _outcome(saga: SagaInstance, steps: list[StepView], logs: list[SagaStepLog]) -> str:
+    data = saga.context.get("input", {}) if isinstance(saga.context, dict) else {}
+    if saga.status == SagaStatus.COMPLETED:
+        quantity, sku, total = data.get("quantity"), data.get("sku"), data.get("total")
+        if quantity and sku and total:
+            return f"Your order is confirmed: {quantity} \N{MULTIPLICATION SIGN} {sku}, paid {total}."
+        return "Your order is confirmed."
+    if saga.status == SagaStatus.COMPENSATED:
+        undo_order = [log.step_name for log in logs if log.direction == Direction.COMPENSATION]
+        undone = {step.name for step in steps if step.state == "undone"}
+        sentences = [_cause(saga, logs)]
+        for name in dict.fromkeys(undo_order):
+            if name in undone and _STEP_WORDS.get(name, ("", "", ""))[2]:
+                sentences.append(_STEP_WORDS[name][2])
+        sentences.append(_money_note(saga, steps))
+        return " ".join(sentence for sentence in sentences if sentence)
+    if saga.status == SagaStatus.FAILED:
+        if saga.resolved_at is not None:
+            return "Something went wrong with this order; our team has dealt with it."
+        return "Something went wrong with this order. Our team has been alerted and will sort it out."
+    return ""
+
+
+def saga_progress(saga: SagaInstance) -> SagaProgress:
+    """The customer's view of one saga: steps with their state, percent done and the outcome."""
+    logs = list(saga.steps.order_by("started_at", "id"))
+    by_step: dict[str, list[SagaStepLog]] = {}
+    for log in logs:
+        if log.direction in _CALLS:
+            by_step.setdefault(log.step_name, []).append(log)
+    steps = [_step_view(name, saga, by_step.get(name, [])) for name in _step_names(saga, logs)]
+    return SagaProgress(
+        saga_id=str(saga.pk),
+        order_id=str(saga.order_id or ""),
+        status=saga.status,
+        customer_status=customer_status(saga),
+        terminal=saga.is_terminal,
+        percent=_percent(saga, steps),
+        headline=_headline(saga, steps),
+        outcome=_outcome(saga, steps, logs),
+        steps=tuple(steps),
+    )
