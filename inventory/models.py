@@ -3,6 +3,7 @@
 from django.db import models
 
 from sagaproject.idempotency import IdempotencyRecordBase
+from sagaproject.outbox import InboxEventBase, OutboxEventBase
 
 
 class Product(models.Model):
@@ -76,3 +77,17 @@ class StockMovement(models.Model):
 class IdempotencyRecord(IdempotencyRecordBase):
     class Meta(IdempotencyRecordBase.Meta):
         verbose_name = "idempotency record"
+
+
+class OutboxEvent(OutboxEventBase):
+    """An event this service published, written in the transaction of its effect."""
+
+    class Meta(OutboxEventBase.Meta):
+        verbose_name = "outbox event"
+
+
+class InboxEvent(InboxEventBase):
+    """An event this service acted on, recorded in the transaction of its effect."""
+
+    class Meta(InboxEventBase.Meta):
+        verbose_name = "inbox event"

@@ -1,10 +1,12 @@
 """Read-only queries on the inventory database."""
 
+import uuid
 from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from inventory.models import Product, Reservation
+from inventory.models import InboxEvent, OutboxEvent, Product, Reservation
+from sagaproject.outbox import Event, pending
 
 ALIAS = "inventory"
 
@@ -28,3 +30,19 @@ def product_price(sku: str) -> Decimal | None:
 def reservations_for_order(order_id: str) -> QuerySet[Reservation]:
     """Every reservation made for an order."""
     return Reservation.objects.using(ALIAS).filter(order_id=order_id).select_related("product")
+
+
+def outbox_events(saga_id: uuid.UUID | str) -> list[Event]:
+    """Every event this service published for a saga, in causal order."""
+    rows = OutboxEvent.objects.using(ALIAS).filter(saga_id=saga_id).order_by("sequence", "created_at")
+    return [Event.from_dict(row.payload) for row in rows]
+
+
+def outbox_pending(older_than_seconds: float | None = None) -> list[Event]:
+    """Events this service published that no relay has handed to the queue yet."""
+    return [Event.from_dict(row.payload) for row in pending(OutboxEvent, ALIAS, older_than_seconds=older_than_seconds)]
+
+
+def event_handled(event_id: uuid.UUID | str, handler: str) -> bool:
+    """Whether `handler` already acted on the event (its inbox has it)."""
+    return InboxEvent.objects.using(ALIAS).filter(event_id=event_id, handler=handler).exists()

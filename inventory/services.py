@@ -12,12 +12,17 @@ from django.db import transaction
 from django.db.models import F
 
 from inventory.errors import OutOfStock, ProductInactive, ProductNotFound, ReservationNotFound
-from inventory.models import IdempotencyRecord, Product, Reservation, StockMovement
-from sagaproject import faults
-from sagaproject.idempotency import compensate_once, perform_once
+from inventory.models import IdempotencyRecord, InboxEvent, OutboxEvent, Product, Reservation, StockMovement
+from sagaproject import faults, outbox
+from sagaproject.idempotency import abandon_once, compensate_once, perform_once
 from sagaproject.money import to_money
+from sagaproject.outbox import Reaction
 
 ALIAS = "inventory"
+
+
+def _recorder(publish: Reaction | None, key: str) -> outbox.Hook | None:
+    return outbox.recorder(OutboxEvent, InboxEvent, ALIAS, "inventory", publish, key)
 
 
 def product_register(sku: str, name: str, unit_price: Decimal | str, initial_stock: int = 0) -> Product:
@@ -50,7 +55,9 @@ def _receive(product: Product, quantity: int) -> None:
     StockMovement.objects.using(ALIAS).create(product=product, kind=StockMovement.Kind.RECEIVED, quantity=quantity)
 
 
-def stock_reserve(*, key: str, order_id: uuid.UUID | str, sku: str, quantity: int) -> dict[str, Any]:
+def stock_reserve(
+    *, key: str, order_id: uuid.UUID | str, sku: str, quantity: int, publish: Reaction | None = None
+) -> dict[str, Any]:
     """Reserve units of a product for an order, never more than are on hand.
 
     Refuses with ProductNotFound, ProductInactive or OutOfStock. The decrement is a
@@ -90,12 +97,12 @@ def stock_reserve(*, key: str, order_id: uuid.UUID | str, sku: str, quantity: in
             "unit_price": str(product.unit_price),
         }
 
-    result = perform_once(IdempotencyRecord, ALIAS, key, "stock_reserve", effect)
+    result = perform_once(IdempotencyRecord, ALIAS, key, "stock_reserve", effect, _recorder(publish, key))
     faults.inject("inventory.stock_reserve", phase="after")
     return result
 
 
-def reservation_release(*, key: str, reserve_key: str) -> dict[str, Any]:
+def reservation_release(*, key: str, reserve_key: str, publish: Reaction | None = None) -> dict[str, Any]:
     """Give the units of the reservation made under `reserve_key` back to stock."""
     faults.inject("inventory.reservation_release")
 
@@ -117,12 +124,21 @@ def reservation_release(*, key: str, reserve_key: str) -> dict[str, Any]:
         )
         return {"reservation_id": reservation.pk, "released": reservation.quantity}
 
-    result = compensate_once(IdempotencyRecord, ALIAS, key, reserve_key, "reservation_release", "stock_reserve", undo)
+    result = compensate_once(
+        IdempotencyRecord,
+        ALIAS,
+        key,
+        reserve_key,
+        "reservation_release",
+        "stock_reserve",
+        undo,
+        _recorder(publish, key),
+    )
     faults.inject("inventory.reservation_release", phase="after")
     return result
 
 
-def reservation_commit(*, key: str, reserve_key: str) -> dict[str, Any]:
+def reservation_commit(*, key: str, reserve_key: str, publish: Reaction | None = None) -> dict[str, Any]:
     """Turn the active reservation made under `reserve_key` into a final sale."""
     faults.inject("inventory.reservation_commit")
 
@@ -142,6 +158,28 @@ def reservation_commit(*, key: str, reserve_key: str) -> dict[str, Any]:
             )
         return {"reservation_id": reservation.pk, "committed": reservation.quantity}
 
-    result = perform_once(IdempotencyRecord, ALIAS, key, "reservation_commit", effect)
+    result = perform_once(IdempotencyRecord, ALIAS, key, "reservation_commit", effect, _recorder(publish, key))
     faults.inject("inventory.reservation_commit", phase="after")
     return result
+
+
+def stock_reserve_abandon(*, key: str, reason: str, publish: Reaction | None = None) -> bool:
+    """Give up the reservation under `key` unless it already has an outcome.
+
+    A late reserve under that key is refused from now on, and `publish` announces the
+    rejection in the same transaction. False when the reserve already ran (or was refused).
+    """
+    return abandon_once(IdempotencyRecord, ALIAS, key, "stock_reserve", reason, _recorder(publish, key))
+
+
+# --- choreography: the outbox relay ----------------------------------------------------------
+
+
+def outbox_relay(*, older_than_seconds: float | None = None, limit: int = 1000) -> list[outbox.Event]:
+    """Queue delivery of this service's events that no relay has handed over yet (after a crash)."""
+    return outbox.relay(OutboxEvent, ALIAS, older_than_seconds=older_than_seconds, limit=limit)
+
+
+def outbox_purge(*, retention_hours: float) -> tuple[int, int]:
+    """Delete delivered events and inbox records older than the retention; returns both counts."""
+    return outbox.purge(OutboxEvent, InboxEvent, ALIAS, retention_hours)

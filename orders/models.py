@@ -5,6 +5,7 @@ import uuid
 from django.db import models
 
 from sagaproject.idempotency import IdempotencyRecordBase
+from sagaproject.outbox import InboxEventBase, OutboxEventBase
 
 
 class Order(models.Model):
@@ -49,3 +50,17 @@ class OrderLine(models.Model):
 class IdempotencyRecord(IdempotencyRecordBase):
     class Meta(IdempotencyRecordBase.Meta):
         verbose_name = "idempotency record"
+
+
+class OutboxEvent(OutboxEventBase):
+    """An event this service published, written in the transaction of its effect."""
+
+    class Meta(OutboxEventBase.Meta):
+        verbose_name = "outbox event"
+
+
+class InboxEvent(InboxEventBase):
+    """An event this service acted on, recorded in the transaction of its effect."""
+
+    class Meta(InboxEventBase.Meta):
+        verbose_name = "inbox event"

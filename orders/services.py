@@ -5,12 +5,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from orders.errors import InvalidOrderTransition, OrderNotFound
-from orders.models import IdempotencyRecord, Order, OrderLine
-from sagaproject import faults
+from orders.models import IdempotencyRecord, InboxEvent, Order, OrderLine, OutboxEvent
+from sagaproject import faults, outbox
 from sagaproject.idempotency import compensate_once, perform_once
 from sagaproject.money import to_money
+from sagaproject.outbox import Reaction
 
 ALIAS = "orders"
+
+
+def _recorder(publish: Reaction | None, key: str) -> outbox.Hook | None:
+    return outbox.recorder(OutboxEvent, InboxEvent, ALIAS, "orders", publish, key)
+
 
 _ALLOWED = {
     Order.Status.PENDING: {Order.Status.APPROVED, Order.Status.CANCELLED},
@@ -43,8 +49,13 @@ def order_create(
     customer: str,
     lines: Iterable[dict[str, Any]],
     saga_id: uuid.UUID | str | None = None,
+    publish: Reaction | None = None,
 ) -> dict[str, Any]:
-    """Create a PENDING order with its lines; the total is computed from them."""
+    """Create a PENDING order with its lines; the total is computed from them.
+
+    With `publish`, the event handled and the event announcing the result are recorded in
+    the same transaction as the order (choreography).
+    """
     line_list = [
         {"sku": line["sku"], "quantity": int(line["quantity"]), "unit_price": to_money(line["unit_price"])}
         for line in lines
@@ -61,12 +72,12 @@ def order_create(
         )
         return {"order_id": str(order.id), "total": str(total)}
 
-    result = perform_once(IdempotencyRecord, ALIAS, key, "order_create", effect)
+    result = perform_once(IdempotencyRecord, ALIAS, key, "order_create", effect, _recorder(publish, key))
     faults.inject("orders.order_create", phase="after")
     return result
 
 
-def order_cancel(*, key: str, create_key: str, reason: str = "") -> dict[str, Any]:
+def order_cancel(*, key: str, create_key: str, reason: str = "", publish: Reaction | None = None) -> dict[str, Any]:
     """Cancel the order created under `create_key`; an approved order cannot be cancelled."""
     faults.inject("orders.order_cancel")
 
@@ -75,12 +86,14 @@ def order_cancel(*, key: str, create_key: str, reason: str = "") -> dict[str, An
         _transition(order, Order.Status.CANCELLED, reason)
         return {"order_id": str(order.id), "status": order.status}
 
-    result = compensate_once(IdempotencyRecord, ALIAS, key, create_key, "order_cancel", "order_create", undo)
+    result = compensate_once(
+        IdempotencyRecord, ALIAS, key, create_key, "order_cancel", "order_create", undo, _recorder(publish, key)
+    )
     faults.inject("orders.order_cancel", phase="after")
     return result
 
 
-def order_approve(*, key: str, order_id: uuid.UUID | str) -> dict[str, Any]:
+def order_approve(*, key: str, order_id: uuid.UUID | str, publish: Reaction | None = None) -> dict[str, Any]:
     """Approve a PENDING order: the point after which the saga no longer compensates."""
     faults.inject("orders.order_approve")
 
@@ -91,6 +104,19 @@ def order_approve(*, key: str, order_id: uuid.UUID | str) -> dict[str, Any]:
         _transition(order, Order.Status.APPROVED)
         return {"order_id": str(order.id), "status": order.status}
 
-    result = perform_once(IdempotencyRecord, ALIAS, key, "order_approve", effect)
+    result = perform_once(IdempotencyRecord, ALIAS, key, "order_approve", effect, _recorder(publish, key))
     faults.inject("orders.order_approve", phase="after")
     return result
+
+
+# --- choreography: the outbox relay ----------------------------------------------------------
+
+
+def outbox_relay(*, older_than_seconds: float | None = None, limit: int = 1000) -> list[outbox.Event]:
+    """Queue delivery of this service's events that no relay has handed over yet (after a crash)."""
+    return outbox.relay(OutboxEvent, ALIAS, older_than_seconds=older_than_seconds, limit=limit)
+
+
+def outbox_purge(*, retention_hours: float) -> tuple[int, int]:
+    """Delete delivered events and inbox records older than the retention; returns both counts."""
+    return outbox.purge(OutboxEvent, InboxEvent, ALIAS, retention_hours)

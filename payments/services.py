@@ -8,12 +8,17 @@ from django.db import transaction
 from django.db.models import F
 
 from payments.errors import AccountNotFound, InsufficientFunds
-from payments.models import CustomerAccount, IdempotencyRecord, LedgerEntry, Payment, Refund
-from sagaproject import faults
-from sagaproject.idempotency import compensate_once, perform_once
+from payments.models import CustomerAccount, IdempotencyRecord, InboxEvent, LedgerEntry, OutboxEvent, Payment, Refund
+from sagaproject import faults, outbox
+from sagaproject.idempotency import abandon_once, compensate_once, perform_once
 from sagaproject.money import to_money
+from sagaproject.outbox import Reaction
 
 ALIAS = "payments"
+
+
+def _recorder(publish: Reaction | None, key: str) -> outbox.Hook | None:
+    return outbox.recorder(OutboxEvent, InboxEvent, ALIAS, "payments", publish, key)
 
 
 def account_open(customer: str, initial_deposit: Decimal | str = "0") -> CustomerAccount:
@@ -46,7 +51,9 @@ def _deposit(account: CustomerAccount, amount: Decimal) -> None:
     LedgerEntry.objects.using(ALIAS).create(account=account, kind=LedgerEntry.Kind.DEPOSIT, amount=amount)
 
 
-def payment_charge(*, key: str, order_id: uuid.UUID | str, customer: str, amount: Decimal | str) -> dict[str, Any]:
+def payment_charge(
+    *, key: str, order_id: uuid.UUID | str, customer: str, amount: Decimal | str, publish: Reaction | None = None
+) -> dict[str, Any]:
     """Capture `amount` from the customer's balance for an order.
 
     Refuses with AccountNotFound or InsufficientFunds. The debit is a conditional update,
@@ -78,12 +85,12 @@ def payment_charge(*, key: str, order_id: uuid.UUID | str, customer: str, amount
         )
         return {"payment_id": payment.pk, "amount": str(value)}
 
-    result = perform_once(IdempotencyRecord, ALIAS, key, "payment_charge", effect)
+    result = perform_once(IdempotencyRecord, ALIAS, key, "payment_charge", effect, _recorder(publish, key))
     faults.inject("payments.payment_charge", phase="after")
     return result
 
 
-def payment_refund(*, key: str, charge_key: str) -> dict[str, Any]:
+def payment_refund(*, key: str, charge_key: str, publish: Reaction | None = None) -> dict[str, Any]:
     """Give back the whole payment captured under `charge_key`."""
     faults.inject("payments.payment_refund")
 
@@ -100,6 +107,30 @@ def payment_refund(*, key: str, charge_key: str) -> dict[str, Any]:
         )
         return {"payment_id": payment.pk, "refund_id": refund.pk, "refunded": str(payment.amount)}
 
-    result = compensate_once(IdempotencyRecord, ALIAS, key, charge_key, "payment_refund", "payment_charge", undo)
+    result = compensate_once(
+        IdempotencyRecord, ALIAS, key, charge_key, "payment_refund", "payment_charge", undo, _recorder(publish, key)
+    )
     faults.inject("payments.payment_refund", phase="after")
     return result
+
+
+def payment_charge_abandon(*, key: str, reason: str, publish: Reaction | None = None) -> bool:
+    """Give up the charge under `key` unless it already has an outcome.
+
+    A late charge under that key is refused from now on, and `publish` announces the
+    decline in the same transaction. False when the charge already ran (or was refused).
+    """
+    return abandon_once(IdempotencyRecord, ALIAS, key, "payment_charge", reason, _recorder(publish, key))
+
+
+# --- choreography: the outbox relay ----------------------------------------------------------
+
+
+def outbox_relay(*, older_than_seconds: float | None = None, limit: int = 1000) -> list[outbox.Event]:
+    """Queue delivery of this service's events that no relay has handed over yet (after a crash)."""
+    return outbox.relay(OutboxEvent, ALIAS, older_than_seconds=older_than_seconds, limit=limit)
+
+
+def outbox_purge(*, retention_hours: float) -> tuple[int, int]:
+    """Delete delivered events and inbox records older than the retention; returns both counts."""
+    return outbox.purge(OutboxEvent, InboxEvent, ALIAS, retention_hours)

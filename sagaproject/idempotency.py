@@ -6,6 +6,10 @@ repeat gets the stored result back (or the stored refusal raised again). A compe
 stores its own key, and when the action it undoes never happened it leaves a BLOCKED record
 under the action's key, so the late action is refused (the "hanging action" trap) and the
 compensation itself succeeds as a no-op (the "empty compensation" trap).
+
+An optional `publish` hook runs inside the same transaction once a new outcome is recorded
+(never on a replay): choreographed services use it to write their inbox and outbox rows
+together with the effect.
 """
 
 from collections.abc import Callable
@@ -58,38 +62,46 @@ def perform_once(
     key: str,
     operation: str,
     effect: Callable[[], dict[str, Any]],
+    publish: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run `effect` once for `key` inside one transaction on `alias` and record its result.
 
-    A business refusal raised by `effect` rolls back its writes, is recorded, and is raised
-    again on every repeat. Must not be called inside another transaction on `alias`: the
-    record and the effect commit together or not at all.
+    The first call pays only for its effect and one insert: the record goes in last, in the
+    same transaction, and its unique key is what detects a repeat. A repeat therefore runs
+    the effect, fails on the key, rolls everything back and answers with the recorded result
+    (or raises the recorded refusal). A business refusal raised by `effect` leaves no write
+    behind, is recorded, and is raised again on every repeat. Must not be called inside
+    another transaction on `alias`.
     """
     if not key:
         raise ValueError("An idempotency key is required.")
+    manager = record_model.objects.using(alias)
     for attempt in range(_ATTEMPTS):
-        refusal: BusinessRefusal | None = None
         try:
             with transaction.atomic(using=alias):
-                manager = record_model.objects.using(alias)
-                existing = manager.select_for_update().filter(key=key).first()
-                if existing is not None:
-                    return _replay(existing)
-                try:
-                    with transaction.atomic(using=alias):
-                        result = effect()
-                    outcome = Outcome.APPLIED
-                except BusinessRefusal as exc:
-                    refusal, result, outcome = exc, exc.as_dict(), Outcome.REFUSED
-                manager.create(key=key, operation=operation, outcome=outcome, result=result)
+                result = effect()
+                manager.create(key=key, operation=operation, outcome=Outcome.APPLIED, result=result)
+                if publish is not None:
+                    publish(Outcome.APPLIED, result)
+            return result
         except IntegrityError:
-            # Another caller recorded this key first; its record is the answer.
-            if attempt == _ATTEMPTS - 1:
+            pass
+        except BusinessRefusal as refusal:
+            try:
+                with transaction.atomic(using=alias):
+                    manager.create(key=key, operation=operation, outcome=Outcome.REFUSED, result=refusal.as_dict())
+                    if publish is not None:
+                        publish(Outcome.REFUSED, refusal.as_dict())
+            except IntegrityError:
+                pass
+            else:
                 raise
-            continue
-        if refusal is not None:
-            raise refusal
-        return result
+        # The key was recorded by an earlier or concurrent call: its record is the answer.
+        existing = manager.filter(key=key).first()
+        if existing is not None:
+            return _replay(existing)
+        if attempt == _ATTEMPTS - 1:
+            raise IntegrityError(f"{operation} under key {key} kept conflicting without a record to replay.")
     raise AssertionError("unreachable")
 
 
@@ -101,6 +113,7 @@ def compensate_once(
     operation: str,
     action_operation: str,
     undo: Callable[[IdempotencyRecordBase], dict[str, Any]],
+    publish: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Undo the action recorded under `action_key`, once for `key`, in one transaction.
 
@@ -132,7 +145,42 @@ def compensate_once(
                     action.outcome = Outcome.COMPENSATED
                     action.save(update_fields=["outcome", "updated_at"])
                 manager.create(key=key, operation=operation, outcome=Outcome.APPLIED, result=result)
+                if publish is not None:
+                    publish(Outcome.APPLIED, result)
                 return result
+        except IntegrityError:
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def abandon_once(
+    record_model: type[IdempotencyRecordBase],
+    alias: str,
+    action_key: str,
+    action_operation: str,
+    reason: str,
+    publish: Callable[[str, dict[str, Any]], None] | None = None,
+) -> bool:
+    """Give up an action that has recorded nothing: block it under `action_key`, in one transaction.
+
+    Returns False when the action already recorded an outcome (applied, refused or blocked):
+    that outcome stands. Otherwise a late attempt of the action is refused from now on and
+    `publish` runs with a REFUSED outcome and the reason.
+    """
+    if not action_key:
+        raise ValueError("The action key is required.")
+    for attempt in range(_ATTEMPTS):
+        try:
+            with transaction.atomic(using=alias):
+                manager = record_model.objects.using(alias)
+                if manager.select_for_update().filter(key=action_key).exists():
+                    return False
+                result = {"code": "abandoned", "message": reason, "details": {}}
+                manager.create(key=action_key, operation=action_operation, outcome=Outcome.BLOCKED, result=result)
+                if publish is not None:
+                    publish(Outcome.REFUSED, result)
+                return True
         except IntegrityError:
             if attempt == _ATTEMPTS - 1:
                 raise

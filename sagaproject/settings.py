@@ -152,6 +152,14 @@ SAGA_LEASE_MARGIN_SECONDS = env_int("SAGA_LEASE_MARGIN_SECONDS", 10, minimum=1)
 # One task runs steps back to back for at most this long, then hands the saga back to the queue.
 SAGA_TASK_BUDGET_SECONDS = env_int("SAGA_TASK_BUDGET_SECONDS", 30, minimum=1)
 
+# --- choreography: the outboxes and their sweep (see README "Choreography") -------------------
+# Delivered events and inbox records are kept this long (for inspection), then purged.
+OUTBOX_RETENTION_HOURS = env_int("OUTBOX_RETENTION_HOURS", 72, minimum=1)
+# The sweep relays outbox rows older than this; younger ones are left to the relay on commit.
+OUTBOX_RELAY_GRACE_SECONDS = env_int("OUTBOX_RELAY_GRACE_SECONDS", 10, minimum=0)
+# A choreographed saga untouched this long has its events delivered again by the sweep.
+CHOREOGRAPHY_IDLE_SECONDS = env_int("CHOREOGRAPHY_IDLE_SECONDS", 60, minimum=1)
+
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate challenge makes a request without credentials a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -180,6 +188,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No call to the public spec validator: the docs must work behind a firewall.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "ENUM_NAME_OVERRIDES": {
         "SagaStatusEnum": "sagas.models.SagaStatus",
         "StepStatusEnum": "sagas.models.StepStatus",
@@ -210,6 +220,30 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"level": "INFO"},
-        "django_q": {"level": "WARNING"},
+        # django-q2 logs as "django-q"; at INFO it writes two lines per task.
+        "django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING").upper()},
+        # runserver's request lines: through our handler so LOG_FORMAT=json covers them too.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# --- operational endpoints: /metrics and /healthz (see README "Monitoring") ------------------
+# django-q2's clusters publish their status (the "Stat") to this cache every guard cycle; a
+# cache shared by every host is what lets /healthz and `qinfo` see clusters on other machines.
+# The table is made by `manage.py createcachetable`.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "cluster": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "saga_cluster_cache"},
+}
+Q_CLUSTER["cache"] = "cluster"
+# When set, /metrics answers only requests with "Authorization: Bearer <token>".
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# The step duration histogram covers steps that finished this recently, read from at most
+# this many of the newest step log rows.
+METRICS_STEP_WINDOW_SECONDS = env_int("METRICS_STEP_WINDOW_SECONDS", 300, minimum=1)
+METRICS_STEP_SAMPLE_ROWS = env_int("METRICS_STEP_SAMPLE_ROWS", 20_000, minimum=100)
+# /healthz calls the workers stalled when a queued task has been ready this long while no
+# step finished in that time.
+HEALTH_QUEUE_STALL_SECONDS = env_int("HEALTH_QUEUE_STALL_SECONDS", 120, minimum=10)
+# Probes and scrapers often speak plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import pre_migrate
+from django.db.models.signals import post_migrate, pre_migrate
 
 
 class SagasConfig(AppConfig):
@@ -11,3 +11,7 @@ class SagasConfig(AppConfig):
         from sagas import order_saga  # noqa: F401  registers the order saga definition
 
         pre_migrate.connect(ensure_service_schema, dispatch_uid="sagas.ensure_service_schema")
+        # The choreography sweep's schedule lives on `default`, made once that alias is migrated.
+        from sagas.choreography_sweep import install_schedule
+
+        post_migrate.connect(install_schedule, sender=self, dispatch_uid="sagas.choreography_schedule")

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from sagas.models import ACTIVE_STATUSES, SagaInstance
+from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStyle
 from sagas.queue import enqueue_saga
 
 logger = logging.getLogger("sagas.recovery")
@@ -47,9 +47,10 @@ class SweepReport:
 def sagas_needing_kick(idle_seconds: int = DEFAULT_IDLE_SECONDS) -> dict[str, QuerySet[SagaInstance]]:
     """Sagas the sweep would enqueue, by reason; each saga appears under one reason only."""
     now = timezone.now()
-    movable = SagaInstance.objects.filter(status__in=ACTIVE_STATUSES, paused=False).filter(
-        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
-    )
+    # Choreographed sagas have their own sweep (sagas.choreography_sweep): no step to run here.
+    movable = SagaInstance.objects.filter(
+        style=SagaStyle.ORCHESTRATION, status__in=ACTIVE_STATUSES, paused=False
+    ).filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
     expired = movable.filter(lease_expires_at__isnull=False)
     unleased = movable.filter(lease_expires_at__isnull=True)
     retry_due = unleased.filter(next_run_at__isnull=False, next_run_at__lte=now - timedelta(seconds=2))

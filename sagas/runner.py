@@ -27,10 +27,10 @@ from django.utils import timezone
 
 from sagaproject.databases import SERVICE_ALIASES
 from sagaproject.errors import BusinessRefusal
-from sagas import transitions
+from sagas import lifecycle, transitions
 from sagas.definition import SagaDefinition, Step, StepCall, get_definition
 from sagas.logging import saga_log_context
-from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
+from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
 from sagas.queue import enqueue_saga, new_worker_id
 from sagas.timeouts import StepTimeout, call_with_timeout
 from sagas.transitions import Position
@@ -53,6 +53,7 @@ class Claim:
     position: Position
     context: dict[str, Any]
     log_id: int
+    deadline_at: Any = None
 
     @property
     def step(self) -> Step:
@@ -109,6 +110,19 @@ def _step_name(definition: SagaDefinition, index: int) -> str:
     return definition.step(index).name if 0 <= index < len(definition.steps) else ""
 
 
+def _close_lost_attempts(saga_id: str, owner: str, now: Any) -> None:
+    """Mark attempts of other workers that never reported back, so no log row runs forever.
+
+    Called once the lease is ours: whoever ran them lost its lease (it died, or it will find
+    its checkpoint fenced and record its own finish over this one).
+    """
+    SagaStepLog.objects.filter(saga_id=saga_id, status=StepStatus.RUNNING).exclude(worker=owner).update(
+        status=StepStatus.ABANDONED,
+        finished_at=now,
+        error_message="The worker running this attempt stopped reporting before its lease ran out.",
+    )
+
+
 def claim_next_step(saga_id: str, owner: str) -> Claim | None:
     """Take the lease on the saga and log the attempt it is about to make, or return None.
 
@@ -117,10 +131,13 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
     Moves that need no participant call (deadline passed, attempts used up by crashes,
     nothing left to compensate) are made here too.
     """
-    now = timezone.now()
     with transaction.atomic(using="default"):
         saga = SagaInstance.objects.filter(pk=saga_id).first()
-        if saga is None or saga.is_terminal or saga.paused:
+        # Read the clock after the row: a step logged as started then never precedes the
+        # finish of the step before it, whichever worker ran that one.
+        now = timezone.now()
+        # A choreographed saga has no driver: its services move it through events.
+        if saga is None or saga.is_terminal or saga.paused or saga.style == SagaStyle.CHOREOGRAPHY:
             return None
         if saga.lease_expires_at and saga.lease_expires_at > now and saga.lease_owner != owner:
             return None
@@ -136,6 +153,7 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
             and saga.deadline_at is not None
             and now > saga.deadline_at
             and position.step_index <= definition.pivot_index
+            and not transitions.pivot_outcome_unknown(definition, position)
         ):
             position = transitions.compensation_start_for(definition, position)
             last_error = f"Deadline {saga.deadline_at:%Y-%m-%d %H:%M:%S} UTC passed before the saga finished."
@@ -165,6 +183,7 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
                 version=F("version") + 1,
                 updated_at=now,
             ):
+                _close_lost_attempts(saga_id, owner, now)
                 SagaStepLog.objects.bulk_create(notes)
                 _log_finished(saga_id, position.status, last_error)
             return None
@@ -185,6 +204,7 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
         )
         if not claimed:
             return None
+        _close_lost_attempts(saga_id, owner, now)
         SagaStepLog.objects.bulk_create(notes)
         log = SagaStepLog.objects.create(
             saga_id=saga_id,
@@ -205,6 +225,7 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
         position=Position(position.status, position.direction, position.step_index, attempt),
         context=saga.context,
         log_id=log.pk,
+        deadline_at=saga.deadline_at,
     )
 
 
@@ -269,6 +290,28 @@ def checkpoint(claim: Claim, outcome: StepOutcome, keep_lease: bool) -> str:
     the saga was handed back to the queue, "finished" at a terminal state, and "fenced"
     when another worker took the saga over meanwhile (nothing of the saga was changed).
     """
+    status, _ = checkpoint_and_claim(claim, outcome, keep_lease)
+    return status
+
+
+def _chain_allowed(claim: Claim, new: Position, now: Any) -> bool:
+    """Whether the next step can be claimed inside this checkpoint without rereading the saga.
+
+    Only a fresh forward or compensating step qualifies; a passed deadline goes through the
+    full claim, which decides what the deadline means for the saga.
+    """
+    if new.terminal or new.delay_seconds > 0 or new.attempt != 0:
+        return False
+    return new.direction != Direction.FORWARD or claim.deadline_at is None or now <= claim.deadline_at
+
+
+def checkpoint_and_claim(claim: Claim, outcome: StepOutcome, keep_lease: bool) -> tuple[str, Claim | None]:
+    """Checkpoint the step and, when this worker keeps the lease, claim the next step too.
+
+    Claiming in the checkpoint's transaction saves a round of reads and a commit per step
+    and keeps every guarantee of a separate claim: the attempt and its log row commit before
+    the participant is called, under a lease fenced by the version.
+    """
     definition = claim.definition
     new = _next_position(claim, outcome)
     now = timezone.now()
@@ -280,6 +323,7 @@ def checkpoint(claim: Claim, outcome: StepOutcome, keep_lease: bool) -> str:
         message = outcome.error.message if isinstance(outcome.error, BusinessRefusal) else str(outcome.error)
         error_text = f"{claim.step.name}: {type(outcome.error).__name__}: {message}"
     continue_inline = keep_lease and not new.terminal and new.delay_seconds <= 0
+    chained = continue_inline and _chain_allowed(claim, new, now)
     fields: dict[str, Any] = {
         "status": new.status,
         "direction": new.direction,
@@ -300,6 +344,8 @@ def checkpoint(claim: Claim, outcome: StepOutcome, keep_lease: bool) -> str:
     elif continue_inline:
         fields["lease_owner"] = claim.owner
         fields["lease_expires_at"] = _lease_until(now, definition.step(new.step_index))
+        if chained:
+            fields["attempt"] = 1
     elif new.delay_seconds > 0:
         fields["next_run_at"] = now + timedelta(seconds=new.delay_seconds)
     log_fields = {
@@ -319,14 +365,38 @@ def checkpoint(claim: Claim, outcome: StepOutcome, keep_lease: bool) -> str:
             ).strip()
             SagaStepLog.objects.filter(pk=claim.log_id).update(**log_fields)
             logger.warning("saga %s: lease lost, checkpoint dropped", claim.saga_id)
-            return "fenced"
+            return "fenced", None
         SagaStepLog.objects.filter(pk=claim.log_id).update(**log_fields)
         if not new.terminal and not continue_inline:
             enqueue_saga(claim.saga_id, new.delay_seconds)
+        next_claim = None
+        if chained:
+            step = definition.step(new.step_index)
+            log = SagaStepLog.objects.create(
+                saga_id=claim.saga_id,
+                step_name=step.name,
+                step_index=new.step_index,
+                direction=new.direction,
+                attempt=1,
+                status=StepStatus.RUNNING,
+                idempotency_key=step_key(claim.saga_id, step.name, new.direction),
+                started_at=now,
+                worker=claim.owner,
+            )
+            next_claim = Claim(
+                saga_id=claim.saga_id,
+                owner=claim.owner,
+                version=claim.version + 1,
+                definition=definition,
+                position=Position(new.status, new.direction, new.step_index, 1),
+                context=context,
+                log_id=log.pk,
+                deadline_at=claim.deadline_at,
+            )
     if new.terminal:
         _log_finished(claim.saga_id, new.status, error_text)
-        return "finished"
-    return "continue" if continue_inline else "queued"
+        return "finished", None
+    return ("continue" if continue_inline else "queued"), next_claim
 
 
 def _log_finished(saga_id: str, status: str, error: str) -> None:
@@ -342,15 +412,18 @@ def run_saga(saga_id: str, owner: str | None = None) -> str:
 
     Safe to call any number of times, from any number of workers at once.
     """
+    if lifecycle.cluster_stopping():
+        return lifecycle.hand_back(str(saga_id))  # taken from memory after a SIGTERM: leave it to the next worker
     owner = owner or new_worker_id()
     budget = settings.SAGA_TASK_BUDGET_SECONDS
     started = time.monotonic()
     status = "idle"
-    while True:
-        claim = claim_next_step(str(saga_id), owner)
-        if claim is None:
-            return status
+    claim = claim_next_step(str(saga_id), owner)
+    while claim is not None:
         outcome = execute_step(claim)
-        status = checkpoint(claim, outcome, keep_lease=time.monotonic() - started < budget)
+        keep_lease = time.monotonic() - started < budget and not lifecycle.cluster_stopping()
+        status, chained = checkpoint_and_claim(claim, outcome, keep_lease=keep_lease)
         if status != "continue":
             return status
+        claim = chained or claim_next_step(str(saga_id), owner)
+    return status

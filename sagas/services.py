@@ -190,8 +190,20 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
+def _refuse_choreography(saga: SagaInstance, action: str) -> None:
+    """Actions that steer a step of the engine mean nothing to a choreographed saga."""
+    if saga.style == SagaStyle.CHOREOGRAPHY:
+        from sagas.choreography import refusal_for
+
+        raise ActionNotAllowed(refusal_for(action))
+
+
 def compensations_planned(saga: SagaInstance) -> list[str]:
     """The compensations that "compensate now" would run, in the order they would run."""
+    if saga.style == SagaStyle.CHOREOGRAPHY:
+        from sagas.choreography import choreography_compensations_planned
+
+        return choreography_compensations_planned(saga)
     definition = get_definition(saga.definition_name, saga.definition_version)
     position = Position(saga.status, saga.direction, saga.step_index, saga.attempt)
     start = transitions.compensation_start_for(definition, position)
@@ -223,6 +235,7 @@ def saga_retry(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> SagaInst
     reason = _require_reason(reason)
     with transaction.atomic(using="default"):
         saga = saga_get(saga_id)
+        _refuse_choreography(saga, "retry")
         if saga.status != SagaStatus.FAILED:
             raise ActionNotAllowed(f"Only a FAILED saga can be retried; this one is {saga.status}.")
         status = SagaStatus.COMPENSATING if saga.direction == Direction.COMPENSATION else SagaStatus.RUNNING
@@ -287,6 +300,11 @@ def saga_resume(saga_id: uuid.UUID | str, *, actor: str, reason: str, force: boo
     reason = _require_reason(reason)
     with transaction.atomic(using="default"):
         saga = saga_get(saga_id)
+        if saga.style == SagaStyle.CHOREOGRAPHY:
+            # Resuming re-delivers the saga's events, which also revives a FAILED one.
+            from sagas.choreography import choreography_resume
+
+            return choreography_resume(saga, actor=actor, reason=reason)
         if saga.status not in ACTIVE_STATUSES:
             raise ActionNotAllowed(f"Only a saga still in progress can be resumed; this one is {saga.status}.")
         if saga.paused:
@@ -297,10 +315,6 @@ def saga_resume(saga_id: uuid.UUID | str, *, actor: str, reason: str, force: boo
                 f"A worker ({saga.lease_owner}) holds the saga until {saga.lease_expires_at:%H:%M:%S} UTC; "
                 "it is not stuck. Use force to take it over anyway."
             )
-        if saga.style == SagaStyle.CHOREOGRAPHY:
-            from sagas.choreography import choreography_resume
-
-            return choreography_resume(saga, actor=actor, reason=reason)
         _fenced_update(saga, lease_owner="", lease_expires_at=None, next_run_at=None)
         _audit(saga, "resume", actor, reason)
         enqueue_saga(saga.pk)
@@ -312,6 +326,7 @@ def saga_pause(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> SagaInst
     reason = _require_reason(reason)
     with transaction.atomic(using="default"):
         saga = saga_get(saga_id)
+        _refuse_choreography(saga, "pause")
         if saga.status not in ACTIVE_STATUSES:
             raise ActionNotAllowed(f"Only a saga in progress can be paused; this one is {saga.status}.")
         if saga.paused:
@@ -346,4 +361,101 @@ def saga_resolve(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> SagaIn
             raise ActionNotAllowed(f"The saga was already marked resolved by {saga.resolved_by}.")
         _fenced_update(saga, resolved_at=timezone.now(), resolved_by=actor or "unknown")
         _audit(saga, "resolve", actor, reason)
+    return saga_get(saga.pk)
+
+
+def saga_skip_step(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> SagaInstance:
+    """Count the step that stopped a FAILED saga as done and move on from it.
+
+    For a person who finished the step by hand: a forward step is followed by the next one,
+    a compensation by the compensation before it. Nothing is called for the skipped step.
+    """
+    reason = _require_reason(reason)
+    with transaction.atomic(using="default"):
+        saga = saga_get(saga_id)
+        _refuse_choreography(saga, "skip_step")
+        if saga.status != SagaStatus.FAILED:
+            raise ActionNotAllowed(f"Only a step that stopped a FAILED saga can be skipped; this one is {saga.status}.")
+        definition = get_definition(saga.definition_name, saga.definition_version)
+        if not 0 <= saga.step_index < len(definition.steps):
+            raise ActionNotAllowed("The saga did not stop at a step; there is nothing to skip.")
+        skipped = definition.step(saga.step_index).name
+        new = transitions.after_success(definition, Position(saga.status, saga.direction, saga.step_index))
+        now = timezone.now()
+        context = dict(saga.context)
+        if saga.direction == Direction.FORWARD:
+            note = {"skipped_by": actor or "unknown", "reason": reason}
+            context["results"] = {**context.get("results", {}), skipped: note}
+        _fenced_update(
+            saga,
+            status=new.status,
+            direction=new.direction,
+            step_index=new.step_index,
+            current_step=definition.step(new.step_index).name if 0 <= new.step_index < len(definition.steps) else "",
+            attempt=0,
+            context=context,
+            paused=False,
+            lease_owner="",
+            lease_expires_at=None,
+            next_run_at=None,
+            resolved_at=None,
+            resolved_by="",
+            finished_at=now if new.terminal else None,
+            deadline_at=None if new.terminal else now + timedelta(seconds=settings.SAGA_DEADLINE_SECONDS),
+        )
+        _audit(
+            saga,
+            "skip_step",
+            actor,
+            reason,
+            {"step": skipped, "direction": saga.direction, "next_status": new.status},
+        )
+        if not new.terminal:
+            enqueue_saga(saga.pk)
+    return saga_get(saga.pk)
+
+
+def saga_edit_input(saga_id: uuid.UUID | str, *, actor: str, reason: str, new_input: dict[str, Any]) -> SagaInstance:
+    """Replace a FAILED saga's input and retry the step that stopped it.
+
+    The audit record keeps the input before and after. The order id cannot change: the
+    participants already know the order under it.
+    """
+    reason = _require_reason(reason)
+    if not isinstance(new_input, dict):
+        raise ActionNotAllowed("The new input must be a JSON object.")
+    with transaction.atomic(using="default"):
+        saga = saga_get(saga_id)
+        _refuse_choreography(saga, "edit_input")
+        if saga.status != SagaStatus.FAILED:
+            raise ActionNotAllowed(f"Only a FAILED saga can have its input edited; this one is {saga.status}.")
+        before = saga.context.get("input", {})
+        if before.get("order_id") != new_input.get("order_id"):
+            raise ActionNotAllowed("The order id cannot change: the participants know the order by it.")
+        if before == new_input:
+            raise ActionNotAllowed("The new input is the same as the current one; use retry instead.")
+        status = SagaStatus.COMPENSATING if saga.direction == Direction.COMPENSATION else SagaStatus.RUNNING
+        _fenced_update(
+            saga,
+            status=status,
+            context={**saga.context, "input": new_input},
+            customer=str(new_input.get("customer", saga.customer))[:150],
+            attempt=0,
+            finished_at=None,
+            resolved_at=None,
+            resolved_by="",
+            paused=False,
+            lease_owner="",
+            lease_expires_at=None,
+            next_run_at=None,
+            deadline_at=timezone.now() + timedelta(seconds=settings.SAGA_DEADLINE_SECONDS),
+        )
+        _audit(
+            saga,
+            "edit_input",
+            actor,
+            reason,
+            {"step": saga.current_step, "direction": saga.direction, "before": before, "after": new_input},
+        )
+        enqueue_saga(saga.pk)
     return saga_get(saga.pk)

@@ -1,0 +1,128 @@
+"""Who listens to which event, and how a delivery gets into the worker queue.
+
+Each service declares its subscriptions in its own `handlers.py` (found on first use, like
+admin modules). A delivery is one queued task per subscription and event, so a handler that
+fails is retried on its own without repeating the others. The task that runs a delivery
+(retries, timeouts, giving up, reporting to the saga monitor) is `DELIVER_TASK`.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
+from django_q.brokers import get_broker
+from django_q.brokers.orm import ORM
+from django_q.conf import Conf
+from django_q.humanhash import uuid as task_uuid
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
+from django_q.tasks import async_task
+
+from sagaproject.outbox import Event
+
+DELIVER_TASK = "sagas.delivery.deliver"
+ANY_EVENT = "*"
+
+Handler = Callable[[Event], str | None]
+GiveUp = Callable[[Event, str], None]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One handler of a service and the event types it reacts to.
+
+    `kind` says what a failure means: an "action" that cannot be done is given up with
+    `give_up` (which announces the failure as an event); a "compensation" or a step after
+    the pivot that runs out of attempts stops the saga for an operator; an "observer" only
+    watches. `handled` tells from the service's inbox whether an event was already acted on.
+    """
+
+    name: str
+    event_types: tuple[str, ...]
+    handle: Handler
+    kind: str = "action"
+    max_attempts: int = 3
+    give_up: GiveUp | None = None
+    handled: Callable[[str, str], bool] | None = None
+    step: str = ""
+    compensate: bool = False
+    timeout_seconds: float = 10.0
+
+
+_by_name: dict[str, Subscription] = {}
+_loaded = {"done": False}
+
+
+def subscribe(subscription: Subscription) -> Subscription:
+    """Register a subscription; registering the same one again is harmless."""
+    existing = _by_name.get(subscription.name)
+    if existing is not None and existing.handle is not subscription.handle:
+        raise ValueError(f"A subscription named {subscription.name!r} already exists.")
+    _by_name[subscription.name] = subscription
+    return subscription
+
+
+def _ensure_loaded() -> None:
+    if not _loaded["done"]:
+        autodiscover_modules("handlers")
+        _loaded["done"] = True
+
+
+def subscription(name: str) -> Subscription | None:
+    _ensure_loaded()
+    return _by_name.get(name)
+
+
+def subscribers(event_type: str) -> list[Subscription]:
+    """Every subscription that receives events of this type, in a stable order."""
+    _ensure_loaded()
+    return sorted(
+        (sub for sub in _by_name.values() if event_type in sub.event_types or ANY_EVENT in sub.event_types),
+        key=lambda sub: sub.name,
+    )
+
+
+def enqueue_deliveries(event: Event, skip: tuple[str, ...] = ()) -> int:
+    """Queue one delivery of `event` to each of its subscribers; returns how many were queued."""
+    count = 0
+    for sub in subscribers(event.type):
+        if sub.name not in skip:
+            enqueue_task(DELIVER_TASK, (sub.name, event.as_dict(), 1))
+            count += 1
+    return count
+
+
+def _uses_orm_broker() -> bool:
+    return Conf.ORM is not None and Conf.ORM == "default"
+
+
+def enqueue_task(func: str, args: tuple[Any, ...], delay_seconds: float = 0.0) -> None:
+    """Queue `func(*args)`, now or after a delay.
+
+    With the ORM broker on `default` the queue row is part of the caller's transaction on
+    `default`; with another broker it is sent when that transaction commits (no delay).
+    """
+    if not _uses_orm_broker():
+        transaction.on_commit(lambda: async_task(func, *args), using="default")
+        return
+    broker = get_broker()
+    if not isinstance(broker, ORM):
+        raise RuntimeError("Q_CLUSTER['orm'] is set but the broker is not the ORM broker.")
+    name, task_id = task_uuid()
+    package = {
+        "id": task_id,
+        "name": f"event-{name}",
+        "func": func,
+        "args": args,
+        "kwargs": {},
+        "ack_failure": True,
+        "started": timezone.now(),
+    }
+    lock = timezone.now() + timedelta(seconds=max(delay_seconds, 0.0))
+    OrmQ.objects.using("default").create(
+        key=broker.list_key or Conf.CLUSTER_NAME, payload=SignedPackage.dumps(package), lock=lock
+    )

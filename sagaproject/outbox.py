@@ -1,0 +1,270 @@
+"""The transactional outbox and inbox that choreographed services share.
+
+A service that acts on an event records, in the same local transaction as its effect, the
+event it handled (inbox) and the event it publishes (outbox). Nothing is published outside
+that transaction, so an effect and its announcement exist together or not at all. Right
+after the commit a relay hands the new outbox rows to the worker queue; a sweep relays
+whatever a crash left behind. Delivery is therefore at least once, and the inbox plus the
+idempotency keys make a repeat do nothing.
+
+Events are versioned JSON envelopes. `sequence` is the event's causal position in its saga
+(one more than the event that caused it, a Lamport clock), so events sort into the order in
+which they happened along each chain of cause and effect.
+"""
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+SCHEMA_VERSION = 1
+
+
+def event_key(saga_id: str, step: str, compensate: bool = False) -> str:
+    """The idempotency key a service uses for one step of a saga it reacts to."""
+    return f"saga:{saga_id}:{step}:{'compensate' if compensate else 'action'}"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One published fact of a saga, as it travels between services."""
+
+    id: str
+    type: str
+    source: str
+    saga_id: str
+    order_id: str
+    sequence: int
+    occurred_at: str
+    causation_id: str | None = None
+    order: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
+    schema: int = SCHEMA_VERSION
+
+    def as_dict(self) -> dict[str, Any]:
+        payload = asdict(self)
+        payload["order"], payload["data"] = dict(self.order), dict(self.data)
+        return payload
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> "Event":
+        if payload.get("schema") != SCHEMA_VERSION:
+            raise ValueError(f"Unknown event schema {payload.get('schema')!r}; this build reads {SCHEMA_VERSION}.")
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{name: value for name, value in payload.items() if name in known})
+
+
+def new_event(
+    event_type: str,
+    *,
+    source: str,
+    saga_id: str,
+    order_id: str,
+    sequence: int,
+    order: Mapping[str, Any],
+    data: Mapping[str, Any] | None = None,
+    causation_id: str | None = None,
+) -> Event:
+    """A fresh event with its own id and timestamp."""
+    return Event(
+        id=str(uuid.uuid4()),
+        type=event_type,
+        source=source,
+        saga_id=str(saga_id),
+        order_id=str(order_id),
+        sequence=sequence,
+        occurred_at=timezone.now().isoformat(),
+        causation_id=causation_id,
+        order=dict(order),
+        data=dict(data or {}),
+    )
+
+
+class OutboxEventBase(models.Model):
+    """An event a service published, waiting for the relay or kept for a while after."""
+
+    id = models.UUIDField(primary_key=True, editable=False, help_text="The event's id.")
+    event_type = models.CharField(max_length=64)
+    saga_id = models.UUIDField(db_index=True)
+    sequence = models.PositiveIntegerField(help_text="Causal position in the saga.")
+    payload = models.JSONField(help_text="The versioned event envelope, as delivered.")
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True, help_text="When the relay queued it.")
+    delivery_count = models.PositiveIntegerField(default=0, help_text="How often the relay queued it.")
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at"]
+        constraints = [
+            # One fact per saga and type: each is published by one idempotency key's effect.
+            models.UniqueConstraint(fields=["saga_id", "event_type"], name="%(app_label)s_one_event_per_type"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="%(app_label)s_outbox_pending",
+                condition=models.Q(delivered_at__isnull=True),
+            ),
+            models.Index(fields=["delivered_at"], name="%(app_label)s_outbox_delivered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} #{self.sequence} of saga {self.saga_id}"
+
+
+class InboxEventBase(models.Model):
+    """An event a service acted on, recorded with the effect it caused."""
+
+    event_id = models.UUIDField()
+    handler = models.CharField(max_length=64)
+    event_type = models.CharField(max_length=64)
+    saga_id = models.UUIDField(db_index=True)
+    idempotency_key = models.CharField(max_length=200, blank=True, default="")
+    handled_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["handled_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["event_id", "handler"], name="%(app_label)s_handle_event_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handler} handled {self.event_type} {self.event_id}"
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """What a service records with its effect when it acts on `cause`.
+
+    `on_applied` is published when the effect applies (for a compensation: when it runs,
+    even as a no-op); `on_refused` when the operation is refused for a business reason.
+    """
+
+    cause: Event
+    handler: str
+    on_applied: str | None = None
+    on_refused: str | None = None
+
+
+Hook = Callable[[str, dict[str, Any]], None]
+
+
+def recorder(
+    outbox_model: type[OutboxEventBase],
+    inbox_model: type[InboxEventBase],
+    alias: str,
+    source: str,
+    reaction: Reaction | None,
+    key: str = "",
+) -> Hook | None:
+    """The hook an idempotent operation calls inside its transaction once its outcome is recorded."""
+    if reaction is None:
+        return None
+
+    def hook(outcome: str, result: dict[str, Any]) -> None:
+        cause = reaction.cause
+        inbox_model.objects.using(alias).create(
+            event_id=cause.id,
+            handler=reaction.handler,
+            event_type=cause.type,
+            saga_id=cause.saga_id,
+            idempotency_key=key,
+        )
+        event_type = reaction.on_refused if outcome == "REFUSED" else reaction.on_applied
+        if event_type:
+            publish(
+                outbox_model,
+                alias,
+                new_event(
+                    event_type,
+                    source=source,
+                    saga_id=cause.saga_id,
+                    order_id=cause.order_id,
+                    sequence=cause.sequence + 1,
+                    order=cause.order,
+                    data=result,
+                    causation_id=cause.id,
+                ),
+            )
+
+    return hook
+
+
+def publish(outbox_model: type[OutboxEventBase], alias: str, event: Event) -> None:
+    """Write `event` to the outbox in the caller's transaction and relay it once that commits.
+
+    Must run inside a transaction on `alias`: the row commits with the effect it announces.
+    """
+    if not transaction.get_connection(alias).in_atomic_block:
+        raise RuntimeError("An event is published only inside the transaction of its effect.")
+    outbox_model.objects.using(alias).create(
+        id=event.id,
+        event_type=event.type,
+        saga_id=event.saga_id,
+        sequence=event.sequence,
+        payload=event.as_dict(),
+    )
+    # robust: a failed relay must not fail the committed effect; the sweep relays it later.
+    transaction.on_commit(lambda: relay(outbox_model, alias, ids=[event.id]), using=alias, robust=True)
+
+
+def pending(
+    outbox_model: type[OutboxEventBase],
+    alias: str,
+    *,
+    ids: list[str] | None = None,
+    saga_id: str | None = None,
+    older_than_seconds: float | None = None,
+) -> models.QuerySet:
+    """Outbox rows not yet handed to the queue, oldest first."""
+    rows = outbox_model.objects.using(alias).filter(delivered_at__isnull=True)
+    if ids is not None:
+        rows = rows.filter(pk__in=ids)
+    if saga_id is not None:
+        rows = rows.filter(saga_id=saga_id)
+    if older_than_seconds:
+        rows = rows.filter(created_at__lte=timezone.now() - timedelta(seconds=older_than_seconds))
+    return rows.order_by("created_at")
+
+
+def relay(
+    outbox_model: type[OutboxEventBase],
+    alias: str,
+    *,
+    ids: list[str] | None = None,
+    older_than_seconds: float | None = None,
+    limit: int = 1000,
+) -> list[Event]:
+    """Queue a delivery of every pending row to each subscriber, then mark the rows delivered.
+
+    The queue rows commit before the rows are marked, so a crash in between delivers twice
+    (which subscribers tolerate) rather than never.
+    """
+    from sagaproject import eventbus
+
+    rows = list(pending(outbox_model, alias, ids=ids, older_than_seconds=older_than_seconds)[:limit])
+    if not rows:
+        return []
+    events = [Event.from_dict(row.payload) for row in rows]
+    with transaction.atomic(using="default"):
+        for event in events:
+            eventbus.enqueue_deliveries(event)
+    outbox_model.objects.using(alias).filter(pk__in=[row.pk for row in rows], delivered_at__isnull=True).update(
+        delivered_at=timezone.now(), delivery_count=models.F("delivery_count") + 1
+    )
+    return events
+
+
+def purge(
+    outbox_model: type[OutboxEventBase], inbox_model: type[InboxEventBase], alias: str, retention_hours: float
+) -> tuple[int, int]:
+    """Delete delivered outbox rows and inbox rows older than the retention; returns both counts."""
+    cutoff = timezone.now() - timedelta(hours=retention_hours)
+    outbox_deleted, _ = outbox_model.objects.using(alias).filter(delivered_at__lt=cutoff).delete()
+    inbox_deleted, _ = inbox_model.objects.using(alias).filter(handled_at__lt=cutoff).delete()
+    return outbox_deleted, inbox_deleted

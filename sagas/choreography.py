@@ -1,0 +1,213 @@
+"""Starting and acting on choreographed sagas: the monitor's side of the order flow.
+
+The monitor publishes only the two requests (the customer's order, an operator's or the
+deadline's cancel); the services do the rest among themselves. A request is a queued
+delivery written in the same transaction on `default` as the saga row and its step log,
+which with django-q2's ORM broker is the monitor's transactional outbox.
+"""
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from inventory import selectors as inventory_selectors
+from orders import selectors as order_selectors
+from payments import selectors as payment_selectors
+from sagaproject import eventbus
+from sagaproject import order_events as ev
+from sagaproject.outbox import Event, new_event
+from sagas import monitor
+from sagas import order_choreography as flow
+from sagas.definition import get_definition
+from sagas.errors import ActionNotAllowed
+from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
+
+ORDER_FIELDS = ("customer", "sku", "quantity", "unit_price", "total")
+
+# Why an orchestration-only action is refused for a choreographed saga.
+NOT_FOR_CHOREOGRAPHY = {
+    "retry": (
+        "A choreographed saga has no step of its own to retry: its services react to events. "
+        "Resume it to deliver its events again, including those a service gave up on."
+    ),
+    "pause": "A choreographed saga has no driver to pause: each service reacts to events on its own.",
+    "unpause": "A choreographed saga is never paused.",
+    "skip_step": "A choreographed saga has no step to skip: only the services can change their own data.",
+    "edit_input": ("A choreographed saga's input is already in the events the services received; it cannot be edited."),
+}
+
+
+def refusal_for(action: str) -> str:
+    """The reason an action is refused for a choreographed saga."""
+    return NOT_FOR_CHOREOGRAPHY.get(action, f"{action} does not apply to a choreographed saga.")
+
+
+def _audit(saga: SagaInstance, action: str, actor: str, reason: str, details: dict[str, Any]) -> SagaStepLog:
+    now = timezone.now()
+    return SagaStepLog(
+        saga=saga,
+        step_name=saga.current_step,
+        step_index=saga.step_index,
+        direction=Direction.OPERATOR,
+        status=StepStatus.RECORDED,
+        started_at=now,
+        finished_at=now,
+        action=action,
+        actor=actor or "unknown",
+        reason=reason,
+        result=details,
+    )
+
+
+def _send(context: dict[str, Any], event: Event) -> dict[str, Any]:
+    """Queue a request to the services (not to the monitor, which records it here)."""
+    eventbus.enqueue_deliveries(event, skip=(monitor.MONITOR.name,))
+    context = monitor.with_event(context, event)
+    return {**context, "sent": [*context.get("sent", []), event.as_dict()]}
+
+
+def choreography_start(saga_input: dict[str, Any], idempotency_key: str | None = None) -> tuple[SagaInstance, bool]:
+    """Open the saga of a choreographed order and publish the order request.
+
+    The same idempotency key gives back the saga it first started; the boolean says
+    whether this call created it.
+    """
+    if idempotency_key:
+        existing = SagaInstance.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
+    definition = get_definition("order")
+    saga_id = uuid.uuid4()
+    now = timezone.now()
+    request = new_event(
+        ev.ORDER_REQUESTED,
+        source="sagas",
+        saga_id=str(saga_id),
+        order_id=saga_input["order_id"],
+        sequence=1,
+        order={name: saga_input[name] for name in ORDER_FIELDS},
+    )
+    try:
+        with transaction.atomic(using="default"):
+            saga = SagaInstance(
+                id=saga_id,
+                definition_name=definition.name,
+                definition_version=definition.version,
+                style=SagaStyle.CHOREOGRAPHY,
+                status=SagaStatus.PENDING,
+                idempotency_key=idempotency_key or None,
+                order_id=saga_input["order_id"],
+                customer=saga_input["customer"],
+                current_step=ev.ORDER_REQUESTED,
+                step_index=1,
+                deadline_at=now + timedelta(seconds=definition.deadline_seconds or settings.SAGA_DEADLINE_SECONDS),
+            )
+            saga.context = _send({"input": saga_input, "results": {}}, request)
+            saga.save(force_insert=True)
+            monitor.event_log(saga, request, now).save()
+    except IntegrityError:
+        existing = SagaInstance.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+        if existing is None:
+            raise
+        return existing, False
+    return saga, True
+
+
+def _next_sequence(context: dict[str, Any]) -> int:
+    return max((seen["sequence"] for seen in context.get("events", {}).values()), default=0) + 1
+
+
+def compensate_refusal(saga: SagaInstance) -> str | None:
+    """Why "compensate now" cannot publish a cancel for this saga, or None if it can."""
+    seen = monitor.seen_types(saga.context)
+    if saga.status in (SagaStatus.COMPLETED, SagaStatus.COMPENSATED):
+        return f"A {saga.status} saga cannot be compensated."
+    if saga.status == SagaStatus.FAILED:
+        return (
+            "A service gave up on this saga; compensating again would not reach it. "
+            "Resume it to deliver the event that failed once the cause is fixed."
+        )
+    if ev.ORDER_APPROVED in seen:
+        return "The order is approved (the pivot); what is done there is final and cannot be compensated."
+    if ev.ORDER_CANCEL_REQUESTED in seen:
+        return "A cancel was already requested; resume the saga to deliver it again."
+    if saga.status == SagaStatus.COMPENSATING:
+        return "The saga is already compensating: its services are undoing their work."
+    return None
+
+
+def request_cancel(saga: SagaInstance, actor: str, reason: str) -> dict[str, Any]:
+    """The saga context after queueing a cancel request; call inside a transaction on `default`."""
+    cancel = new_event(
+        ev.ORDER_CANCEL_REQUESTED,
+        source="sagas",
+        saga_id=str(saga.pk),
+        order_id=str(saga.order_id),
+        sequence=_next_sequence(saga.context),
+        order={name: saga.context.get("input", {}).get(name) for name in ORDER_FIELDS},
+        data={"actor": actor, "reason": reason},
+    )
+    context = _send(saga.context, cancel)
+    monitor.event_log(saga, cancel, timezone.now()).save()
+    return {**context, "compensation_reason": f"Compensated by {actor}: {reason}"}
+
+
+def choreography_compensate(saga: SagaInstance, actor: str, reason: str) -> SagaInstance:
+    """Publish the cancel request: each service then undoes its own work.
+
+    Called by sagas.services.saga_compensate inside its transaction on `default`.
+    """
+    refusal = compensate_refusal(saga)
+    if refusal:
+        raise ActionNotAllowed(refusal)
+    now = timezone.now()
+    context = request_cancel(saga, actor, reason)
+    if not monitor.fenced_update(saga, now, **monitor.view(saga, context, now)):
+        raise ActionNotAllowed("The saga changed while you were acting on it; look again and retry.")
+    _audit(saga, "compensate", actor, reason, {"compensations": flow.compensations_planned()}).save()
+    return SagaInstance.objects.get(pk=saga.pk)
+
+
+def saga_events(saga: SagaInstance) -> list[Event]:
+    """Every event of the saga: the monitor's requests and what each service published."""
+    events = [Event.from_dict(payload) for payload in saga.context.get("sent", [])]
+    for selectors in (order_selectors, inventory_selectors, payment_selectors):
+        events.extend(selectors.outbox_events(saga.pk))
+    return sorted(events, key=lambda event: (event.sequence, event.occurred_at))
+
+
+def redeliver(saga: SagaInstance, now: Any) -> tuple[int, dict[str, Any]]:
+    """Queue every event of the saga again to all its subscribers; call inside a transaction.
+
+    Subscribers that already acted skip a repeat (inbox, idempotency keys), so this only
+    moves what was lost or given up. Returns the count and the saga fields to write.
+    """
+    events = saga_events(saga)
+    for event in events:
+        eventbus.enqueue_deliveries(event)
+    context = {key: value for key, value in saga.context.items() if key not in ("failure", "dead_letters")}
+    return len(events), monitor.view(saga, context, now)
+
+
+def choreography_resume(saga: SagaInstance, actor: str, reason: str) -> SagaInstance:
+    """Deliver the saga's events again, including any a service gave up on (a FAILED saga).
+
+    Called by sagas.services.saga_resume inside its transaction on `default`.
+    """
+    if saga.status in (SagaStatus.COMPLETED, SagaStatus.COMPENSATED):
+        raise ActionNotAllowed(f"Only a saga still in progress or FAILED can be resumed; this one is {saga.status}.")
+    now = timezone.now()
+    count, fields = redeliver(saga, now)
+    if not monitor.fenced_update(saga, now, **fields, resolved_at=None, resolved_by=""):
+        raise ActionNotAllowed("The saga changed while you were acting on it; look again and retry.")
+    _audit(saga, "resume", actor, reason, {"redelivered": count}).save()
+    return SagaInstance.objects.get(pk=saga.pk)
+
+
+def choreography_compensations_planned(saga: SagaInstance) -> list[str]:
+    """What "compensate now" makes the services undo."""
+    return flow.compensations_planned()

@@ -1,0 +1,193 @@
+"""The sweep of choreography: relay what a crash left in the outboxes, and watch the sagas.
+
+1. Relay: outbox rows older than a grace period that no relay handed over (a crash between
+   a service's commit and its relay) are queued now.
+2. Purge: delivered outbox rows and inbox rows older than OUTBOX_RETENTION_HOURS go.
+3. Deadline: a choreographed saga past its deadline, not yet approved and never asked to
+   cancel, gets a cancel request (the services then undo their work).
+4. Idle: a saga in progress that nothing has touched for a while (a delivery lost with a
+   killed worker) has all its events delivered again; repeats are harmless.
+
+It runs as a django-q2 schedule every minute and as `manage.py relay_outbox`. The
+orchestration sweep (sagas.recovery) leaves choreographed sagas alone, and this one leaves
+orchestrated sagas alone.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from inventory import selectors as inventory_selectors
+from inventory import services as inventory_services
+from orders import selectors as order_selectors
+from orders import services as order_services
+from payments import selectors as payment_selectors
+from payments import services as payment_services
+from sagaproject import order_events as ev
+from sagaproject.outbox import Event
+from sagas import monitor
+from sagas.choreography import redeliver, request_cancel
+from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStepLog, SagaStyle, StepStatus
+
+logger = logging.getLogger("sagas.choreography")
+
+SCHEDULE_NAME = "choreography-sweep"
+SCHEDULE_FUNC = "sagas.choreography_sweep.sweep_task"
+
+# (service, relay, pending) for each participant's outbox.
+OUTBOXES = (
+    ("orders", order_services.outbox_relay, order_selectors.outbox_pending),
+    ("inventory", inventory_services.outbox_relay, inventory_selectors.outbox_pending),
+    ("payments", payment_services.outbox_relay, payment_selectors.outbox_pending),
+)
+PURGES = (
+    ("orders", order_services.outbox_purge),
+    ("inventory", inventory_services.outbox_purge),
+    ("payments", payment_services.outbox_purge),
+)
+
+
+@dataclass
+class SweepReport:
+    relayed: list[tuple[str, Event]] = field(default_factory=list)
+    purged: dict[str, tuple[int, int]] = field(default_factory=dict)
+    cancelled: list[str] = field(default_factory=list)
+    redelivered: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def summary(self) -> str:
+        verb = "would" if self.dry_run else "did"
+        purged = sum(outbox for outbox, _ in self.purged.values())
+        return (
+            f"choreography sweep {verb}: relay {len(self.relayed)} event(s), cancel {len(self.cancelled)} saga(s) "
+            f"past their deadline, re-deliver the events of {len(self.redelivered)} idle saga(s); "
+            f"{purged} delivered event(s) purged"
+        )
+
+
+def relay_pending(older_than_seconds: float | None = None, dry_run: bool = False) -> list[tuple[str, Event]]:
+    """Queue every event no relay has handed over yet (older than the grace period)."""
+    relayed: list[tuple[str, Event]] = []
+    for service, relay, pending in OUTBOXES:
+        events = pending(older_than_seconds) if dry_run else relay(older_than_seconds=older_than_seconds)
+        relayed.extend((service, event) for event in events)
+    return relayed
+
+
+def purge(retention_hours: float) -> dict[str, tuple[int, int]]:
+    """Delete delivered outbox rows and inbox rows older than the retention, per service."""
+    return {service: purge_service(retention_hours=retention_hours) for service, purge_service in PURGES}
+
+
+def _choreographed_in_progress() -> Any:
+    return SagaInstance.objects.filter(style=SagaStyle.CHOREOGRAPHY, status__in=ACTIVE_STATUSES)
+
+
+def _system_note(saga: SagaInstance, text: str, details: dict[str, Any]) -> SagaStepLog:
+    now = timezone.now()
+    return SagaStepLog(
+        saga=saga,
+        step_name=saga.current_step,
+        step_index=saga.step_index,
+        direction=Direction.SYSTEM,
+        status=StepStatus.RECORDED,
+        started_at=now,
+        finished_at=now,
+        actor="choreography sweep",
+        reason=text,
+        result=details,
+    )
+
+
+def cancel_past_deadline(limit: int = 1000, dry_run: bool = False) -> list[str]:
+    """Ask to cancel every choreographed saga past its deadline that is not past its pivot."""
+    now = timezone.now()
+    candidates = _choreographed_in_progress().filter(deadline_at__lte=now).order_by("deadline_at")[:limit]
+    cancelled = []
+    for saga in candidates:
+        seen = monitor.seen_types(saga.context)
+        if ev.ORDER_APPROVED in seen or ev.ORDER_CANCEL_REQUESTED in seen:
+            continue
+        cancelled.append(str(saga.pk))
+        if dry_run:
+            continue
+        with transaction.atomic(using="default"):
+            text = f"Deadline {saga.deadline_at:%Y-%m-%d %H:%M:%S} UTC passed before the saga finished."
+            context = request_cancel(saga, "deadline", text)
+            fields = monitor.view(saga, context, now)
+            if monitor.fenced_update(saga, now, **fields, last_error=text):
+                _system_note(saga, text + " Cancel requested.", {}).save()
+            else:
+                transaction.set_rollback(True, using="default")
+                cancelled.pop()
+    return cancelled
+
+
+def redeliver_idle(idle_seconds: float, limit: int = 1000, dry_run: bool = False) -> list[str]:
+    """Deliver again the events of sagas in progress that nothing has touched for a while."""
+    now = timezone.now()
+    idle = _choreographed_in_progress().filter(updated_at__lte=now - timedelta(seconds=idle_seconds))
+    done = []
+    for saga in idle.order_by("updated_at")[:limit]:
+        done.append(str(saga.pk))
+        if dry_run:
+            continue
+        with transaction.atomic(using="default"):
+            count, fields = redeliver(saga, now)
+            if monitor.fenced_update(saga, now, **fields):
+                text = f"Nothing happened for {idle_seconds:g}s: its {count} event(s) were delivered again."
+                _system_note(saga, text, {"redelivered": count}).save()
+            else:
+                transaction.set_rollback(True, using="default")
+                done.pop()
+    return done
+
+
+def sweep(
+    *,
+    grace_seconds: float | None = None,
+    idle_seconds: float | None = None,
+    retention_hours: float | None = None,
+    dry_run: bool = False,
+) -> SweepReport:
+    """Relay, purge, cancel what is past its deadline and re-deliver what went idle."""
+    grace = settings.OUTBOX_RELAY_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    idle = settings.CHOREOGRAPHY_IDLE_SECONDS if idle_seconds is None else idle_seconds
+    retention = settings.OUTBOX_RETENTION_HOURS if retention_hours is None else retention_hours
+    report = SweepReport(dry_run=dry_run)
+    report.relayed = relay_pending(grace, dry_run=dry_run)
+    if not dry_run:
+        report.purged = purge(retention)
+    report.cancelled = cancel_past_deadline(dry_run=dry_run)
+    report.redelivered = redeliver_idle(idle, dry_run=dry_run)
+    if report.relayed or report.cancelled or report.redelivered:
+        logger.warning(report.summary())
+    return report
+
+
+def sweep_task() -> str:
+    """The scheduled sweep (django-q2 entry point)."""
+    return sweep().summary()
+
+
+def install_schedule(using: str = "default", **kwargs: Any) -> None:
+    """Create or correct the sweep's schedule: one row, every minute (a post_migrate receiver)."""
+    from django.db import router
+    from django_q.models import Schedule
+
+    if not router.allow_migrate_model(using, Schedule):
+        return
+    manager = Schedule.objects.using(using)
+    rows = list(manager.filter(name=SCHEDULE_NAME).order_by("pk"))
+    for extra in rows[1:]:
+        extra.delete()
+    fields = {"func": SCHEDULE_FUNC, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1, "cluster": None}
+    if rows:
+        manager.filter(pk=rows[0].pk).update(**fields)
+    else:
+        manager.create(name=SCHEDULE_NAME, next_run=timezone.now(), **fields)

@@ -1,0 +1,121 @@
+"""The worker task that hands one event to one subscriber: retries, timeouts, giving up.
+
+Delivery is at least once. A handler that already acted on the event (its service's inbox
+says so) is skipped. A transient failure is retried with backoff by queueing the delivery
+again; when the attempts run out an action is given up (its service announces the failure
+as an event, so the others compensate), while a compensation, or a step after the pivot,
+stops the saga as FAILED with the event kept as a dead letter for `resume`. Every failed
+attempt is reported to the saga monitor, so the step log shows it.
+"""
+
+import logging
+import random
+import traceback as traceback_module
+from typing import Any
+
+from django.db import connections, transaction
+
+from sagaproject import eventbus
+from sagaproject.databases import SERVICE_ALIASES
+from sagaproject.errors import BusinessRefusal
+from sagaproject.eventbus import Subscription
+from sagaproject.outbox import Event
+from sagas import monitor
+from sagas.logging import saga_log_context
+from sagas.models import StepStatus
+from sagas.timeouts import StepTimeout, call_with_timeout
+
+logger = logging.getLogger("sagas.delivery")
+
+# Extra tries of a give-up (it only records a block and an event, so it rarely fails twice).
+GIVE_UP_ATTEMPTS = 5
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before the next attempt: exponential from 0.2 s, capped at 10 s, jittered."""
+    base = min(10.0, 0.2 * (2 ** max(attempt - 1, 0)))
+    return base * (1 - 0.5 * random.random())
+
+
+def _reset_service_connections(force: bool) -> None:
+    for alias in SERVICE_ALIASES:
+        connection = connections[alias]
+        if connection.in_atomic_block:
+            continue  # an outer transaction (a test's) owns this connection
+        if force:
+            connection.close()
+        else:
+            connection.close_if_unusable_or_obsolete()
+
+
+def _requeue(sub: Subscription, event: Event, attempt: int) -> None:
+    with transaction.atomic(using="default"):
+        eventbus.enqueue_task(eventbus.DELIVER_TASK, (sub.name, event.as_dict(), attempt), backoff(attempt - 1))
+
+
+def _describe(error: BaseException) -> str:
+    message = error.message if isinstance(error, BusinessRefusal) else str(error)
+    return f"{type(error).__name__}: {message}"
+
+
+def deliver(name: str, payload: dict[str, Any], attempt: int = 1) -> str:
+    """Run the subscription `name` on the event, once, and say what happened."""
+    sub = eventbus.subscription(name)
+    if sub is None:
+        logger.error("no subscription named %s; event %s dropped", name, payload.get("id"))
+        return "unknown subscription"
+    event = Event.from_dict(payload)
+    with saga_log_context(event.saga_id, sub.step or sub.name, attempt):
+        if sub.handled is not None and sub.handled(event.id, sub.name):
+            return "duplicate"
+        if attempt > sub.max_attempts:
+            return _give_up(sub, event, attempt, f"gave up after {sub.max_attempts} failed attempts")
+        try:
+            note = call_with_timeout(lambda: sub.handle(event), sub.timeout_seconds)
+        except BusinessRefusal as refusal:
+            # Handlers turn the refusals they expect into events; any other one needs a person.
+            logger.warning("%s refused %s: %s", sub.name, event.type, refusal.message)
+            monitor.record_attempt(event, sub, attempt, StepStatus.REFUSED, _describe(refusal), dead=True)
+            return "refused"
+        except Exception as error:
+            timed_out = isinstance(error, StepTimeout)
+            _reset_service_connections(force=timed_out)
+            status = StepStatus.TIMED_OUT if timed_out else StepStatus.FAILED
+            logger.warning("%s failed on %s (attempt %s): %s", sub.name, event.type, attempt, _describe(error))
+            trace = traceback_module.format_exc()
+            if sub.kind == "observer":
+                # The monitor reports to nobody: it is retried, and the idle sweep re-delivers later.
+                if attempt < sub.max_attempts:
+                    _requeue(sub, event, attempt + 1)
+                    return "retrying"
+                logger.error("%s dropped %s %s after %s attempts", sub.name, event.type, event.id, attempt)
+                return "dropped"
+            if attempt < sub.max_attempts or sub.give_up is not None:
+                _requeue(sub, event, attempt + 1)
+                monitor.record_attempt(event, sub, attempt, status, _describe(error), traceback=trace)
+                return "retrying"
+            monitor.record_attempt(event, sub, attempt, status, _describe(error), traceback=trace, dead=True)
+            return "dead letter"
+        if note:
+            monitor.record_attempt(event, sub, attempt, StepStatus.REFUSED, note)
+        return "handled"
+
+
+def _give_up(sub: Subscription, event: Event, attempt: int, reason: str) -> str:
+    """Give the action up: its service blocks it and announces the failure as an event."""
+    if sub.give_up is None:
+        monitor.record_attempt(event, sub, attempt, StepStatus.FAILED, reason, dead=True)
+        return "dead letter"
+    try:
+        call_with_timeout(lambda: sub.give_up(event, reason), sub.timeout_seconds)
+    except Exception as error:
+        _reset_service_connections(force=isinstance(error, StepTimeout))
+        if attempt < sub.max_attempts + GIVE_UP_ATTEMPTS:
+            _requeue(sub, event, attempt + 1)
+            monitor.record_attempt(event, sub, attempt, StepStatus.FAILED, f"giving up failed: {_describe(error)}")
+            return "retrying"
+        text = f"giving up failed: {_describe(error)}"
+        monitor.record_attempt(event, sub, attempt, StepStatus.FAILED, text, dead=True)
+        return "dead letter"
+    logger.warning("%s gave up on %s: %s", sub.name, event.type, reason)
+    return "gave up"
