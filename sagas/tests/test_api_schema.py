@@ -1,0 +1,66 @@
+"""The OpenAPI schema, the interactive docs served from our own static files, and JSON 404s under /api/."""
+
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+ENDPOINTS = {
+    ("/api/orders/", "get"),
+    ("/api/orders/", "post"),
+    ("/api/orders/{order_id}/", "get"),
+    ("/api/products/", "get"),
+    ("/api/sagas/", "get"),
+    ("/api/sagas/{saga_id}/", "get"),
+    ("/api/sagas/{saga_id}/retry/", "post"),
+    ("/api/sagas/{saga_id}/compensate/", "post"),
+    ("/api/sagas/{saga_id}/resume/", "post"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    cache.clear()
+
+
+def test_the_schema_is_openapi_3_and_lists_every_endpoint():
+    response = APIClient().get("/api/schema/?format=json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    operations = {(path, method) for path, item in schema["paths"].items() for method in item}
+    assert operations == ENDPOINTS
+
+
+def test_the_schema_documents_the_idempotency_key_and_the_saga_filters():
+    schema = APIClient().get("/api/schema/?format=json").json()
+    place = schema["paths"]["/api/orders/"]["post"]
+    header = next(p for p in place["parameters"] if p["name"] == "Idempotency-Key")
+    assert header["in"] == "header" and header["required"] is True
+    assert {"202", "400", "409", "422"} <= set(place["responses"])
+    filters = {p["name"] for p in schema["paths"]["/api/sagas/"]["get"]["parameters"]}
+    assert {"status", "type", "style", "created_after", "created_before", "cursor"} <= filters
+
+
+def test_the_docs_page_loads_its_assets_from_our_static_files_only():
+    response = APIClient().get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert any("swagger-ui-bundle.js" in asset for asset in assets)
+    assert all(asset.startswith("/static/") for asset in assets), assets
+    assert "cdn" not in html.lower()
+    assert '"validatorUrl": null' in html  # no call to the public validator either
+    for asset in assets:
+        assert finders.find(asset.removeprefix("/static/")), f"{asset} is not among the static files"
+
+
+@pytest.mark.parametrize("path", ["/api/", "/api/nothing-here/", "/api/orders/x/y/z/"])
+def test_an_unknown_api_path_is_a_json_404(path):
+    response = APIClient().get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
