@@ -66,12 +66,29 @@ def after_error(definition: SagaDefinition, position: Position, retryable: bool,
     return exhausted(definition, position)
 
 
+def pivot_outcome_unknown(definition: SagaDefinition, position: Position) -> bool:
+    """The pivot was tried and may have taken effect, and nothing can undo it.
+
+    Compensating then would undo the steps before a pivot that perhaps happened (an
+    approved order refunded and its stock released), so the saga must not compensate:
+    the pivot is retried by its policy, then a person decides.
+    """
+    return (
+        position.direction == Direction.FORWARD
+        and position.step_index == definition.pivot_index
+        and position.attempt > 0
+        and definition.step(position.step_index).compensation is None
+    )
+
+
 def exhausted(definition: SagaDefinition, position: Position) -> Position:
     """The step's attempts are used up (by errors or by crashes that never reported)."""
     if position.direction == Direction.COMPENSATION:
         return _failed(position)
     step = definition.step(position.step_index)
     if step.retry.on_exhausted == "fail" or position.step_index > definition.pivot_index:
+        return _failed(position)
+    if pivot_outcome_unknown(definition, position):
         return _failed(position)
     # The step's outcome is unknown, so its own compensation runs too.
     return start_compensation(definition, position.step_index)
