@@ -11,8 +11,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from sagaproject import order_events as ev
 from sagas.definition import get_definition
-from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
+from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
 
 # What each step of the order saga means to the customer: the step, what it does while it
 # runs, and what its compensation did for them.
@@ -57,7 +58,31 @@ _CUSTOMER_STATUS = {
     SagaStatus.FAILED: "On hold",
 }
 _PROBLEM = (StepStatus.FAILED, StepStatus.TIMED_OUT, StepStatus.ABANDONED)
-_CALLS = (Direction.FORWARD, Direction.COMPENSATION, Direction.EVENT)
+# A choreographed saga logs events, not steps: the step each event reports, and which way.
+_EVENT_STEPS = {
+    ev.ORDER_CREATED: ("create_order", Direction.FORWARD),
+    ev.STOCK_RESERVED: ("reserve_stock", Direction.FORWARD),
+    ev.STOCK_REJECTED: ("reserve_stock", Direction.FORWARD),
+    ev.PAYMENT_CAPTURED: ("charge_payment", Direction.FORWARD),
+    ev.PAYMENT_DECLINED: ("charge_payment", Direction.FORWARD),
+    ev.ORDER_APPROVED: ("approve_order", Direction.FORWARD),
+    ev.STOCK_COMMITTED: ("commit_stock", Direction.FORWARD),
+    ev.ORDER_CANCELLED: ("create_order", Direction.COMPENSATION),
+    ev.STOCK_RELEASED: ("reserve_stock", Direction.COMPENSATION),
+    ev.PAYMENT_REFUNDED: ("charge_payment", Direction.COMPENSATION),
+}
+_EVENT_REQUESTS = (ev.ORDER_REQUESTED, ev.ORDER_CANCEL_REQUESTED)
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One participant call as the log tells it, whichever style logged it."""
+
+    step: str
+    direction: str
+    status: str
+    result: dict[str, Any]
+    attempt: int
 
 
 @dataclass(frozen=True)
@@ -107,21 +132,38 @@ def _label(name: str) -> str:
     return words[0] if words else name.replace("-", " ").replace("_", " ").capitalize()
 
 
-def _step_names(saga: SagaInstance, logs: Iterable[SagaStepLog]) -> list[str]:
+def _calls(logs: Iterable[SagaStepLog]) -> list[_Call]:
+    """Participant calls from the log: orchestrated step attempts as they are, events as the step they report."""
+    calls = []
+    for log in logs:
+        if log.direction in (Direction.FORWARD, Direction.COMPENSATION):
+            calls.append(_Call(log.step_name, log.direction, log.status, log.result, log.attempt))
+        elif log.direction == Direction.EVENT and log.step_name in _EVENT_STEPS:
+            step, direction = _EVENT_STEPS[log.step_name]
+            calls.append(_Call(step, direction, log.status, log.result, log.attempt))
+        elif log.direction == Direction.EVENT and log.step_name and log.step_name not in _EVENT_REQUESTS:
+            # A service's attempt at handling an event, logged under its step when it did not act.
+            undo = log.idempotency_key.endswith(":compensate")
+            direction = Direction.COMPENSATION if undo else Direction.FORWARD
+            calls.append(_Call(log.step_name, direction, log.status, log.result, log.attempt))
+    return calls
+
+
+def _step_names(saga: SagaInstance, calls: Iterable[_Call]) -> list[str]:
     """The definition's steps in order, then any step the log names that the definition does not."""
     try:
         names = [step.name for step in get_definition(saga.definition_name, saga.definition_version).steps]
     except LookupError:
         names = []
-    for log in logs:
-        if log.direction in _CALLS and log.step_name and log.step_name not in names:
-            names.append(log.step_name)
+    for call in calls:
+        if call.step not in names:
+            names.append(call.step)
     return names
 
 
-def _step_view(name: str, saga: SagaInstance, logs: list[SagaStepLog]) -> StepView:
-    forward = [log for log in logs if log.direction in (Direction.FORWARD, Direction.EVENT)]
-    undo = [log for log in logs if log.direction == Direction.COMPENSATION]
+def _step_view(name: str, saga: SagaInstance, calls: list[_Call]) -> StepView:
+    forward = [call for call in calls if call.direction == Direction.FORWARD]
+    undo = [call for call in calls if call.direction == Direction.COMPENSATION]
     state, detail = "pending", ""
     if forward:
         last = forward[-1]
@@ -133,9 +175,12 @@ def _step_view(name: str, saga: SagaInstance, logs: list[SagaStepLog]) -> StepVi
             state = "refused"
             detail = _REFUSAL_WORDS.get(str(last.result.get("code", "")), str(last.result.get("message", "")))
         elif last.status in _PROBLEM:
-            current = not saga.is_terminal and saga.direction == Direction.FORWARD and saga.current_step == name
+            if saga.style == SagaStyle.CHOREOGRAPHY:
+                current = not saga.is_terminal
+            else:
+                current = not saga.is_terminal and saga.direction == Direction.FORWARD and saga.current_step == name
             state = "retrying" if current else "failed"
-            detail = f"Attempt {last.attempt} did not go through."
+            detail = f"Attempt {last.attempt} did not go through." if last.attempt else "It did not go through."
     if undo:
         last = undo[-1]
         if last.status == StepStatus.SUCCEEDED and not last.result.get("empty"):
@@ -147,6 +192,26 @@ def _step_view(name: str, saga: SagaInstance, logs: list[SagaStepLog]) -> StepVi
     if state == "pending" and saga.is_terminal:
         state = "skipped"
     return StepView(name=name, label=_label(name), state=state, state_label=_STATE_LABELS[state], detail=detail)
+
+
+def _with_choreography_in_flight(saga: SagaInstance, steps: list[StepView]) -> list[StepView]:
+    """Events only say what is finished: show what the services are doing now."""
+    if saga.style != SagaStyle.CHOREOGRAPHY or saga.is_terminal:
+        return steps
+
+    def moved(step: StepView, state: str) -> StepView:
+        return StepView(step.name, step.label, state, _STATE_LABELS[state], step.detail)
+
+    if saga.status == SagaStatus.COMPENSATING:
+        return [
+            moved(step, "undoing") if step.state == "done" and step.name in _UNDOING_WORDS else step for step in steps
+        ]
+    if any(step.state in ("running", "retrying") for step in steps):
+        return steps
+    upcoming = next((index for index, step in enumerate(steps) if step.state == "pending"), None)
+    if upcoming is None:
+        return steps
+    return [moved(step, "running") if index == upcoming else step for index, step in enumerate(steps)]
 
 
 def _percent(saga: SagaInstance, steps: list[StepView]) -> int:
@@ -173,41 +238,42 @@ def _headline(saga: SagaInstance, steps: list[StepView]) -> str:
     if saga.paused:
         return "Paused by our staff"
     if saga.status == SagaStatus.COMPENSATING:
-        return _UNDOING_WORDS.get(saga.current_step, "Cancelling your order…")
-    created = any(step.name == "create_order" and step.state == "done" for step in steps)
-    if not created:
+        undoing = next((step.name for step in reversed(steps) if step.state == "undoing"), saga.current_step)
+        return _UNDOING_WORDS.get(undoing, "Cancelling your order…")
+    if not any(step.name == "create_order" and step.state == "done" for step in steps):
         return "Placing your order…"
-    words = _STEP_WORDS.get(saga.current_step)
+    active = next((step.name for step in steps if step.state in ("running", "retrying")), saga.current_step)
+    words = _STEP_WORDS.get(active)
     return words[1] if words else "Processing your order…"
 
 
-def _cause(saga: SagaInstance, logs: list[SagaStepLog]) -> str:
+def _cause(saga: SagaInstance, logs: list[SagaStepLog], calls: list[_Call]) -> str:
     """Why a saga compensated, in one sentence."""
-    for log in logs:
-        if log.direction in (Direction.FORWARD, Direction.EVENT) and log.status == StepStatus.REFUSED:
-            code = str(log.result.get("code", ""))
+    for call in calls:
+        if call.direction == Direction.FORWARD and call.status == StepStatus.REFUSED:
+            code = str(call.result.get("code", ""))
             if code in _REFUSAL_WORDS:
                 return _REFUSAL_WORDS[code]
-            message = str(log.result.get("message", "")).strip().rstrip(".")
-            return f"{_label(log.step_name)} was declined" + (f": {message}." if message else ".")
+            message = str(call.result.get("message", "")).strip().rstrip(".")
+            return f"{_label(call.step)} was declined" + (f": {message}." if message else ".")
     if any(log.direction == Direction.OPERATOR and log.action == "compensate" for log in logs):
         return "Our staff cancelled the order."
     if any(log.direction == Direction.SYSTEM and "Deadline" in log.reason for log in logs):
         return "The order took too long to go through, so it was cancelled."
-    failed = [log for log in logs if log.direction == Direction.FORWARD and log.status in _PROBLEM]
+    failed = [call for call in calls if call.direction == Direction.FORWARD and call.status in _PROBLEM]
     if failed:
-        return f"{_label(failed[-1].step_name)} did not go through after several tries."
+        return f"{_label(failed[-1].step)} did not go through after several tries."
     return "The order was cancelled."
 
 
 def _money_note(saga: SagaInstance, steps: list[StepView]) -> str:
     charge = next((step for step in steps if step.name == "charge_payment"), None)
-    if charge is None or charge.state in ("pending", "refused", "failed"):
+    if charge is None or charge.state in ("pending", "skipped", "refused", "failed"):
         return "You have not been charged."
     return ""
 
 
-def _outcome(saga: SagaInstance, steps: list[StepView], logs: list[SagaStepLog]) -> str:
+def _outcome(saga: SagaInstance, steps: list[StepView], logs: list[SagaStepLog], calls: list[_Call]) -> str:
     data = saga.context.get("input", {}) if isinstance(saga.context, dict) else {}
     if saga.status == SagaStatus.COMPLETED:
         quantity, sku, total = data.get("quantity"), data.get("sku"), data.get("total")
@@ -215,9 +281,9 @@ def _outcome(saga: SagaInstance, steps: list[StepView], logs: list[SagaStepLog])
             return f"Your order is confirmed: {quantity} \N{MULTIPLICATION SIGN} {sku}, paid {total}."
         return "Your order is confirmed."
     if saga.status == SagaStatus.COMPENSATED:
-        undo_order = [log.step_name for log in logs if log.direction == Direction.COMPENSATION]
+        undo_order = [call.step for call in calls if call.direction == Direction.COMPENSATION]
         undone = {step.name for step in steps if step.state == "undone"}
-        sentences = [_cause(saga, logs)]
+        sentences = [_cause(saga, logs, calls)]
         for name in dict.fromkeys(undo_order):
             if name in undone and _STEP_WORDS.get(name, ("", "", ""))[2]:
                 sentences.append(_STEP_WORDS[name][2])
@@ -233,11 +299,12 @@ def _outcome(saga: SagaInstance, steps: list[StepView], logs: list[SagaStepLog])
 def saga_progress(saga: SagaInstance) -> SagaProgress:
     """The customer's view of one saga: steps with their state, percent done and the outcome."""
     logs = list(saga.steps.order_by("started_at", "id"))
-    by_step: dict[str, list[SagaStepLog]] = {}
-    for log in logs:
-        if log.direction in _CALLS:
-            by_step.setdefault(log.step_name, []).append(log)
-    steps = [_step_view(name, saga, by_step.get(name, [])) for name in _step_names(saga, logs)]
+    calls = _calls(logs)
+    by_step: dict[str, list[_Call]] = {}
+    for call in calls:
+        by_step.setdefault(call.step, []).append(call)
+    steps = [_step_view(name, saga, by_step.get(name, [])) for name in _step_names(saga, calls)]
+    steps = _with_choreography_in_flight(saga, steps)
     return SagaProgress(
         saga_id=str(saga.pk),
         order_id=str(saga.order_id or ""),
@@ -246,6 +313,6 @@ def saga_progress(saga: SagaInstance) -> SagaProgress:
         terminal=saga.is_terminal,
         percent=_percent(saga, steps),
         headline=_headline(saga, steps),
-        outcome=_outcome(saga, steps, logs),
+        outcome=_outcome(saga, steps, logs, calls),
         steps=tuple(steps),
     )

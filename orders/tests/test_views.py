@@ -14,6 +14,7 @@ from inventory.tests.factories import ProductFactory
 from orders.forms import new_form_token
 from orders.models import Order
 from payments.tests.factories import AccountFactory
+from sagas.choreography_testing import drain_events
 from sagas.models import SagaInstance, SagaStatus
 from sagas.services import order_place
 from sagas.testing import drain
@@ -234,3 +235,13 @@ def test_my_orders_shows_an_order_still_being_placed_and_links_to_it(alice):
 
 def test_my_orders_says_so_when_there_are_none(alice):
     assert "No orders yet" in alice.get(reverse("order_list")).content.decode()
+
+
+def test_a_choreographed_order_placed_through_the_form_completes_and_reads_the_same(alice):
+    location = place_through_form(alice, quantity="2", style="choreography")
+    saga = SagaInstance.objects.get()
+    assert saga.style == "choreography" and saga.customer == "alice"
+    drain_events()
+    progress = alice.get(location.rstrip("/") + "/progress/").json()
+    assert progress["headline"] == "Completed"
+    assert [step["state"] for step in progress["steps"]] == ["done"] * 5
