@@ -25,23 +25,30 @@ from sagas.queue import RUN_SAGA
 
 def outbox_backlog() -> int:
     """How many events wait in the services' outboxes for a relay."""
-    return sum(len(selectors.outbox_pending()) for selectors in (order_selectors, inventory_selectors, payment_selectors))
+    return sum(
+        len(selectors.outbox_pending()) for selectors in (order_selectors, inventory_selectors, payment_selectors)
+    )
 
 
 def drain_events(
     rng: random.Random | None = None,
     duplicate: bool = False,
     relay: bool = True,
+    newest_first: bool = False,
+    limit: int | None = None,
     max_tasks: int = 20_000,
 ) -> int:
     """Run queued tasks until neither the queue nor (with `relay`) any outbox holds work.
 
-    Retries waiting for their backoff run at once, as if the clock had moved on. Returns
-    how many tasks ran.
+    Retries waiting for their backoff run at once, as if the clock had moved on. With
+    `newest_first` the latest queued task runs first (a late event overtakes an early one);
+    with `limit` at most that many tasks run. Returns how many tasks ran.
     """
     ran = 0
     copied: set[str] = set()
     while ran < max_tasks:
+        if limit is not None and ran >= limit:
+            return ran
         rows = list(OrmQ.objects.using("default").order_by("lock", "id"))
         backlog = outbox_backlog() if relay else 0
         if not rows and not backlog:
@@ -49,7 +56,7 @@ def drain_events(
         if backlog and (not rows or rng is None or rng.random() < 0.3):
             relay_pending(None)
             continue
-        row = rng.choice(rows) if rng is not None else rows[0]
+        row = rng.choice(rows) if rng is not None else rows[-1] if newest_first else rows[0]
         task = SignedPackage.loads(row.payload)
         with transaction.atomic(using="default"):
             row.delete()
