@@ -1,4 +1,10 @@
-"""Saga context on every log line: the saga id, the step and the attempt."""
+"""Saga context on every log line: the saga id, the step and the attempt.
+
+The context lives in context variables, set by `saga_log_context` around a saga's task and
+around each step call; `SagaContextFilter` sits on the handler, so every logger's records
+(the engine's, a participant's, django-q2's, a library's) pick it up in whatever process
+writes them. `JsonFormatter` writes one JSON object per line for log shippers.
+"""
 
 import contextlib
 import contextvars
@@ -6,16 +12,19 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
-_saga_id = contextvars.ContextVar("saga_id", default="-")
-_step = contextvars.ContextVar("step", default="-")
-_attempt = contextvars.ContextVar("attempt", default="-")
+UNSET = "-"
+
+_saga_id: contextvars.ContextVar[str] = contextvars.ContextVar("saga_id", default=UNSET)
+_step: contextvars.ContextVar[str] = contextvars.ContextVar("step", default=UNSET)
+_attempt: contextvars.ContextVar[int | str] = contextvars.ContextVar("attempt", default=UNSET)
 
 
 @contextlib.contextmanager
-def saga_log_context(saga_id: str, step: str = "-", attempt: int | str = "-") -> Iterator[None]:
+def saga_log_context(saga_id: Any, step: str = UNSET, attempt: int | str = UNSET) -> Iterator[None]:
     """Tag every log record written inside the block with the saga, step and attempt."""
-    tokens = (_saga_id.set(str(saga_id)), _step.set(step), _attempt.set(str(attempt)))
+    tokens = (_saga_id.set(str(saga_id)), _step.set(step or UNSET), _attempt.set(attempt))
     try:
         yield
     finally:
@@ -24,29 +33,40 @@ def saga_log_context(saga_id: str, step: str = "-", attempt: int | str = "-") ->
         _saga_id.reset(tokens[0])
 
 
+def current_saga_context() -> dict[str, Any]:
+    """The saga id, step and attempt that a record written here would carry."""
+    return {"saga_id": _saga_id.get(), "step": _step.get(), "attempt": _attempt.get()}
+
+
 class SagaContextFilter(logging.Filter):
+    """Adds saga_id, step and attempt to every record; values passed in `extra` win."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.saga_id = getattr(record, "saga_id", None) or _saga_id.get()
-        record.step = getattr(record, "step", None) or _step.get()
-        record.attempt = getattr(record, "attempt", None) or _attempt.get()
+        for name, value in current_saga_context().items():
+            if getattr(record, name, None) in (None, ""):
+                setattr(record, name, value)
         return True
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line, for log shippers."""
+    """One JSON object per line: time, level, logger, message, the saga context and any extras."""
 
-    _SKIP = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+    _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
     def format(self, record: logging.LogRecord) -> str:
-        payload = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+        payload: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,
         }
         for key, value in record.__dict__.items():
-            if key not in self._SKIP:
-                payload[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+            if key not in self._STANDARD and not key.startswith("_"):
+                payload[key] = value
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
-        return json.dumps(payload)
+        if record.stack_info:
+            payload["stack"] = self.formatStack(record.stack_info)
+        # default=str keeps a line even when an extra is not JSON-serialisable (a UUID, a Decimal).
+        return json.dumps(payload, default=str, ensure_ascii=False)

@@ -1,3 +1,10 @@
 """Operational endpoints: metrics and health."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from sagas import ops_views
+
+urlpatterns = [
+    path("metrics", ops_views.metrics_view, name="metrics"),
+    path("healthz", ops_views.healthz_view, name="healthz"),
+]

@@ -1,11 +1,14 @@
 """django-q2 entry points: they take ids and hand them to the engine."""
 
 from sagas import runner
+from sagas.logging import saga_log_context
 
 
 def run_saga(saga_id: str) -> str:
     """Run a saga as far as its lease and the task budget allow."""
-    return runner.run_saga(saga_id)
+    # Every line logged by this run (claim, checkpoint, participants) names the saga.
+    with saga_log_context(saga_id):
+        return runner.run_saga(saga_id)
 
 
 def recover_sagas() -> str:

@@ -1,0 +1,219 @@
+"""Prometheus metrics read from the database at scrape time.
+
+Web and workers are separate processes on separate hosts, so counters kept in the web
+process's memory would never see the workers' work. The figures are derived instead from
+the state every process shares, with a handful of indexed queries per scrape:
+
+- exact counts by status (sagas started, finished by outcome, in progress by status) from
+  `sagas.saga_totals`, whose cost follows the recent and unfinished sagas, not the table;
+- one aggregate over the in-progress sagas gives the paused and stuck counts;
+- one grouped query over the newest step log rows (a primary-key range, so its cost is
+  bounded by METRICS_STEP_SAMPLE_ROWS, not by the table) gives the step duration histogram;
+- one aggregate over django-q2's queue table gives the queue depth;
+- the cluster status django-q2 publishes to the shared cache gives the live workers.
+"""
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q, Sum
+from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.models import OrmQ
+from prometheus_client.core import CounterMetricFamily, GaugeHistogramMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from sagas import healthz
+from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
+from sagas.saga_totals import status_counts
+
+# Upper bounds in seconds: from a fast local call to a step near its timeout.
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+
+# Final outcomes only: a saga never leaves them, so their counts are true counters. FAILED
+# is not final (an operator may retry or compensate), so it is a gauge.
+_OUTCOMES = {SagaStatus.COMPLETED: "completed", SagaStatus.COMPENSATED: "compensated"}
+_TIMED_DIRECTIONS = (Direction.FORWARD, Direction.COMPENSATION)
+
+
+def attention_figures(now: Any) -> dict[str, int]:
+    """Paused and stuck sagas among those in progress, and FAILED sagas nobody resolved.
+
+    Stuck means not moving: not paused, and its lease has expired or its deadline passed.
+    Both queries stay within one status range of the status index.
+    """
+    overdue = Q(lease_expires_at__lt=now) | Q(deadline_at__lt=now)
+    in_progress = SagaInstance.objects.filter(status__in=ACTIVE_STATUSES).aggregate(
+        paused_count=Count("pk", filter=Q(paused=True)),
+        stuck_count=Count("pk", filter=Q(paused=False) & overdue),
+    )
+    figures = {"paused": in_progress["paused_count"], "stuck": in_progress["stuck_count"]}
+    figures["failed_unresolved"] = SagaInstance.objects.filter(
+        status=SagaStatus.FAILED, resolved_at__isnull=True
+    ).count()
+    return figures
+
+
+def recent_step_rows(now: Any, window_seconds: int, sample_rows: int) -> list[dict[str, Any]]:
+    """Step attempts that finished in the window, grouped by step, direction and status.
+
+    Each row carries its count, the summed duration and one count per duration bucket.
+    Only the newest `sample_rows` step log rows are read, found by primary key.
+    """
+    newest = SagaStepLog.objects.aggregate(top=Max("pk"))["top"]
+    if newest is None:
+        return []
+    duration = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+    buckets = {
+        f"le_{index}": Count("pk", filter=Q(duration__lte=timedelta(seconds=bound)))
+        for index, bound in enumerate(DURATION_BUCKETS)
+    }
+    return list(
+        SagaStepLog.objects.filter(
+            pk__gt=newest - sample_rows,
+            direction__in=_TIMED_DIRECTIONS,
+            finished_at__gte=now - timedelta(seconds=window_seconds),
+        )
+        .exclude(status__in=[StepStatus.RUNNING, StepStatus.RECORDED])
+        .annotate(duration=duration)
+        .order_by()
+        .values("step_name", "direction", "status")
+        .annotate(n=Count("pk"), total=Sum("duration"), **buckets)
+    )
+
+
+def queue_figures(now: Any) -> dict[str, dict[str, Any]]:
+    """Per queue: tasks ready to run, tasks not yet due (or held by a worker), the oldest ready."""
+    # The configured queue is always reported, so an empty queue reads 0 rather than nothing.
+    figures: dict[str, dict[str, Any]] = {
+        get_broker().list_key: {"ready": 0, "delayed": 0, "oldest_ready_seconds": 0.0}
+    }
+    rows = (
+        OrmQ.objects.using("default")
+        .order_by()
+        .values("key")
+        .annotate(
+            ready=Count("pk", filter=Q(lock__lte=now)),
+            delayed=Count("pk", filter=Q(lock__gt=now)),
+            oldest_ready=Min("lock", filter=Q(lock__lte=now)),
+        )
+    )
+    for row in rows:
+        oldest = row["oldest_ready"]
+        figures[row["key"]] = {
+            "ready": row["ready"],
+            "delayed": row["delayed"],
+            "oldest_ready_seconds": (now - oldest).total_seconds() if oldest else 0.0,
+        }
+    return figures
+
+
+def _step_histograms(rows: list[dict[str, Any]]) -> Iterator[Any]:
+    histogram = GaugeHistogramMetricFamily(
+        "saga_step_duration_seconds",
+        "Duration of step attempts that finished in the recent window (METRICS_STEP_WINDOW_SECONDS).",
+        labels=["step", "direction"],
+    )
+    outcomes = GaugeMetricFamily(
+        "saga_step_attempts_recent",
+        "Step attempts that finished in the recent window, by outcome.",
+        labels=["step", "direction", "outcome"],
+    )
+    merged: dict[tuple[str, str], dict[str, Any]] = defaultdict(
+        lambda: {"n": 0, "total": 0.0, "buckets": [0] * len(DURATION_BUCKETS)}
+    )
+    for row in rows:
+        key = (row["step_name"], row["direction"].lower())
+        entry = merged[key]
+        entry["n"] += row["n"]
+        entry["total"] += row["total"].total_seconds() if row["total"] is not None else 0.0
+        for index in range(len(DURATION_BUCKETS)):
+            entry["buckets"][index] += row[f"le_{index}"]
+        outcomes.add_metric([*key, row["status"].lower()], row["n"])
+    for (step, direction), entry in sorted(merged.items()):
+        buckets = [(_bound(bound), count) for bound, count in zip(DURATION_BUCKETS, entry["buckets"], strict=True)]
+        buckets.append(("+Inf", entry["n"]))
+        histogram.add_metric([step, direction], buckets, entry["total"])
+    yield histogram
+    yield outcomes
+
+
+def _bound(value: float) -> str:
+    return repr(float(value))
+
+
+class SagaCollector(Collector):
+    """Collects every saga metric from the database each time it is scraped."""
+
+    def collect(self) -> Iterator[Any]:
+        started = time.perf_counter()
+        now = timezone.now()
+        counts = status_counts(now)
+
+        total = CounterMetricFamily("sagas_started", "Sagas ever started (every saga row).")
+        total.add_metric([], sum(counts.values()))
+        yield total
+
+        finished = CounterMetricFamily("sagas_finished", "Sagas that reached a final outcome.", labels=["outcome"])
+        for status, outcome in _OUTCOMES.items():
+            finished.add_metric([outcome], counts[status])
+        yield finished
+
+        active = GaugeMetricFamily("sagas_active", "Sagas in progress, by status.", labels=["status"])
+        for status in ACTIVE_STATUSES:
+            active.add_metric([status.value], counts[status])
+        yield active
+
+        yield GaugeMetricFamily(
+            "sagas_failed", "Sagas stopped as FAILED, waiting for an operator.", value=counts[SagaStatus.FAILED]
+        )
+        extra = attention_figures(now)
+        yield GaugeMetricFamily("sagas_paused", "Sagas in progress that an operator paused.", value=extra["paused"])
+        yield GaugeMetricFamily(
+            "sagas_stuck",
+            "Sagas in progress, not paused, with an expired lease or past deadline.",
+            value=extra["stuck"],
+        )
+        yield GaugeMetricFamily(
+            "sagas_failed_unresolved", "FAILED sagas no one has marked resolved.", value=extra["failed_unresolved"]
+        )
+
+        yield from _step_histograms(
+            recent_step_rows(now, settings.METRICS_STEP_WINDOW_SECONDS, settings.METRICS_STEP_SAMPLE_ROWS)
+        )
+
+        depth = GaugeMetricFamily("saga_queue_tasks", "Tasks in the worker queue.", labels=["queue", "state"])
+        oldest = GaugeMetricFamily(
+            "saga_queue_oldest_ready_seconds", "How long the oldest ready task has waited.", labels=["queue"]
+        )
+        for queue, figures in sorted(queue_figures(now).items()):
+            depth.add_metric([queue, "ready"], figures["ready"])
+            depth.add_metric([queue, "delayed"], figures["delayed"])
+            oldest.add_metric([queue], figures["oldest_ready_seconds"])
+        yield depth
+        yield oldest
+
+        clusters = healthz.live_clusters()
+        yield GaugeMetricFamily("saga_worker_clusters", "Worker clusters alive.", value=len(clusters))
+        yield GaugeMetricFamily(
+            "saga_worker_processes", "Worker processes in live clusters.", value=sum(c["workers"] for c in clusters)
+        )
+
+        yield GaugeMetricFamily(
+            "saga_metrics_scrape_seconds",
+            "Time this scrape spent reading the database.",
+            value=time.perf_counter() - started,
+        )
+
+
+def render_metrics() -> bytes:
+    """The current metrics in Prometheus text format."""
+    from prometheus_client import generate_latest
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SagaCollector())
+    return generate_latest(registry)
