@@ -241,7 +241,7 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # The step duration histogram covers steps that finished this recently, read from at most
 # this many of the newest step log rows.
 METRICS_STEP_WINDOW_SECONDS = env_int("METRICS_STEP_WINDOW_SECONDS", 300, minimum=1)
-METRICS_STEP_SAMPLE_ROWS = env_int("METRICS_STEP_SAMPLE_ROWS", 20_000, minimum=100)
+METRICS_STEP_SAMPLE_ROWS = env_int("METRICS_STEP_SAMPLE_ROWS", 10_000, minimum=100)
 # /healthz calls the workers stalled when a queued task has been ready this long while no
 # step finished in that time.
 HEALTH_QUEUE_STALL_SECONDS = env_int("HEALTH_QUEUE_STALL_SECONDS", 120, minimum=10)

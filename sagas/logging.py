@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 UNSET = "-"
+_CONTEXT_FIELDS = ("saga_id", "step", "attempt")
 
 _saga_id: contextvars.ContextVar[str] = contextvars.ContextVar("saga_id", default=UNSET)
 _step: contextvars.ContextVar[str] = contextvars.ContextVar("step", default=UNSET)
@@ -64,6 +65,10 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in self._STANDARD and not key.startswith("_"):
                 payload[key] = value
+        for name in _CONTEXT_FIELDS:
+            # null, not "-", outside a saga: a log store then types each field one way.
+            if payload.get(name) == UNSET:
+                payload[name] = None
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
         if record.stack_info:

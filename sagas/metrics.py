@@ -13,6 +13,8 @@ the state every process shares, with a handful of indexed queries per scrape:
 - the cluster status django-q2 publishes to the shared cache gives the live workers.
 """
 
+import itertools
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -20,7 +22,21 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q, Sum
+from django.db import DatabaseError
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.models import OrmQ
@@ -38,6 +54,8 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 # is not final (an operator may retry or compensate), so it is a gauge.
 _OUTCOMES = {SagaStatus.COMPLETED: "completed", SagaStatus.COMPENSATED: "compensated"}
 _TIMED_DIRECTIONS = (Direction.FORWARD, Direction.COMPENSATION)
+
+logger = logging.getLogger("sagas.metrics")
 
 
 def attention_figures(now: Any) -> dict[str, int]:
@@ -59,19 +77,24 @@ def attention_figures(now: Any) -> dict[str, int]:
 
 
 def recent_step_rows(now: Any, window_seconds: int, sample_rows: int) -> list[dict[str, Any]]:
-    """Step attempts that finished in the window, grouped by step, direction and status.
+    """Step attempts that finished in the window, grouped by step, direction, status and bucket.
 
-    Each row carries its count, the summed duration and one count per duration bucket.
-    Only the newest `sample_rows` step log rows are read, found by primary key.
+    `bucket` is the index of the first DURATION_BUCKETS bound the duration fits under (the
+    number of bounds when none). Only the newest `sample_rows` step log rows are read,
+    found by primary key.
     """
     newest = SagaStepLog.objects.aggregate(top=Max("pk"))["top"]
     if newest is None:
         return []
     duration = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
-    buckets = {
-        f"le_{index}": Count("pk", filter=Q(duration__lte=timedelta(seconds=bound)))
-        for index, bound in enumerate(DURATION_BUCKETS)
-    }
+    bucket = Case(
+        *(
+            When(duration__lte=timedelta(seconds=bound), then=Value(index))
+            for index, bound in enumerate(DURATION_BUCKETS)
+        ),
+        default=Value(len(DURATION_BUCKETS)),
+        output_field=IntegerField(),
+    )
     return list(
         SagaStepLog.objects.filter(
             pk__gt=newest - sample_rows,
@@ -80,9 +103,10 @@ def recent_step_rows(now: Any, window_seconds: int, sample_rows: int) -> list[di
         )
         .exclude(status__in=[StepStatus.RUNNING, StepStatus.RECORDED])
         .annotate(duration=duration)
+        .annotate(bucket=bucket)
         .order_by()
-        .values("step_name", "direction", "status")
-        .annotate(n=Count("pk"), total=Sum("duration"), **buckets)
+        .values("step_name", "direction", "status", "bucket")
+        .annotate(n=Count("pk"), total=Sum("duration"))
     )
 
 
@@ -123,19 +147,23 @@ def _step_histograms(rows: list[dict[str, Any]]) -> Iterator[Any]:
         "Step attempts that finished in the recent window, by outcome.",
         labels=["step", "direction", "outcome"],
     )
+    # One slot per bound plus one for durations above the last bound.
     merged: dict[tuple[str, str], dict[str, Any]] = defaultdict(
-        lambda: {"n": 0, "total": 0.0, "buckets": [0] * len(DURATION_BUCKETS)}
+        lambda: {"n": 0, "total": 0.0, "buckets": [0] * (len(DURATION_BUCKETS) + 1)}
     )
+    attempts: dict[tuple[str, str, str], int] = defaultdict(int)
     for row in rows:
         key = (row["step_name"], row["direction"].lower())
         entry = merged[key]
         entry["n"] += row["n"]
         entry["total"] += row["total"].total_seconds() if row["total"] is not None else 0.0
-        for index in range(len(DURATION_BUCKETS)):
-            entry["buckets"][index] += row[f"le_{index}"]
-        outcomes.add_metric([*key, row["status"].lower()], row["n"])
+        entry["buckets"][row["bucket"]] += row["n"]
+        attempts[(*key, row["status"].lower())] += row["n"]
+    for labels, count in sorted(attempts.items()):
+        outcomes.add_metric(list(labels), count)
     for (step, direction), entry in sorted(merged.items()):
-        buckets = [(_bound(bound), count) for bound, count in zip(DURATION_BUCKETS, entry["buckets"], strict=True)]
+        cumulative = list(itertools.accumulate(entry["buckets"]))
+        buckets = [(_bound(bound), count) for bound, count in zip(DURATION_BUCKETS, cumulative, strict=False)]
         buckets.append(("+Inf", entry["n"]))
         histogram.add_metric([step, direction], buckets, entry["total"])
     yield histogram
@@ -197,11 +225,18 @@ class SagaCollector(Collector):
         yield depth
         yield oldest
 
-        clusters = healthz.live_clusters()
-        yield GaugeMetricFamily("saga_worker_clusters", "Worker clusters alive.", value=len(clusters))
-        yield GaugeMetricFamily(
-            "saga_worker_processes", "Worker processes in live clusters.", value=sum(c["workers"] for c in clusters)
-        )
+        try:
+            clusters = healthz.live_clusters()
+        except DatabaseError as error:
+            # Without the cluster cache table the other figures are still worth a scrape.
+            logger.warning("cluster status unreadable, worker metrics left out: %s", error)
+        else:
+            yield GaugeMetricFamily("saga_worker_clusters", "Worker clusters alive.", value=len(clusters))
+            yield GaugeMetricFamily(
+                "saga_worker_processes",
+                "Worker processes in live clusters.",
+                value=sum(cluster["workers"] for cluster in clusters),
+            )
 
         yield GaugeMetricFamily(
             "saga_metrics_scrape_seconds",

@@ -122,6 +122,11 @@ LOG_IN_A_STEP = (
 )
 
 
+def test_outside_a_saga_the_json_fields_are_null():
+    payload = json.loads(JsonFormatter().format(filtered(record())))
+    assert (payload["saga_id"], payload["step"], payload["attempt"]) == (None, None, None)
+
+
 def test_log_format_json_makes_a_management_command_write_json_lines():
     result = run_manage_shell(LOG_IN_A_STEP, LOG_FORMAT="json")
     assert result.returncode == 0, result.stderr

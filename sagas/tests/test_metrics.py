@@ -102,6 +102,20 @@ def test_every_step_attempt_of_a_finished_saga_is_in_the_duration_histogram(clie
         assert value(samples, "saga_step_attempts_recent", outcome="succeeded", **labels) == 1
 
 
+def test_a_step_slower_than_the_last_bound_is_only_in_the_infinite_bucket(client, shop):
+    place()
+    drain()
+    now = timezone.now()
+    SagaStepLog.objects.filter(step_name="create_order").update(
+        started_at=now - timedelta(seconds=200), finished_at=now
+    )
+    samples = scrape(client)
+    labels = {"step": "create_order", "direction": "forward"}
+    assert value(samples, "saga_step_duration_seconds_bucket", le="120.0", **labels) == 0
+    assert value(samples, "saga_step_duration_seconds_bucket", le="+Inf", **labels) == 1
+    assert 199 < value(samples, "saga_step_duration_seconds_gsum", **labels) < 201
+
+
 def test_a_failed_attempt_is_counted_by_its_outcome(client, shop):
     FaultRuleFactory(operation="payments.payment_charge", mode="transient", remaining=1)
     place()
