@@ -39,6 +39,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 from django_q.brokers import get_broker
+from django_q.conf import Conf
 from django_q.models import OrmQ
 from prometheus_client.core import CounterMetricFamily, GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -111,11 +112,15 @@ def recent_step_rows(now: Any, window_seconds: int, sample_rows: int) -> list[di
 
 
 def queue_figures(now: Any) -> dict[str, dict[str, Any]]:
-    """Per queue: tasks ready to run, tasks not yet due (or held by a worker), the oldest ready."""
+    """Per queue: tasks ready to run, tasks not yet due (or held by a worker), the oldest ready.
+
+    With a broker other than the ORM only the number of waiting tasks is known.
+    """
+    broker = get_broker()
+    if not Conf.ORM:
+        return {broker.list_key: {"ready": broker.queue_size() or 0}}
     # The configured queue is always reported, so an empty queue reads 0 rather than nothing.
-    figures: dict[str, dict[str, Any]] = {
-        get_broker().list_key: {"ready": 0, "delayed": 0, "oldest_ready_seconds": 0.0}
-    }
+    figures: dict[str, dict[str, Any]] = {broker.list_key: {"ready": 0, "delayed": 0, "oldest_ready_seconds": 0.0}}
     rows = (
         OrmQ.objects.using("default")
         .order_by()
@@ -220,8 +225,9 @@ class SagaCollector(Collector):
         )
         for queue, figures in sorted(queue_figures(now).items()):
             depth.add_metric([queue, "ready"], figures["ready"])
-            depth.add_metric([queue, "delayed"], figures["delayed"])
-            oldest.add_metric([queue], figures["oldest_ready_seconds"])
+            if "delayed" in figures:
+                depth.add_metric([queue, "delayed"], figures["delayed"])
+                oldest.add_metric([queue], figures["oldest_ready_seconds"])
         yield depth
         yield oldest
 
