@@ -7,18 +7,25 @@ worker gets them.
 
 import contextlib
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
+from django_q.models import OrmQ
 
 from sagaproject.databases import SERVICE_ALIASES
+from sagas.models import SagaInstance, SagaStepLog
+from sagas.recovery import sweep
 
 
 def _url_for(alias: str) -> str:
@@ -115,6 +122,31 @@ class WorkerCluster:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(10)
 
+    def processes(self) -> list[int]:
+        """The sentinel, workers, pusher and monitor of this cluster (not the main process)."""
+        return descendant_pids(self.pid) if self.alive() else []
+
+    def busy_workers(self) -> dict[int, str]:
+        """Worker processes of this cluster that hold a saga's lease now, with that saga's id.
+
+        A worker holds a lease exactly while it runs a step, so these are the processes a
+        kill catches mid-step.
+        """
+        ours = set(self.processes())
+        return {pid: saga_id for pid, saga_id in lease_holders().items() if pid in ours}
+
+    def kill_busy_worker(self, rng: random.Random) -> tuple[int, str] | None:
+        """SIGKILL one worker that is running a step; (pid, saga id), or None if none is busy."""
+        busy = self.busy_workers()
+        if not busy:
+            return None
+        pid = rng.choice(sorted(busy))
+        if lease_holders().get(pid) != busy[pid]:
+            return None  # it finished that step meanwhile; an idle worker is not what we want to kill
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        return pid, busy[pid]
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -123,6 +155,100 @@ class WorkerCluster:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def lease_holders() -> dict[int, str]:
+    """Processes on this host that hold a live saga lease, with the saga each one holds."""
+    host = socket.gethostname()
+    holders = {}
+    live = SagaInstance.objects.filter(lease_expires_at__gt=timezone.now()).exclude(lease_owner="")
+    for owner, saga_id in live.values_list("lease_owner", "pk"):
+        owner_host, pid, _ = owner.rsplit(":", 2)
+        if owner_host == host and pid.isdigit():
+            holders[int(pid)] = str(saga_id)
+    return holders
+
+
+class Supervisor:
+    """What a process supervisor and the recovery schedule do for running clusters, at test speed.
+
+    Each tick runs the recovery sweep every `sweep_every` seconds (django-q2 fires schedules
+    at best every 30 s) and replaces the clusters when they have stopped taking tasks: no
+    step started for `stall_seconds` while queued tasks wait (the django-q2 stall after a
+    worker death, see DJANGO_Q2_NOTES.md).
+    """
+
+    def __init__(
+        self,
+        clusters: list[WorkerCluster],
+        sweep_every: float = 2.0,
+        idle_seconds: int = 15,
+        stall_seconds: float = 25.0,
+    ):
+        self.clusters = clusters
+        self.sweep_every = sweep_every
+        self.idle_seconds = idle_seconds
+        self.stall_seconds = stall_seconds
+        self.sweeps = 0
+        self.kicked = 0
+        self.restarts = 0
+        self._last_sweep = time.monotonic()
+        self._last_log_id = 0
+        self._waiting: set[int] = set()
+        self._last_progress = time.monotonic()
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now - self._last_sweep >= self.sweep_every:
+            self.kicked += len(sweep(idle_seconds=self.idle_seconds).saga_ids)
+            self.sweeps += 1
+            self._last_sweep = now
+        newest = SagaStepLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        waiting = self._tasks_waiting()
+        # Progress is a new step, or a task that was waiting being taken by a worker.
+        if newest != self._last_log_id or self._waiting - waiting:
+            self._last_progress = now
+        self._last_log_id, self._waiting = newest, waiting
+        if waiting and now - self._last_progress > self.stall_seconds:
+            self.restart()
+
+    def _tasks_waiting(self) -> set[int]:
+        """Ids of (up to 200 of the oldest) queue rows due for a couple of seconds and not taken."""
+        due = OrmQ.objects.using("default").filter(lock__lte=timezone.now() - timedelta(seconds=2))
+        return set(due.order_by("id").values_list("id", flat=True)[:200])
+
+    def restart(self) -> None:
+        """Kill every cluster's process group and start a fresh cluster in its place."""
+        for index, cluster in enumerate(self.clusters):
+            cluster.stop(grace_seconds=0)
+            self.clusters[index] = WorkerCluster(
+                workers=cluster.workers, env=cluster.extra_env, log_path=cluster.log_path
+            ).start()
+        self.restarts += 1
+        self._last_progress = time.monotonic()
+        print(f"supervisor: no progress for {self.stall_seconds:.0f}s with tasks waiting; clusters restarted")
+
+    def run_until(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float,
+        interval: float = 0.5,
+        on_tick: Callable[[], None] | None = None,
+        what: str = "condition",
+    ) -> None:
+        """Tick (and call on_tick) every `interval` until predicate() holds; AssertionError after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+            if on_tick is not None:
+                on_tick()
+            self.tick()
+            time.sleep(interval)
+
+    def stop(self) -> None:
+        for cluster in self.clusters:
+            cluster.stop()
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.25, what: str = "condition") -> None:

@@ -64,6 +64,23 @@ def queued_saga_ids() -> set[str]:
     return ids
 
 
+def waiting_saga_ids() -> set[str]:
+    """Saga ids whose queue row is due and not yet taken by a worker: waiting their turn, not lost.
+
+    Only the ORM broker can be looked into; with another broker nothing is known to wait.
+    A row a worker has taken has its lock pushed into the future, so it is not counted.
+    """
+    if not _uses_orm_broker():
+        return set()
+    ids = set()
+    due = OrmQ.objects.using("default").filter(lock__lte=timezone.now()).values_list("payload", flat=True)
+    for payload in due.iterator(chunk_size=2000):
+        task = SignedPackage.loads(payload)
+        if task.get("func") == RUN_SAGA:
+            ids.add(task["args"][0])
+    return ids
+
+
 def new_worker_id() -> str:
     """A name for one run of a task, unique across hosts and processes."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

@@ -4,7 +4,9 @@ A saga needs a kick when it is in progress, not paused, holds no live lease, and
 backoff has run out or nothing has touched it for a while (its queue row was lost in a
 crash, or never written by a broker outside our transaction). Past-deadline sagas are
 kicked too; the claim turns them to compensation. The sweep only enqueues: the step
-protocol makes an extra run harmless, so overlapping sweeps are safe.
+protocol makes an extra run harmless, so overlapping sweeps are safe. A saga whose queue
+row is due and waiting for a worker is left alone: under a backlog, kicking it again would
+only add rows for the same work and make the backlog longer.
 """
 
 import logging
@@ -16,7 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStyle
-from sagas.queue import enqueue_saga
+from sagas.queue import enqueue_saga, waiting_saga_ids
 
 logger = logging.getLogger("sagas.recovery")
 
@@ -29,6 +31,8 @@ class SweepReport:
     retries_due: list[str] = field(default_factory=list)
     idle: list[str] = field(default_factory=list)
     past_deadline: list[str] = field(default_factory=list)
+    # Would have been kicked, but a queue row for them is already due: they wait their turn.
+    already_queued: list[str] = field(default_factory=list)
     dry_run: bool = False
 
     @property
@@ -41,6 +45,7 @@ class SweepReport:
             f"{verb} {len(self.saga_ids)} saga(s): {len(self.expired_leases)} with an expired lease, "
             f"{len(self.retries_due)} retry due, {len(self.idle)} idle (lost enqueue), "
             f"{len(self.past_deadline)} past deadline"
+            + (f"; {len(self.already_queued)} already queued, left alone" if self.already_queued else "")
         )
 
 
@@ -65,9 +70,14 @@ def sagas_needing_kick(idle_seconds: int = DEFAULT_IDLE_SECONDS) -> dict[str, Qu
 def sweep(idle_seconds: int = DEFAULT_IDLE_SECONDS, dry_run: bool = False, limit: int = 5000) -> SweepReport:
     """Enqueue every saga that should be moving and is not."""
     report = SweepReport(dry_run=dry_run)
-    for reason, queryset in sagas_needing_kick(idle_seconds).items():
-        ids = [str(pk) for pk in queryset.order_by("updated_at").values_list("pk", flat=True)[:limit]]
-        getattr(report, reason).extend(ids)
+    found = {
+        reason: [str(pk) for pk in queryset.order_by("updated_at").values_list("pk", flat=True)[:limit]]
+        for reason, queryset in sagas_needing_kick(idle_seconds).items()
+    }
+    waiting = waiting_saga_ids() if any(found.values()) else set()
+    for reason, ids in found.items():
+        getattr(report, reason).extend(saga_id for saga_id in ids if saga_id not in waiting)
+        report.already_queued.extend(saga_id for saga_id in ids if saga_id in waiting)
     if not dry_run and report.saga_ids:
         now = timezone.now()
         with transaction.atomic(using="default"):

@@ -52,8 +52,16 @@ def after_refusal(definition: SagaDefinition, position: Position) -> Position:
         return _failed(position)
     if position.step_index > definition.pivot_index:
         return _failed(position)
-    # The refusing step had no effect: only the steps before it are undone.
-    return start_compensation(definition, position.step_index - 1)
+    if position.attempt <= 1:
+        # The refusing step had no effect: only the steps before it are undone.
+        return start_compensation(definition, position.step_index - 1)
+    # An earlier attempt's answer was lost: it may have taken effect before this one was
+    # refused, so the step's own compensation runs too (a no-op if nothing happened).
+    # A pivot cannot be undone: a person decides.
+    earlier = Position(position.status, position.direction, position.step_index, position.attempt - 1)
+    if pivot_outcome_unknown(definition, earlier):
+        return _failed(position)
+    return start_compensation(definition, position.step_index)
 
 
 def after_error(definition: SagaDefinition, position: Position, retryable: bool, delay: float) -> Position:

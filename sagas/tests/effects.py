@@ -75,3 +75,16 @@ def lowest_stock_seen(sku: str) -> int:
         level += quantity
         levels.append(level)
     return min(levels, default=0)
+
+
+def saga_stories(saga_ids: Iterable[str | None]) -> str:
+    """The step log of each saga, one line per attempt, to explain a failed check."""
+    lines = []
+    for saga_id in sorted({s for s in saga_ids if s}):
+        lines.append(f"saga {saga_id}:")
+        for log in SagaStepLog.objects.filter(saga_id=saga_id).order_by("started_at", "id"):
+            lines.append(
+                f"  {log.started_at:%H:%M:%S.%f} {log.direction:<12} {log.step_name:<15} #{log.attempt} "
+                f"{log.status:<10} {log.worker} {log.error_message or log.reason}"
+            )
+    return "\n".join(lines)
