@@ -192,6 +192,7 @@ class Supervisor:
         self.sweeps = 0
         self.kicked = 0
         self.restarts = 0
+        self.stalls = 0
         self._last_sweep = time.monotonic()
         self._last_log_id = 0
         self._waiting: set[int] = set()
@@ -210,6 +211,8 @@ class Supervisor:
             self._last_progress = now
         self._last_log_id, self._waiting = newest, waiting
         if waiting and now - self._last_progress > self.stall_seconds:
+            print(f"supervisor: no progress for {self.stall_seconds:.0f}s with tasks waiting; restarting")
+            self.stalls += 1
             self.restart()
 
     def _tasks_waiting(self) -> set[int]:
@@ -226,7 +229,6 @@ class Supervisor:
             ).start()
         self.restarts += 1
         self._last_progress = time.monotonic()
-        print(f"supervisor: no progress for {self.stall_seconds:.0f}s with tasks waiting; clusters restarted")
 
     def run_until(
         self,

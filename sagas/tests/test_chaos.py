@@ -4,7 +4,8 @@ step that hangs, and forty orders racing for ten units.
 The test process plays the process supervisor and the recovery schedule (sagas.cluster_harness
 .Supervisor): it runs the sweep every two seconds and replaces a cluster that stops taking
 tasks. Leases are short (the step's timeout plus one second), so a killed step is taken
-over within seconds.
+over within seconds. Every check reads the participants' own tables: each effect applied
+once, no saga running two steps at once, and the invariants of check_consistency.
 """
 
 import random
@@ -57,7 +58,7 @@ def _plant_faults() -> None:
         (Op.PAYMENT_REFUND, "after", 0.05),
     ]:
         FaultRuleFactory(operation=operation, phase=phase, mode="transient", probability=probability)
-    for operation, probability, seconds in [(Op.PAYMENT_CHARGE, 0.3, 0.3), (Op.STOCK_RESERVE, 0.2, 0.2)]:
+    for operation, probability, seconds in [(Op.PAYMENT_CHARGE, 0.25, 0.25), (Op.STOCK_RESERVE, 0.15, 0.2)]:
         FaultRuleFactory(operation=operation, mode="delay", probability=probability, delay_seconds=seconds)
 
 
@@ -97,20 +98,24 @@ def test_workers_killed_mid_step_lose_no_saga_and_apply_no_effect_twice():
             if hit is not None:
                 kills.append(hit)
                 next_kill[0] = time.monotonic() + rng.uniform(2, 5)
+                if len(kills) == 4:
+                    supervisor.restart()  # once, the whole cluster dies with tasks in memory
 
     try:
         supervisor.run_until(
-            _all_terminal, timeout=170, interval=0.2, on_tick=kill_at_random_moments, what="every saga to finish"
+            _all_terminal, timeout=240, interval=0.2, on_tick=kill_at_random_moments, what="every saga to finish"
         )
     finally:
         supervisor.stop()
     elapsed = time.monotonic() - started
     print(
-        f"\n{len(sagas)} sagas, {len(kills)} workers killed mid-step, {supervisor.restarts} cluster restarts, "
+        f"\n{len(sagas)} sagas, {len(kills)} workers killed mid-step, {supervisor.restarts} whole clusters "
+        f"killed ({supervisor.stalls} for a stall), "
         f"{supervisor.sweeps} sweeps kicking {supervisor.kicked} sagas, {elapsed:.1f}s; {_statuses()}"
     )
 
     assert len(kills) >= 5
+    assert supervisor.restarts >= 1
     assert _statuses()[SagaStatus.FAILED] == 0
     violations = find_violations()
     assert violations == [], saga_stories(v.saga_id for v in violations)
