@@ -1,0 +1,63 @@
+"""Products, reservations and stock movements in the admin, read-only: services write them."""
+
+from django.contrib import admin
+
+from inventory.models import IdempotencyRecord, Product, Reservation, StockMovement
+from sagas.admin.tools import ReadOnlyAdmin, order_link, saga_link_for_key, saga_link_for_order
+
+
+@admin.register(Product)
+class ProductAdmin(ReadOnlyAdmin):
+    list_display = ("sku", "name", "unit_price", "stock_on_hand", "active")
+    list_filter = ("active",)
+    search_fields = ("sku",)
+    search_help_text = "Exact SKU."
+    exact_text_fields = ("sku",)
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyAdmin):
+    list_display = ("id", "product", "quantity", "status", "order", "saga", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("product",)
+    search_fields = ("order_id", "key")
+    search_help_text = "Exact order id or idempotency key."
+    exact_uuid_fields = ("order_id",)
+    exact_text_fields = ("key",)
+    readonly_fields = ("order", "saga")
+
+    @admin.display(description="order")
+    def order(self, reservation: Reservation) -> str:
+        return order_link(reservation.order_id)
+
+    @admin.display(description="saga")
+    def saga(self, reservation: Reservation) -> str:
+        return saga_link_for_order(reservation.order_id)
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdmin):
+    list_display = ("id", "product", "kind", "quantity", "reservation", "saga", "created_at")
+    list_filter = ("kind",)
+    list_select_related = ("product", "reservation__product")
+    search_fields = ("key",)
+    search_help_text = "Exact idempotency key."
+    exact_text_fields = ("key",)
+    readonly_fields = ("saga",)
+
+    @admin.display(description="saga")
+    def saga(self, movement: StockMovement) -> str:
+        return saga_link_for_order(movement.reservation.order_id) if movement.reservation_id else "-"
+
+
+@admin.register(IdempotencyRecord)
+class InventoryIdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ("key", "operation", "outcome", "saga", "created_at")
+    list_filter = ("operation", "outcome")
+    search_fields = ("key",)
+    search_help_text = "Exact idempotency key."
+    exact_text_fields = ("key",)
+
+    @admin.display(description="saga")
+    def saga(self, record: IdempotencyRecord) -> str:
+        return saga_link_for_key(record.key)

@@ -1,0 +1,42 @@
+"""Orders in the admin, read-only: they change only through the order services a saga calls."""
+
+from django.contrib import admin
+
+from orders.models import IdempotencyRecord, Order, OrderLine
+from sagas.admin.tools import ReadOnlyAdmin, ReadOnlyInline, saga_link, saga_link_for_key
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = ("sku", "quantity", "unit_price", "line_total")
+    readonly_fields = fields
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = ("id", "customer", "status", "total", "saga", "created_at")
+    list_filter = ("status", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("id", "customer", "saga_id")
+    search_help_text = "Exact order id, customer or saga id."
+    exact_uuid_fields = ("id", "saga_id")
+    exact_text_fields = ("customer",)
+    readonly_fields = ("saga",)
+    fields = ("id", "key", "customer", "status", "total", "saga", "cancel_reason", "created_at", "updated_at")
+    inlines = [OrderLineInline]
+
+    @admin.display(description="saga")
+    def saga(self, order: Order) -> str:
+        return saga_link(order.saga_id)
+
+
+@admin.register(IdempotencyRecord)
+class OrderIdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ("key", "operation", "outcome", "saga", "created_at")
+    list_filter = ("operation", "outcome")
+    search_fields = ("key",)
+    search_help_text = "Exact idempotency key."
+    exact_text_fields = ("key",)
+
+    @admin.display(description="saga")
+    def saga(self, record: IdempotencyRecord) -> str:
+        return saga_link_for_key(record.key)

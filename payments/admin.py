@@ -1,0 +1,76 @@
+"""Accounts, payments, refunds and the money ledger in the admin, read-only: services write them."""
+
+from django.contrib import admin
+
+from payments.models import CustomerAccount, IdempotencyRecord, LedgerEntry, Payment, Refund
+from sagas.admin.tools import ReadOnlyAdmin, order_link, saga_link_for_key, saga_link_for_order
+
+
+@admin.register(CustomerAccount)
+class CustomerAccountAdmin(ReadOnlyAdmin):
+    list_display = ("customer", "balance", "created_at")
+    search_fields = ("customer",)
+    search_help_text = "Exact customer."
+    exact_text_fields = ("customer",)
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "account", "amount", "status", "order", "saga", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("account",)
+    search_fields = ("order_id", "key")
+    search_help_text = "Exact order id or idempotency key."
+    exact_uuid_fields = ("order_id",)
+    exact_text_fields = ("key",)
+    readonly_fields = ("order", "saga")
+
+    @admin.display(description="order")
+    def order(self, payment: Payment) -> str:
+        return order_link(payment.order_id)
+
+    @admin.display(description="saga")
+    def saga(self, payment: Payment) -> str:
+        return saga_link_for_order(payment.order_id)
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ("id", "payment", "amount", "saga", "created_at")
+    list_select_related = ("payment__account",)
+    search_fields = ("key",)
+    search_help_text = "Exact idempotency key."
+    exact_text_fields = ("key",)
+    readonly_fields = ("saga",)
+
+    @admin.display(description="saga")
+    def saga(self, refund: Refund) -> str:
+        return saga_link_for_order(refund.payment.order_id)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ("id", "account", "kind", "amount", "payment", "saga", "created_at")
+    list_filter = ("kind",)
+    list_select_related = ("account", "payment__account")
+    search_fields = ("key",)
+    search_help_text = "Exact idempotency key."
+    exact_text_fields = ("key",)
+    readonly_fields = ("saga",)
+
+    @admin.display(description="saga")
+    def saga(self, entry: LedgerEntry) -> str:
+        return saga_link_for_order(entry.payment.order_id) if entry.payment_id else "-"
+
+
+@admin.register(IdempotencyRecord)
+class PaymentIdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ("key", "operation", "outcome", "saga", "created_at")
+    list_filter = ("operation", "outcome")
+    search_fields = ("key",)
+    search_help_text = "Exact idempotency key."
+    exact_text_fields = ("key",)
+
+    @admin.display(description="saga")
+    def saga(self, record: IdempotencyRecord) -> str:
+        return saga_link_for_key(record.key)

@@ -1,0 +1,62 @@
+"""Fault injection switches in the admin: anyone staff may look, only superusers may change them."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from sagaproject import faults
+from sagas.models import FaultRule
+
+
+@admin.register(FaultRule)
+class FaultRuleAdmin(admin.ModelAdmin):
+    list_display = ("operation", "phase", "mode", "probability", "delay_seconds", "remaining", "enabled", "created_by")
+    list_editable = ("enabled",)
+    list_filter = ("enabled", "mode", "operation")
+    readonly_fields = ("created_by", "created_at", "updated_at")
+    fields = (
+        "operation",
+        "phase",
+        "mode",
+        "probability",
+        "delay_seconds",
+        "remaining",
+        "message",
+        "enabled",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+    actions = ["disable_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def save_model(self, request: HttpRequest, obj: FaultRule, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user.get_username()
+        super().save_model(request, obj, form, change)
+        # Rules are cached per process for a second; this process sees the change at once.
+        faults.clear_cache()
+
+    def delete_model(self, request: HttpRequest, obj: FaultRule) -> None:
+        super().delete_model(request, obj)
+        faults.clear_cache()
+
+    @admin.action(description="Switch off the selected fault rules", permissions=["change"])
+    def disable_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        rules = list(queryset.filter(enabled=True))
+        for rule in rules:
+            rule.enabled = False
+            rule.save(update_fields=["enabled", "updated_at"])
+            self.log_change(request, rule, "Switched off")
+        faults.clear_cache()
+        messages.success(request, f"Switched off {len(rules)} fault rule(s).")

@@ -1,0 +1,294 @@
+"""The saga list and the saga page: what is failing, why, since when, and what can be done.
+
+The list reads nothing but the saga rows (no query per row, the context column left out),
+counts at most a bounded number of rows, and searches by exact values so indexes answer.
+Sagas are never edited through a form: every change is an operator action with a reason.
+"""
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince
+
+from sagas import selectors
+from sagas.admin import operate, overview, participants
+from sagas.admin.filters import NeedsAttentionFilter, SagaTypeFilter, StuckFilter
+from sagas.admin.operations import OPERATIONS
+from sagas.models import SagaInstance, SagaStatus
+from sagas.paginators import EstimatedCountPaginator
+from sagas.timeline import format_duration, render_timeline
+
+STATUS_COLOURS = {
+    SagaStatus.PENDING: "#6c757d",
+    SagaStatus.RUNNING: "#1f6fb2",
+    SagaStatus.COMPENSATING: "#b26a00",
+    SagaStatus.COMPLETED: "#2e7d32",
+    SagaStatus.COMPENSATED: "#5d4037",
+    SagaStatus.FAILED: "#c62828",
+}
+ERROR_PREVIEW = 90
+
+
+def status_badge(status: str, paused: bool = False) -> str:
+    colour = STATUS_COLOURS.get(status, "#555")
+    badge = format_html(
+        '<span class="saga-status" style="background:{};color:#fff;padding:1px 6px;border-radius:3px;'
+        'font-size:11px;font-weight:bold">{}</span>',
+        colour,
+        status,
+    )
+    if paused:
+        badge += mark_safe(' <span class="saga-paused" title="Paused by an operator">\u23f8 paused</span>')
+    return badge
+
+
+class SagaChangeList(ChangeList):
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
+        # The context can be large; the list never shows it.
+        return super().get_queryset(request, exclude_parameters).defer("context")
+
+
+def _bulk_action(name: str) -> Any:
+    operation = OPERATIONS[name]
+
+    def action(model_admin: "SagaInstanceAdmin", request: HttpRequest, queryset: QuerySet) -> Any:
+        return operate.bulk_operate(model_admin, request, queryset, name)
+
+    action.__name__ = f"{name}_selected"
+    action.short_description = f"{operation.label} (selected sagas)"
+    action.allowed_permissions = (name,)
+    return action
+
+
+@admin.register(SagaInstance)
+class SagaInstanceAdmin(admin.ModelAdmin):
+    list_display = (
+        "short_id",
+        "coloured_status",
+        "definition_name",
+        "style",
+        "order",
+        "current_step",
+        "attempt",
+        "age",
+        "short_error",
+    )
+    list_filter = (
+        "status",
+        SagaTypeFilter,
+        "style",
+        ("created_at", admin.DateFieldListFilter),
+        StuckFilter,
+        NeedsAttentionFilter,
+    )
+    search_fields = ("id", "order_id", "idempotency_key", "customer")
+    search_help_text = "Exact saga id, order id, idempotency key or customer."
+    ordering = ("-created_at",)
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    actions = [_bulk_action(name) for name in OPERATIONS]
+    readonly_fields = (
+        "id",
+        "coloured_status",
+        "definition",
+        "style",
+        "position",
+        "order",
+        "customer",
+        "idempotency_key",
+        "created_at",
+        "updated_at",
+        "finished_at",
+        "deadline_at",
+        "lease",
+        "paused",
+        "resolved",
+        "last_error_text",
+        "context_json",
+    )
+    fieldsets = (
+        (None, {"fields": ("id", "coloured_status", "definition", "style", "position", "order", "customer")}),
+        ("Timing", {"fields": ("created_at", "updated_at", "finished_at", "deadline_at", "lease", "paused")}),
+        ("Problems", {"fields": ("last_error_text", "resolved")}),
+        ("Context", {"fields": ("idempotency_key", "context_json")}),
+    )
+    change_form_template = "admin/sagas/sagainstance/change_form.html"
+    change_list_template = "admin/sagas/sagainstance/change_list.html"
+
+    # -- permissions: sagas change only through operator actions ---------------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    # The list actions' allowed_permissions ask for has_<action>_permission.
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return OPERATIONS["retry"].allowed_for(request.user)
+
+    def has_compensate_permission(self, request: HttpRequest) -> bool:
+        return OPERATIONS["compensate"].allowed_for(request.user)
+
+    def has_resume_permission(self, request: HttpRequest) -> bool:
+        return OPERATIONS["resume"].allowed_for(request.user)
+
+    def has_pause_permission(self, request: HttpRequest) -> bool:
+        return OPERATIONS["pause"].allowed_for(request.user)
+
+    def has_unpause_permission(self, request: HttpRequest) -> bool:
+        return OPERATIONS["unpause"].allowed_for(request.user)
+
+    def has_edit_input_permission(self, request: HttpRequest) -> bool:
+        return OPERATIONS["edit_input"].allowed_for(request.user)
+
+    def has_skip_step_permission(self, request: HttpRequest) -> bool:
+        return OPERATIONS["skip_step"].allowed_for(request.user)
+
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        return OPERATIONS["resolve"].allowed_for(request.user)
+
+    # -- the list ----------------------------------------------------------------------------
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return SagaChangeList
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(selectors.saga_search_condition(search_term)), False
+
+    @admin.display(description="saga", ordering="id")
+    def short_id(self, saga: SagaInstance) -> str:
+        return str(saga.pk)[:8]
+
+    @admin.display(description="status", ordering="status")
+    def coloured_status(self, saga: SagaInstance) -> str:
+        return status_badge(saga.status, saga.paused)
+
+    @admin.display(description="order")
+    def order(self, saga: SagaInstance) -> str:
+        if not saga.order_id:
+            return "-"
+        url = reverse("admin:orders_order_change", args=[saga.order_id])
+        return format_html('<a href="{}">{}</a>', url, str(saga.order_id)[:8])
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, saga: SagaInstance) -> str:
+        return timesince(saga.created_at, timezone.now(), depth=1)
+
+    @admin.display(description="last error")
+    def short_error(self, saga: SagaInstance) -> str:
+        text = saga.last_error or ""
+        if len(text) <= ERROR_PREVIEW:
+            return text
+        return format_html('<span title="{}">{}\u2026</span>', text, text[:ERROR_PREVIEW])
+
+    # -- the saga page -------------------------------------------------------------------------
+
+    @admin.display(description="definition")
+    def definition(self, saga: SagaInstance) -> str:
+        return f"{saga.definition_name} v{saga.definition_version}"
+
+    @admin.display(description="where")
+    def position(self, saga: SagaInstance) -> str:
+        if not saga.current_step:
+            return "-"
+        return f"{saga.current_step} ({saga.get_direction_display().lower()}), attempt {saga.attempt}"
+
+    @admin.display(description="lease")
+    def lease(self, saga: SagaInstance) -> str:
+        if not saga.lease_expires_at:
+            return "none"
+        now = timezone.now()
+        state = "expired" if saga.lease_expires_at <= now else "live"
+        return f"{saga.lease_owner} until {saga.lease_expires_at:%Y-%m-%d %H:%M:%S} UTC ({state})"
+
+    @admin.display(description="resolved")
+    def resolved(self, saga: SagaInstance) -> str:
+        if not saga.resolved_at:
+            return "no"
+        return f"by {saga.resolved_by} at {saga.resolved_at:%Y-%m-%d %H:%M:%S} UTC"
+
+    @admin.display(description="last error")
+    def last_error_text(self, saga: SagaInstance) -> str:
+        return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', saga.last_error or "-")
+
+    @admin.display(description="context")
+    def context_json(self, saga: SagaInstance) -> str:
+        text = json.dumps(saga.context, indent=2, sort_keys=True, default=str)
+        return format_html('<pre class="saga-context" style="margin:0">{}</pre>', text)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        saga = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if saga is not None:
+            extra.update(self._saga_page_context(request, saga))
+        return super().change_view(request, object_id, form_url, extra)
+
+    def _saga_page_context(self, request: HttpRequest, saga: SagaInstance) -> dict[str, Any]:
+        steps = selectors.saga_step_logs(saga)
+        records = selectors.saga_audit_records(saga)
+        operations = []
+        for operation in OPERATIONS.values():
+            if operation.allowed_for(request.user):
+                plan = operation.explain(saga)
+                url = reverse("admin:sagas_sagainstance_operate", args=[saga.pk, operation.name])
+                operations.append({"operation": operation, "url": url, "refusal": plan.refusal})
+        return {
+            "saga": saga,
+            "step_rows": [
+                (log, format_duration(log.finished_at - log.started_at) if log.finished_at else "") for log in steps
+            ],
+            "audit_records": records,
+            "timeline": render_timeline(steps, [r for r in records if r.direction == "OPERATOR"]),
+            "operations": operations,
+            "participants": participants.participants_of(saga),
+        }
+
+    # -- extra pages ---------------------------------------------------------------------------
+
+    def get_urls(self) -> list:
+        wrap = self.admin_site.admin_view
+        return [
+            path("overview/", wrap(self.overview_view), name="sagas_overview"),
+            path("by-order/<str:order_id>/", wrap(self.by_order_view), name="sagas_sagainstance_by_order"),
+            path(
+                "<path:object_id>/operate/<str:operation_name>/",
+                wrap(self.operate_view),
+                name="sagas_sagainstance_operate",
+            ),
+            *super().get_urls(),
+        ]
+
+    def overview_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return overview.overview_page(self, request)
+
+    def operate_view(self, request: HttpRequest, object_id: str, operation_name: str) -> HttpResponse:
+        return operate.operate_view(self, request, object_id, operation_name)
+
+    def by_order_view(self, request: HttpRequest, order_id: str) -> HttpResponse:
+        """Open the saga that drives an order; participants link here, knowing only the order id."""
+        saga = selectors.saga_for_order(order_id)
+        if saga is not None and self.has_view_permission(request, saga):
+            return HttpResponseRedirect(reverse("admin:sagas_sagainstance_change", args=[saga.pk]))
+        changelist = reverse("admin:sagas_sagainstance_changelist")
+        return HttpResponseRedirect(f"{changelist}?{urlencode({'q': order_id})}")

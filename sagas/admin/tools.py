@@ -1,0 +1,100 @@
+"""Small pieces every admin page of the project shares: read-only bases, exact search, saga links."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from sagas.paginators import EstimatedCountPaginator
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History and participant data change only through services, never through a form."""
+
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    # Exact matches only, so a search is an index lookup: (uuid fields, text fields).
+    exact_uuid_fields: Sequence[str] = ()
+    exact_text_fields: Sequence[str] = ()
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(exact_match(term, self.exact_uuid_fields, self.exact_text_fields)), False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def exact_match(term: str, uuid_fields: Sequence[str], text_fields: Sequence[str]) -> Q:
+    """Equality on each text field, and on each UUID field when the term is a UUID."""
+    condition = Q(pk__in=[])
+    for name in text_fields:
+        condition |= Q(**{name: term})
+    try:
+        as_uuid = uuid.UUID(term)
+    except ValueError:
+        return condition
+    for name in uuid_fields:
+        condition |= Q(**{name: as_uuid})
+    return condition
+
+
+def saga_link(saga_id: Any) -> str:
+    """A link to the saga's page, or a dash when there is no saga id."""
+    if not saga_id:
+        return "-"
+    url = reverse("admin:sagas_sagainstance_change", args=[saga_id])
+    return format_html('<a href="{}">{}</a>', url, str(saga_id)[:8])
+
+
+def saga_link_for_order(order_id: Any) -> str:
+    """A link that opens the saga driving the order (looked up when followed, not per row)."""
+    if not order_id:
+        return "-"
+    url = reverse("admin:sagas_sagainstance_by_order", args=[order_id])
+    return format_html('<a href="{}">saga of {}</a>', url, str(order_id)[:8])
+
+
+def saga_link_for_key(key: str) -> str:
+    """A link to the saga an idempotency key of the form saga:<id>:<step>:<direction> names."""
+    parts = (key or "").split(":")
+    if len(parts) >= 2 and parts[0] == "saga":
+        try:
+            return saga_link(uuid.UUID(parts[1]))
+        except ValueError:
+            pass
+    return "-"
+
+
+def order_link(order_id: Any) -> str:
+    if not order_id:
+        return "-"
+    url = reverse("admin:orders_order_change", args=[order_id])
+    return format_html('<a href="{}">{}</a>', url, str(order_id)[:8])

@@ -1,0 +1,220 @@
+"""The timeline picture of a saga: a server-rendered SVG with one bar per step attempt.
+
+Forward steps and compensations get different colours, failed attempts a red outline and a
+cross, operator actions a dashed line. Long idle gaps (an operator retrying hours later) are
+cut down to a marked break so the attempts stay readable. No scripts, fonts or external
+assets: the picture is plain markup inlined in the page.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from sagas.models import Direction, SagaStepLog, StepStatus
+
+WIDTH = 960
+LABEL_WIDTH = 210
+RIGHT_PAD = 70
+ROW_HEIGHT = 22
+BAR_HEIGHT = 14
+TOP = 30
+AXIS_HEIGHT = 26
+BREAK_WIDTH = 26
+MIN_BAR = 3
+
+COLOURS = {
+    Direction.FORWARD: "#2f6fb0",
+    Direction.COMPENSATION: "#d9822b",
+    Direction.EVENT: "#6b5fb5",
+}
+FAILURE_COLOUR = "#c62828"
+FAILED_STATUSES = (StepStatus.REFUSED, StepStatus.FAILED, StepStatus.TIMED_OUT, StepStatus.ABANDONED)
+
+
+def format_duration(delta: timedelta) -> str:
+    """A short human duration: 850 ms, 2.4 s, 3 m 10 s, 2 h 5 m."""
+    seconds = delta.total_seconds()
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} m {int(seconds % 60)} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} m"
+
+
+@dataclass(frozen=True)
+class _Segment:
+    start: datetime
+    end: datetime
+    is_break: bool
+
+
+class _TimeScale:
+    """Maps instants to x positions, with long idle gaps squeezed into fixed-width breaks."""
+
+    def __init__(self, intervals: list[tuple[datetime, datetime]], left: float, width: float) -> None:
+        merged: list[list[datetime]] = []
+        for start, end in sorted(intervals):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        busy = sum(((end - start) for start, end in merged), timedelta(0))
+        threshold = max(timedelta(seconds=2), busy * 2)
+        self.segments: list[_Segment] = []
+        for index, (start, end) in enumerate(merged):
+            if index:
+                previous_end = merged[index - 1][1]
+                self.segments.append(_Segment(previous_end, start, start - previous_end > threshold))
+            self.segments.append(_Segment(start, end, False))
+        breaks = sum(1 for segment in self.segments if segment.is_break)
+        timed = sum(
+            ((s.end - s.start).total_seconds() for s in self.segments if not s.is_break),
+            0.0,
+        )
+        self.per_second = (width - breaks * BREAK_WIDTH) / timed if timed > 0 else 0.0
+        self.left = left
+        self.start = merged[0][0] if merged else timezone.now()
+        self.end = merged[-1][1] if merged else self.start
+
+    def _width(self, segment: _Segment) -> float:
+        if segment.is_break:
+            return BREAK_WIDTH
+        return (segment.end - segment.start).total_seconds() * self.per_second
+
+    def x(self, instant: datetime) -> float:
+        position = self.left
+        for segment in self.segments:
+            if instant <= segment.end:
+                if segment.is_break:
+                    return position + BREAK_WIDTH / 2
+                return position + (instant - segment.start).total_seconds() * self.per_second
+            position += self._width(segment)
+        return position
+
+    def breaks(self) -> list[tuple[float, timedelta]]:
+        """The x of each break and the idle time it stands for."""
+        found, position = [], self.left
+        for segment in self.segments:
+            if segment.is_break:
+                found.append((position, segment.end - segment.start))
+            position += self._width(segment)
+        return found
+
+
+def _bar(log: SagaStepLog, row: int, scale: _TimeScale, now: datetime) -> str:
+    end = log.finished_at or now
+    x0 = scale.x(log.started_at)
+    width = max(scale.x(end) - x0, MIN_BAR)
+    y = TOP + row * ROW_HEIGHT + (ROW_HEIGHT - BAR_HEIGHT) / 2
+    failed = log.status in FAILED_STATUSES
+    running = log.finished_at is None
+    classes = ["bar", log.direction.lower()]
+    if failed:
+        classes.append("failure")
+    if running:
+        classes.append("running")
+    colour = COLOURS.get(log.direction, "#777")
+    stroke = f' stroke="{FAILURE_COLOUR}" stroke-width="2"' if failed else ""
+    opacity = ' fill-opacity="0.45" stroke-dasharray="3 2"' if running else ""
+    tip = f"{log.step_name} ({log.get_direction_display().lower()}) attempt {log.attempt}: {log.get_status_display()}"
+    tip += f", {format_duration(end - log.started_at)}" + (" so far" if running else "")
+    if log.error_message:
+        tip += f"\n{log.error_message}"
+    parts = [
+        f'<rect class="{" ".join(classes)}" data-step="{escape(log.step_name)}" data-attempt="{log.attempt}" '
+        f'x="{x0:.1f}" y="{y:.1f}" width="{width:.1f}" height="{BAR_HEIGHT}" rx="2" fill="{colour}"{stroke}{opacity}>'
+        f"<title>{escape(tip)}</title></rect>"
+    ]
+    if failed:
+        cx, cy = x0 + width + 8, y + BAR_HEIGHT / 2
+        parts.append(
+            f'<g class="failure-mark" stroke="{FAILURE_COLOUR}" stroke-width="2">'
+            f'<line x1="{cx - 4:.1f}" y1="{cy - 4:.1f}" x2="{cx + 4:.1f}" y2="{cy + 4:.1f}"/>'
+            f'<line x1="{cx - 4:.1f}" y1="{cy + 4:.1f}" x2="{cx + 4:.1f}" y2="{cy - 4:.1f}"/></g>'
+        )
+    return "".join(parts)
+
+
+def _label(log: SagaStepLog, row: int) -> str:
+    arrow = "\u21a9 " if log.direction == Direction.COMPENSATION else ""
+    y = TOP + row * ROW_HEIGHT + ROW_HEIGHT / 2 + 4
+    text = f"{arrow}{log.step_name} #{log.attempt}"
+    return f'<text x="{LABEL_WIDTH - 8}" y="{y:.1f}" text-anchor="end">{escape(text)}</text>'
+
+
+def _legend() -> str:
+    items = [
+        ("Forward step", COLOURS[Direction.FORWARD], ""),
+        ("Compensation", COLOURS[Direction.COMPENSATION], ""),
+        ("Failed attempt", "#ffffff", f' stroke="{FAILURE_COLOUR}" stroke-width="2"'),
+    ]
+    parts, x = [], LABEL_WIDTH
+    for text, colour, extra in items:
+        parts.append(f'<rect x="{x}" y="8" width="14" height="10" fill="{colour}"{extra}/>')
+        parts.append(f'<text x="{x + 20}" y="17">{escape(text)}</text>')
+        x += 150
+    parts.append(f'<line x1="{x}" y1="13" x2="{x + 14}" y2="13" stroke="#555" stroke-dasharray="3 2"/>')
+    parts.append(f'<text x="{x + 20}" y="17">Operator action</text>')
+    return "".join(parts)
+
+
+def render_timeline(
+    logs: Sequence[SagaStepLog], operator_records: Sequence[SagaStepLog] = (), now: datetime | None = None
+) -> SafeString:
+    """The saga's step attempts as an SVG Gantt chart, ready to inline in a page."""
+    now = now or timezone.now()
+    attempts = [log for log in logs if log.direction in COLOURS]
+    if not attempts:
+        return mark_safe('<p class="timeline-empty">No step has run yet.</p>')
+    intervals = [(log.started_at, log.finished_at or now) for log in attempts]
+    intervals += [(record.started_at, record.started_at) for record in operator_records]
+    plot_width = WIDTH - LABEL_WIDTH - RIGHT_PAD
+    scale = _TimeScale(intervals, LABEL_WIDTH, plot_width)
+    height = TOP + len(attempts) * ROW_HEIGHT + AXIS_HEIGHT
+    axis_y = TOP + len(attempts) * ROW_HEIGHT + 4
+    failures = sum(1 for log in attempts if log.status in FAILED_STATUSES)
+    summary = (
+        f"Timeline of {len(attempts)} step attempts over {format_duration(scale.end - scale.start)}, {failures} failed"
+    )
+    body = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="saga-timeline" role="img" viewBox="0 0 {WIDTH} {height}" '
+        f'width="100%" style="max-width:{WIDTH}px" font-family="sans-serif" font-size="12" '
+        f'aria-label="{escape(summary)}" data-attempts="{len(attempts)}" data-failures="{failures}">',
+        f"<title>{escape(summary)}</title>",
+        _legend(),
+    ]
+    for row in range(len(attempts)):
+        if row % 2:
+            body.append(
+                f'<rect x="0" y="{TOP + row * ROW_HEIGHT}" width="{WIDTH}" height="{ROW_HEIGHT}" fill="#f4f6f8"/>'
+            )
+    for row, log in enumerate(attempts):
+        body.append(_label(log, row))
+        body.append(_bar(log, row, scale, now))
+    for x, idle in scale.breaks():
+        body.append(
+            f'<g class="gap"><rect x="{x + 4}" y="{TOP}" width="{BREAK_WIDTH - 8}" height="{axis_y - TOP}" '
+            f'fill="#e9e9e9"/><text x="{x + BREAK_WIDTH / 2:.1f}" y="{axis_y + 14}" text-anchor="middle" '
+            f'font-size="10">+{escape(format_duration(idle))}</text></g>'
+        )
+    for record in operator_records:
+        x = scale.x(record.started_at)
+        tip = f"{record.action or record.get_direction_display()} by {record.actor}: {record.reason}"
+        body.append(
+            f'<line class="operator" x1="{x:.1f}" y1="{TOP - 4}" x2="{x:.1f}" y2="{axis_y}" stroke="#555" '
+            f'stroke-dasharray="3 2"><title>{escape(tip)}</title></line>'
+        )
+    body.append(f'<line x1="{LABEL_WIDTH}" y1="{axis_y}" x2="{WIDTH - RIGHT_PAD}" y2="{axis_y}" stroke="#999"/>')
+    body.append(
+        f'<text x="{LABEL_WIDTH}" y="{axis_y + 16}">{scale.start:%H:%M:%S} UTC</text>'
+        f'<text x="{WIDTH - RIGHT_PAD}" y="{axis_y + 16}" text-anchor="end">'
+        f"{escape(format_duration(scale.end - scale.start))}</text>"
+    )
+    body.append("</svg>")
+    return mark_safe("".join(body))
