@@ -20,6 +20,8 @@ UNAUTHENTICATED = _error("No valid credentials: log in, or send `Authorization: 
 FORBIDDEN = _error("Authenticated, but not allowed to do this.")
 NOT_FOUND = _error("No such resource, or not one of yours.")
 CONFLICT = _error("The resource's state does not allow this now; the detail says why.")
+UNSUPPORTED_MEDIA = _error("The body is in a format this endpoint does not read, or malformed; send JSON.")
 THROTTLED = _error("Too many requests; wait as the Retry-After header says.")
 
 READ_ERRORS = {401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND, 429: THROTTLED}
+WRITE_ERRORS = {400: FIELD_ERRORS, **READ_ERRORS, 415: UNSUPPORTED_MEDIA}

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from orders.api.selectors import order_sagas_visible_to, placed_order_get, placed_order_of, placed_orders_of
 from orders.api.serializers import OrderDetailOutput, OrderOutput, OrderPlaceInput
 from orders.api.throttles import OrderPlaceThrottle
-from sagaproject.api_docs import FIELD_ERRORS, READ_ERRORS, ErrorOutput
+from sagaproject.api_docs import FIELD_ERRORS, READ_ERRORS, WRITE_ERRORS, ErrorOutput
 from sagaproject.api_pagination import NewestFirstCursorPagination
 from sagas.api import idempotency
 from sagas.services import order_place
@@ -61,7 +61,7 @@ class OrderListPlaceApi(GenericAPIView):
     @extend_schema(
         operation_id="orders_list",
         summary="List orders, newest first",
-        responses={200: OrderOutput(many=True), **READ_ERRORS},
+        responses={200: OrderOutput(many=True), 400: FIELD_ERRORS, **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -79,8 +79,7 @@ class OrderListPlaceApi(GenericAPIView):
             202: OpenApiResponse(
                 OrderOutput, description="Accepted: the saga runs in the workers; follow the Location header."
             ),
-            400: FIELD_ERRORS,
-            **READ_ERRORS,
+            **WRITE_ERRORS,
             409: OpenApiResponse(ErrorOutput, description="A request with this key is still being processed."),
             422: OpenApiResponse(ErrorOutput, description="This key was already used with another body."),
         },

@@ -176,6 +176,13 @@ def test_the_list_is_paginated_by_cursor(api):
     assert rest["next"] is None
 
 
+@pytest.mark.parametrize("page_size", ["0", "201", "ten", "null"])
+def test_a_page_size_out_of_range_is_a_400(api, page_size):
+    response = api.get(f"/api/orders/?page_size={page_size}")
+    assert response.status_code == 400
+    assert "page_size" in response.json()
+
+
 def test_an_order_reads_with_its_saga_status_and_steps(api):
     order_id = place(api, WIDGETS).json()["id"]
     drain()

@@ -1,8 +1,20 @@
 """Query filters of the staff saga list."""
 
 import django_filters
+from django import forms
 
 from sagas.models import SagaInstance, SagaStatus, SagaStyle
+
+
+class NoBlankValuesForm(forms.Form):
+    """A filter given with an empty value (`?status=`) is an error, not silently no filter."""
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        for name in self.fields:
+            if name in self.data and not str(self.data.get(name, "")).strip():
+                self.add_error(name, "Give a value, or leave the parameter out.")
+        return cleaned
 
 
 class SagaFilter(django_filters.FilterSet):
@@ -19,3 +31,4 @@ class SagaFilter(django_filters.FilterSet):
     class Meta:
         model = SagaInstance
         fields = ["status", "type", "style", "created_after", "created_before"]
+        form = NoBlankValuesForm

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sagaproject.api_docs import CONFLICT, FIELD_ERRORS, READ_ERRORS
+from sagaproject.api_docs import CONFLICT, FIELD_ERRORS, READ_ERRORS, WRITE_ERRORS
 from sagaproject.api_pagination import NewestFirstCursorPagination
 from sagas import services
 from sagas.api.filters import SagaFilter
@@ -17,7 +17,7 @@ from sagas.api.serializers import SagaActionInput, SagaDetailOutput, SagaOutput,
 from sagas.models import SagaInstance
 
 SAGA_ID = OpenApiParameter("saga_id", str, OpenApiParameter.PATH, description="The saga's id (a UUID).")
-ACTION_ERRORS = {400: FIELD_ERRORS, **READ_ERRORS, 409: CONFLICT}
+ACTION_ERRORS = {**WRITE_ERRORS, 409: CONFLICT}
 
 
 class SagaListApi(GenericAPIView):

@@ -94,7 +94,16 @@ def test_the_saga_list_filters_by_creation_time(operator):
     assert [s["id"] for s in before] == [str(old.pk)]
 
 
-@pytest.mark.parametrize("query, field", [("status=SLEEPING", "status"), ("created_after=yesterday", "created_after")])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("status=SLEEPING", "status"),
+        ("status=", "status"),
+        ("created_after=yesterday", "created_after"),
+        ("created_before=", "created_before"),
+        ("page_size=0", "page_size"),
+    ],
+)
 def test_a_bad_filter_is_a_400_naming_it(operator, query, field):
     response = operator.get(f"/api/sagas/?{query}")
     assert response.status_code == 400
