@@ -11,8 +11,10 @@ once, no saga running two steps at once, and the invariants of check_consistency
 import random
 import time
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from inventory.models import Product, Reservation
 from inventory.tests.factories import ProductFactory
@@ -119,6 +121,7 @@ def test_workers_killed_mid_step_lose_no_saga_and_apply_no_effect_twice():
     assert _statuses()[SagaStatus.FAILED] == 0
     violations = find_violations()
     assert violations == [], saga_stories(v.saga_id for v in violations)
+    call_command("check_consistency", stdout=StringIO())  # exits 1 on any violation
     assert duplicate_effects() == []
     for pid, saga_id in kills:
         interrupted = SagaStepLog.objects.filter(saga_id=saga_id, worker__contains=f":{pid}:")
