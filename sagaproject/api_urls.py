@@ -1,6 +1,6 @@
 """REST API routes, the OpenAPI schema and its interactive docs (assets served locally)."""
 
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, resolve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
@@ -17,6 +17,8 @@ class ApiNotFound(APIView):
     schema = None
 
     def http_method_not_allowed(self, request: Request, *args: object, **kwargs: object):  # type: ignore[override]
+        if not request.path.endswith("/") and resolve(request.path + "/").url_name != "not-found":
+            raise NotFound(f"No such API endpoint; API paths end with a slash: {request.path}/")
         raise NotFound("No such API endpoint; see /api/docs/.")
 
 

@@ -76,9 +76,9 @@ def respond_once(request: Request, key: str, payload: Any, produce: Callable[[],
     print_ = fingerprint(request.method, request.path, payload)
     deadline = time.monotonic() + IN_FLIGHT_WAIT_SECONDS
     while True:
-        record = _claim(user_id, key, request.method, request.path, print_)
-        if record is None:
-            return _run_and_store(user_id, key, produce)
+        record, claimed = _claim(user_id, key, request.method, request.path, print_)
+        if claimed:
+            return _run_and_store(record, produce)
         while record is not None:
             if record.fingerprint != print_:
                 raise IdempotencyKeyReused()
@@ -93,19 +93,19 @@ def respond_once(request: Request, key: str, payload: Any, produce: Callable[[],
             record = IdempotentRequest.objects.filter(pk=record.pk).first()
 
 
-def _claim(user_id: int, key: str, method: str, path: str, print_: str) -> IdempotentRequest | None:
-    """None when this call inserted the row and so runs the request; else the row that holds the key."""
+def _claim(user_id: int, key: str, method: str, path: str, print_: str) -> tuple[IdempotentRequest, bool]:
+    """The row that holds the key, and whether this call inserted it (and so runs the request)."""
     for _ in range(5):
         try:
             with transaction.atomic(using="default"):
-                IdempotentRequest.objects.create(
+                row = IdempotentRequest.objects.create(
                     user_id=user_id, key=key, method=method, path=path[:300], fingerprint=print_
                 )
-            return None
+            return row, True
         except IntegrityError:
             found = IdempotentRequest.objects.filter(user_id=user_id, key=key).first()
             if found is not None:
-                return found
+                return found, False
             # Released between our insert and our read: try to claim it again.
     raise IdempotencyKeyInFlight()
 
@@ -121,25 +121,25 @@ def _release_if_abandoned(record: IdempotentRequest) -> bool:
     return bool(deleted)
 
 
-def _run_and_store(user_id: int, key: str, produce: Callable[[], Response]) -> Response:
+def _run_and_store(row: IdempotentRequest, produce: Callable[[], Response]) -> Response:
     try:
         response = produce()
     except BaseException:
-        _release(user_id, key)
+        _release(row)
         raise
     if not status.is_success(response.status_code):
-        _release(user_id, key)
+        _release(row)
         return response
     body = json.loads(JSONRenderer().render(response.data) or b"null")
     headers = {name: response[name] for name in _STORED_HEADERS if response.has_header(name)}
-    IdempotentRequest.objects.filter(user_id=user_id, key=key).update(
+    IdempotentRequest.objects.filter(pk=row.pk).update(
         response_status=response.status_code, response_body=body, response_headers=headers
     )
     return response
 
 
-def _release(user_id: int, key: str) -> None:
-    IdempotentRequest.objects.filter(user_id=user_id, key=key, response_status__isnull=True).delete()
+def _release(row: IdempotentRequest) -> None:
+    IdempotentRequest.objects.filter(pk=row.pk, response_status__isnull=True).delete()
 
 
 def _replay(record: IdempotentRequest) -> Response:

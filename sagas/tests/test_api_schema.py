@@ -64,3 +64,9 @@ def test_an_unknown_api_path_is_a_json_404(path):
     response = APIClient().get(path)
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
+
+
+def test_a_path_without_its_trailing_slash_is_a_404_that_says_so():
+    response = APIClient().get("/api/products")
+    assert response.status_code == 404
+    assert response.json()["detail"].endswith("end with a slash: /api/products/")
