@@ -12,8 +12,8 @@ proportion to recent and unfinished sagas instead:
   of the remembered ids that have since been absorbed (primary key), and counts the small
   non-absorbing statuses directly (the status index).
 - Every SNAPSHOT_STEP the cut moves forward by counting only the sagas created in between.
-  The cut stays at least SNAPSHOT_STEP in the past, so no transaction still open can commit
-  a saga created before it. The snapshot expires after SNAPSHOT_TTL and is then rebuilt
+  The cut stays at least SNAPSHOT_STEP in the past: a saga created before it was committed
+  long ago (saga rows are written in short transactions). The snapshot expires after SNAPSHOT_TTL and is then rebuilt
   from scratch, which bounds the effect of any row edited behind its back.
 
 When more than PENDING_LIMIT old sagas are unfinished the snapshot is not worth keeping and
