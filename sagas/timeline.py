@@ -148,17 +148,19 @@ def _label(log: SagaStepLog, row: int) -> str:
     return f'<text x="{LABEL_WIDTH - 8}" y="{y:.1f}" text-anchor="end">{escape(text)}</text>'
 
 
-def _legend() -> str:
+def _legend(with_events: bool) -> str:
     items = [
         ("Forward step", COLOURS[Direction.FORWARD], ""),
         ("Compensation", COLOURS[Direction.COMPENSATION], ""),
         ("Failed attempt", "#ffffff", f' stroke="{FAILURE_COLOUR}" stroke-width="2"'),
     ]
+    if with_events:
+        items.insert(2, ("Event handled", COLOURS[Direction.EVENT], ""))
     parts, x = [], LABEL_WIDTH
     for text, colour, extra in items:
         parts.append(f'<rect x="{x}" y="8" width="14" height="10" fill="{colour}"{extra}/>')
         parts.append(f'<text x="{x + 20}" y="17">{escape(text)}</text>')
-        x += 150
+        x += 130
     parts.append(f'<line x1="{x}" y1="13" x2="{x + 14}" y2="13" stroke="#555" stroke-dasharray="3 2"/>')
     parts.append(f'<text x="{x + 20}" y="17">Operator action</text>')
     return "".join(parts)
@@ -187,7 +189,7 @@ def render_timeline(
         f'width="100%" style="max-width:{WIDTH}px" font-family="sans-serif" font-size="12" '
         f'aria-label="{escape(summary)}" data-attempts="{len(attempts)}" data-failures="{failures}">',
         f"<title>{escape(summary)}</title>",
-        _legend(),
+        _legend(any(log.direction == Direction.EVENT for log in attempts)),
     ]
     for row in range(len(attempts)):
         if row % 2:

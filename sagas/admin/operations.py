@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from sagas import services, transitions
+from sagas import choreography, services, transitions
 from sagas.definition import get_definition
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStyle
 from sagas.transitions import Position
@@ -48,6 +48,19 @@ class Operation:
         return user.is_active and user.has_perm(self.perm)
 
 
+def _choreographed(saga: SagaInstance) -> bool:
+    return saga.style == SagaStyle.CHOREOGRAPHY
+
+
+def _engine_only(name: str, explain: Callable[[SagaInstance], Plan]) -> Callable[[SagaInstance], Plan]:
+    """Actions that steer the engine's steps; a choreographed saga has none to steer."""
+
+    def checked(saga: SagaInstance) -> Plan:
+        return Plan(refusal=choreography.refusal_for(name)) if _choreographed(saga) else explain(saga)
+
+    return checked
+
+
 def _direction_word(saga: SagaInstance) -> str:
     return "compensation" if saga.direction == Direction.COMPENSATION else "step"
 
@@ -66,11 +79,14 @@ def _explain_retry(saga: SagaInstance) -> Plan:
 
 
 def _explain_compensate(saga: SagaInstance) -> Plan:
-    refusal = services._compensate_refusal(saga)
+    refusal = choreography.compensate_refusal(saga) if _choreographed(saga) else services._compensate_refusal(saga)
     if refusal:
         return Plan(refusal=refusal)
-    if saga.style == SagaStyle.CHOREOGRAPHY:
-        return Plan(effects=["Publishes a compensation request: each service undoes its own work through events."])
+    if _choreographed(saga):
+        return Plan(
+            effects=["Publishes a cancel request; each service undoes its own work, in this order:"],
+            compensations=services.compensations_planned(saga),
+        )
     planned = services.compensations_planned(saga)
     if not planned:
         return Plan(effects=["Nothing has been done that needs undoing: the saga becomes COMPENSATED at once."])
@@ -83,6 +99,15 @@ def _explain_compensate(saga: SagaInstance) -> Plan:
 
 
 def _explain_resume(saga: SagaInstance) -> Plan:
+    if _choreographed(saga):
+        if saga.status in (SagaStatus.COMPLETED, SagaStatus.COMPENSATED):
+            return Plan(refusal=f"Only a saga still in progress or FAILED can be resumed; this one is {saga.status}.")
+        return Plan(
+            effects=[
+                "Delivers every event of the saga again to its services, including any a service gave up on.",
+                "Services that already acted on an event skip the repeat (inbox and idempotency keys).",
+            ]
+        )
     if saga.status not in ACTIVE_STATUSES:
         return Plan(refusal=f"Only a saga still in progress can be resumed; this one is {saga.status}.")
     if saga.paused:
@@ -169,7 +194,14 @@ def _explain_resolve(saga: SagaInstance) -> Plan:
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
-        Operation("retry", "Retry the failed step", "Retry", "retry_saga", services.saga_retry, _explain_retry),
+        Operation(
+            "retry",
+            "Retry the failed step",
+            "Retry",
+            "retry_saga",
+            services.saga_retry,
+            _engine_only("retry", _explain_retry),
+        ),
         Operation(
             "compensate",
             "Compensate now",
@@ -179,7 +211,7 @@ OPERATIONS: dict[str, Operation] = {
             _explain_compensate,
         ),
         Operation("resume", "Resume a stuck saga", "Resume", "resume_saga", services.saga_resume, _explain_resume),
-        Operation("pause", "Pause", "Pause", "pause_saga", services.saga_pause, _explain_pause),
+        Operation("pause", "Pause", "Pause", "pause_saga", services.saga_pause, _engine_only("pause", _explain_pause)),
         Operation("unpause", "Unpause", "Unpause", "pause_saga", services.saga_unpause, _explain_unpause),
         Operation(
             "edit_input",
@@ -187,7 +219,7 @@ OPERATIONS: dict[str, Operation] = {
             "Save the input and retry",
             "edit_saga_input",
             services.saga_edit_input,
-            _explain_edit_input,
+            _engine_only("edit_input", _explain_edit_input),
             superuser_only=True,
             bulk=False,
         ),
@@ -197,7 +229,7 @@ OPERATIONS: dict[str, Operation] = {
             "Skip the step",
             "skip_saga_step",
             services.saga_skip_step,
-            _explain_skip_step,
+            _engine_only("skip_step", _explain_skip_step),
         ),
         Operation("resolve", "Mark resolved", "Mark resolved", "resolve_saga", services.saga_resolve, _explain_resolve),
     )

@@ -17,6 +17,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     """History and participant data change only through services, never through a form."""
 
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
     # Exact matches only, so a search is an index lookup: (uuid fields, text fields).
     exact_uuid_fields: Sequence[str] = ()

@@ -178,3 +178,13 @@ def test_a_list_action_is_not_offered_without_its_permission(client):
     client.force_login(staff_user("support"))
     html = client.get(reverse("admin:sagas_sagainstance_changelist")).content.decode()
     assert "retry_selected" not in html
+
+
+@pytest.mark.parametrize("operation", ["retry", "pause", "skip_step"])
+def test_engine_only_actions_are_refused_for_a_choreographed_saga(client, operation):
+    saga = saga_row(SagaStatus.FAILED if operation != "pause" else SagaStatus.RUNNING, style="choreography")
+    client.force_login(staff_user("root", superuser=True))
+    assert "This will be refused" in client.get(_url(saga, operation)).content.decode()
+    response = client.post(_url(saga, operation), _form(saga, operation), follow=True)
+    assert "refused" in " ".join(str(m) for m in response.context["messages"])
+    assert _audits(saga) == []

@@ -10,6 +10,7 @@ from orders.models import Order
 from payments.models import CustomerAccount, LedgerEntry, Payment, Refund
 from payments.models import IdempotencyRecord as PaymentRecord
 from sagas.models import FaultRule, IdempotentRequest, SagaStepLog
+from sagas.services import order_place
 from sagas.tests.admin_support import placed, refunded_saga, staff_user
 from sagas.tests.factories import FaultRuleFactory
 
@@ -164,3 +165,14 @@ def test_a_superuser_switches_a_fault_rule_on_from_the_admin(root_client):
 def test_the_api_request_log_renders(root_client):
     IdempotentRequest.objects.create(key="k-1", user_id=1, method="POST", path="/api/orders/", fingerprint="x" * 64)
     assert root_client.get(_admin_url(IdempotentRequest, "changelist")).status_code == 200
+
+
+def test_a_choreographed_saga_page_shows_its_events_on_the_timeline(shop, root_client):
+    from sagas.choreography_testing import drain_events
+
+    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=11, style="choreography")
+    drain_events()
+    response = root_client.get(reverse("admin:sagas_sagainstance_change", args=[saga.pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'class="saga-timeline"' in html and "Event handled" in html

@@ -1,0 +1,78 @@
+"""An operator in a real browser: log into the admin, open a compensated saga, see its timeline.
+
+Drives Debian's chromium through Playwright against the live test server; the screenshot is
+kept under artifacts/ for CI.
+"""
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from inventory.tests.factories import ProductFactory
+from payments.tests.factories import AccountFactory
+from sagas.models import SagaStatus
+from sagas.tests.admin_support import placed, staff_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(databases="__all__", transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(settings.BASE_DIR) / "artifacts"
+PASSWORD = "operator-pass-123"
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    # Playwright's sync API keeps an event loop on this thread; the test's ORM calls stay synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def compensated_saga():
+    AccountFactory(customer="alice", balance=Decimal("1000.00"))
+    ProductFactory(sku="WIDGET-1", name="Widget", unit_price=Decimal("25.00"), stock_on_hand=10)
+    saga = placed(quantity=11)  # more than in stock: the order is cancelled again
+    assert saga.status == SagaStatus.COMPENSATED
+    return saga
+
+
+def test_an_operator_logs_in_opens_a_compensated_saga_and_sees_its_timeline(live_server, browser, compensated_saga):
+    staff_user("operator", password=PASSWORD)
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+    page.goto(f"{live_server.url}/admin/sagas/sagainstance/?status__exact=COMPENSATED")
+    page.get_by_role("link", name=str(compensated_saga.pk)[:8]).click()
+    page.wait_for_url(re.compile(rf"/admin/sagas/sagainstance/{compensated_saga.pk}/change/"))
+
+    timeline = page.locator("svg.saga-timeline")
+    timeline.wait_for(state="visible")
+    assert timeline.bounding_box()["height"] > 50
+    assert page.locator("svg.saga-timeline rect.bar").count() == 3
+    assert page.locator("svg.saga-timeline rect.bar.failure").count() == 1
+    assert page.locator("#saga-steps").get_by_text("reserve_stock").first.is_visible()
+    timeline.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "admin-compensated-saga.png"), full_page=True)
+    timeline.screenshot(path=str(ARTIFACTS / "admin-compensated-saga-timeline.png"))
