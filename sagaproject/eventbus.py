@@ -1,9 +1,9 @@
 """Who listens to which event, and how a delivery gets into the worker queue.
 
 Each service declares its subscriptions in its own `handlers.py` (found on first use, like
-admin modules). A delivery is one queued task per subscription and event, so a handler that
-fails is retried on its own without repeating the others. The task that runs a delivery
-(retries, timeouts, giving up, reporting to the saga monitor) is `DELIVER_TASK`.
+admin modules). An event is one queued task (`DELIVER_EVENT_TASK`) that hands it to each of
+its subscribers in turn; a subscriber that fails gets its own retry task (`DELIVER_TASK`),
+so it is retried without repeating the others. Both tasks live in `sagas.delivery`.
 """
 
 from collections.abc import Callable
@@ -24,6 +24,7 @@ from django_q.tasks import async_task
 
 from sagaproject.outbox import Event
 
+DELIVER_EVENT_TASK = "sagas.delivery.deliver_event"
 DELIVER_TASK = "sagas.delivery.deliver"
 ANY_EVENT = "*"
 
@@ -87,12 +88,10 @@ def subscribers(event_type: str) -> list[Subscription]:
 
 
 def enqueue_deliveries(event: Event, skip: tuple[str, ...] = ()) -> int:
-    """Queue one delivery of `event` to each of its subscribers; returns how many were queued."""
-    count = 0
-    for sub in subscribers(event.type):
-        if sub.name not in skip:
-            enqueue_task(DELIVER_TASK, (sub.name, event.as_dict(), 1))
-            count += 1
+    """Queue the delivery of `event` to its subscribers (but `skip`); returns how many it will reach."""
+    count = sum(1 for sub in subscribers(event.type) if sub.name not in skip)
+    if count:
+        enqueue_task(DELIVER_EVENT_TASK, (event.as_dict(), list(skip)))
     return count
 
 
@@ -126,3 +125,19 @@ def enqueue_task(func: str, args: tuple[Any, ...], delay_seconds: float = 0.0) -
     OrmQ.objects.using("default").create(
         key=broker.list_key or Conf.CLUSTER_NAME, payload=SignedPackage.dumps(package), lock=lock
     )
+
+
+def queued_saga_ids() -> set[str]:
+    """Sagas with an event delivery in the ORM queue, waiting or being run (claimed, not acked).
+
+    Such a saga is not lost: its delivery runs, or django-q2 hands it out again after its
+    `retry` lease when the worker that took it died.
+    """
+    ids = set()
+    for payload in OrmQ.objects.using("default").values_list("payload", flat=True).iterator(chunk_size=2000):
+        task = SignedPackage.loads(payload)
+        if task.get("func") == DELIVER_EVENT_TASK:
+            ids.add(task["args"][0]["saga_id"])
+        elif task.get("func") == DELIVER_TASK:
+            ids.add(task["args"][1]["saga_id"])
+    return ids

@@ -5,8 +5,10 @@
 2. Purge: delivered outbox rows and inbox rows older than OUTBOX_RETENTION_HOURS go.
 3. Deadline: a choreographed saga past its deadline, not yet approved and never asked to
    cancel, gets a cancel request (the services then undo their work).
-4. Idle: a saga in progress that nothing has touched for a while (a delivery lost with a
-   killed worker) has all its events delivered again; repeats are harmless.
+4. Idle: a saga in progress that nothing has touched for a while and that has no delivery
+   in the queue (its queue rows were lost) has all its events delivered again; repeats are
+   harmless. With django-q2's ORM broker a delivery whose worker was killed stays queued and
+   is handed out again after the broker's `retry` lease, so this is for other brokers.
 
 It runs as a django-q2 schedule every minute and as `manage.py relay_outbox`. The
 orchestration sweep (sagas.recovery) leaves choreographed sagas alone, and this one leaves
@@ -28,6 +30,7 @@ from orders import selectors as order_selectors
 from orders import services as order_services
 from payments import selectors as payment_selectors
 from payments import services as payment_services
+from sagaproject import eventbus
 from sagaproject import order_events as ev
 from sagaproject.outbox import Event
 from sagas import monitor
@@ -128,12 +131,25 @@ def cancel_past_deadline(limit: int = 1000, dry_run: bool = False) -> list[str]:
     return cancelled
 
 
-def redeliver_idle(idle_seconds: float, limit: int = 1000, dry_run: bool = False) -> list[str]:
-    """Deliver again the events of sagas in progress that nothing has touched for a while."""
+def redeliver_idle(idle_seconds: float, limit: int = 200, dry_run: bool = False) -> list[str]:
+    """Deliver again the events of sagas in progress that nothing has touched for a while.
+
+    A saga with a delivery still in the queue is only waiting its turn (or for django-q2 to
+    hand out again the task of a worker that died), so it is left alone: re-delivering it
+    would only lengthen the queue it waits in. What is left lost its queue rows (a broker
+    that is not transactional, such as Redis, or rows removed by hand).
+    """
     now = timezone.now()
-    idle = _choreographed_in_progress().filter(updated_at__lte=now - timedelta(seconds=idle_seconds))
+    idle = list(_choreographed_in_progress().filter(updated_at__lte=now - timedelta(seconds=idle_seconds)))
+    if not idle:
+        return []
+    queued = eventbus.queued_saga_ids()
     done = []
-    for saga in idle.order_by("updated_at")[:limit]:
+    for saga in sorted(idle, key=lambda saga: saga.updated_at):
+        if str(saga.pk) in queued:
+            continue
+        if len(done) >= limit:
+            break
         done.append(str(saga.pk))
         if dry_run:
             continue

@@ -17,7 +17,7 @@ from django_q.signing import SignedPackage
 from inventory import selectors as inventory_selectors
 from orders import selectors as order_selectors
 from payments import selectors as payment_selectors
-from sagaproject.eventbus import DELIVER_TASK
+from sagaproject.eventbus import DELIVER_EVENT_TASK, DELIVER_TASK
 from sagas.choreography_sweep import relay_pending
 from sagas.models import SagaInstance
 from sagas.queue import RUN_SAGA
@@ -62,7 +62,7 @@ def drain_events(
             row.delete()
             if task["func"] == RUN_SAGA and row.lock > timezone.now():
                 SagaInstance.objects.filter(pk=task["args"][0]).update(next_run_at=None)
-            if duplicate and task["func"] == DELIVER_TASK and task["id"] not in copied:
+            if duplicate and task["func"] in (DELIVER_EVENT_TASK, DELIVER_TASK) and task["id"] not in copied:
                 copied.add(task["id"])
                 OrmQ.objects.using("default").create(key=row.key, payload=row.payload, lock=row.lock)
         import_string(task["func"])(*task["args"], **task.get("kwargs", {}))

@@ -1,4 +1,4 @@
-"""The worker task that hands one event to one subscriber: retries, timeouts, giving up.
+"""The worker tasks that hand an event to its subscribers: retries, timeouts, giving up.
 
 Delivery is at least once. A handler that already acted on the event (its service's inbox
 says so) is skipped. A transient failure is retried with backoff by queueing the delivery
@@ -56,6 +56,27 @@ def _requeue(sub: Subscription, event: Event, attempt: int) -> None:
 def _describe(error: BaseException) -> str:
     message = error.message if isinstance(error, BusinessRefusal) else str(error)
     return f"{type(error).__name__}: {message}"
+
+
+def deliver_event(payload: dict[str, Any], skip: list[str] | tuple[str, ...] = ()) -> dict[str, str]:
+    """Hand the event to each of its subscribers in turn; say what each did.
+
+    The saga monitor goes first, as it is quick. A subscriber whose delivery could not even
+    be reported gets a delivery task of its own, so one failure never starves the others.
+    """
+    event = Event.from_dict(payload)
+    subs = sorted(eventbus.subscribers(event.type), key=lambda sub: sub.kind != "observer")
+    outcomes = {}
+    for sub in subs:
+        if sub.name in skip:
+            continue
+        try:
+            outcomes[sub.name] = deliver(sub.name, payload, 1)
+        except Exception as error:
+            logger.warning("delivery of %s to %s broke off: %s; queued on its own", event.type, sub.name, error)
+            _requeue(sub, event, 2)
+            outcomes[sub.name] = "requeued"
+    return outcomes
 
 
 def deliver(name: str, payload: dict[str, Any], attempt: int = 1) -> str:

@@ -125,6 +125,6 @@ def test_the_relay_queues_one_delivery_per_subscriber_and_marks_the_event_delive
     reserve(order_created())
     relayed = services.outbox_relay()
     assert [event.type for event in relayed] == ["stock-reserved"]
-    assert OrmQ.objects.using("default").count() == 2  # payments and the saga monitor
+    assert OrmQ.objects.using("default").count() == 1  # one task hands it to payments and the saga monitor
     assert outbox()[0].delivered_at is not None and outbox()[0].delivery_count == 1
     assert services.outbox_relay() == []

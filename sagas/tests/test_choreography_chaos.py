@@ -1,0 +1,208 @@
+"""Choreographed orders through real worker clusters whose workers are killed mid-flight.
+
+A choreographed saga has no lease: a worker runs one delivery (one event to one service) at
+a time, so a kill interrupts that delivery (django-q2 hands its queue row out again once
+the broker's `retry` lease runs out) or the relay of the events its commit published (the
+choreography sweep relays them). The test process plays the process supervisor and the
+schedules: sagas.cluster_harness.Supervisor, plus the choreography sweep every two seconds.
+"""
+
+import contextlib
+import os
+import random
+import signal
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.db.models import Count
+
+from inventory.tests.factories import ProductFactory
+from payments.tests.factories import AccountFactory
+from sagas.choreography_sweep import sweep as choreography_sweep
+from sagas.cluster_harness import Supervisor, WorkerCluster, descendant_pids
+from sagas.consistency import find_violations
+from sagas.models import ACTIVE_STATUSES, Direction, FaultRule, SagaInstance, SagaStatus, SagaStepLog
+from sagas.services import order_place
+from sagas.tests.effects import duplicate_effects
+from sagas.tests.factories import FaultRuleFactory
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.chaos,
+    pytest.mark.django_db(databases="__all__", transaction=True),
+]
+
+Op = FaultRule.Operation
+# Short leases for orchestrated sagas; for a killed worker's event delivery django-q2's own
+# lease (`retry`) is what hands it out again, so it is short too (and the timeout below it).
+CLUSTER_ENV = {"SAGA_LEASE_MARGIN_SECONDS": "1", "Q_RETRY": "20", "Q_TIMEOUT": "10", "SAGA_TASK_BUDGET_SECONDS": "5"}
+# Syscalls an idle django-q2 worker waits in (futex on the queue lock, read on its pipe).
+IDLE_SYSCALLS = {"0", "202"}
+
+
+def plant_faults() -> None:
+    """Business refusals, transient errors before and after effects, and delays that keep workers busy."""
+    for operation, probability in [(Op.STOCK_RESERVE, 0.05), (Op.PAYMENT_CHARGE, 0.05)]:
+        FaultRuleFactory(operation=operation, mode="refuse", probability=probability)
+    for operation, phase, probability in [
+        (Op.ORDER_CREATE, "before", 0.03),
+        (Op.STOCK_RESERVE, "after", 0.03),
+        (Op.PAYMENT_CHARGE, "after", 0.03),
+        (Op.ORDER_APPROVE, "before", 0.03),
+        (Op.RESERVATION_COMMIT, "after", 0.03),
+        (Op.ORDER_CANCEL, "before", 0.05),
+        (Op.RESERVATION_RELEASE, "after", 0.05),
+        (Op.PAYMENT_REFUND, "after", 0.05),
+    ]:
+        FaultRuleFactory(operation=operation, phase=phase, mode="transient", probability=probability)
+    for operation, phase, probability, seconds in [
+        (Op.PAYMENT_CHARGE, "before", 0.3, 0.3),
+        (Op.STOCK_RESERVE, "after", 0.2, 0.2),
+        (Op.ORDER_APPROVE, "after", 0.2, 0.2),
+    ]:
+        FaultRuleFactory(operation=operation, phase=phase, mode="delay", probability=probability, delay_seconds=seconds)
+
+
+def shop(rng: random.Random, orders: int, styles: tuple[str, ...]) -> list[SagaInstance]:
+    customers = [AccountFactory(customer=f"chaos{n}", balance=Decimal("300.00")).customer for n in range(30)]
+    skus = [ProductFactory(sku=f"CHAOS-{n}", unit_price=Decimal(10 + 5 * n), stock_on_hand=120).sku for n in range(5)]
+    return [
+        order_place(
+            customer=rng.choice(customers), sku=rng.choice(skus), quantity=rng.randint(1, 3), style=rng.choice(styles)
+        )[0]
+        for _ in range(orders)
+    ]
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _syscall(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/syscall").read_text().split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+class WorkerPicker:
+    """Finds a cluster's worker processes: django-q2's sentinel spawns the workers, then its
+    monitor and pusher, and later replaces a dead worker with a new one."""
+
+    def __init__(self) -> None:
+        self.auxiliary: dict[int, set[int]] = {}
+
+    def workers(self, cluster: WorkerCluster) -> list[int]:
+        try:
+            processes = {pid: _stat(pid) for pid in descendant_pids(cluster.pid)} if cluster.alive() else {}
+        except OSError:
+            return []  # a process went away while we looked
+        sentinels = [pid for pid, stat in processes.items() if int(stat[1]) == cluster.pid]
+        if len(sentinels) != 1:
+            return []
+        children = sorted(
+            (pid for pid, stat in processes.items() if int(stat[1]) == sentinels[0]),
+            key=lambda pid: int(processes[pid][19]),
+        )
+        if cluster.pid not in self.auxiliary:
+            if len(children) < cluster.workers + 2:
+                return []  # still starting
+            self.auxiliary[cluster.pid] = set(children[cluster.workers : cluster.workers + 2])
+        return [pid for pid in children if pid not in self.auxiliary[cluster.pid]]
+
+    def kill_one(self, cluster: WorkerCluster, rng: random.Random, wait: float = 2.0) -> tuple[int, bool] | None:
+        """SIGKILL a worker caught in the middle of a task (any worker after `wait` seconds).
+
+        Returns (pid, whether it was busy). A worker waiting for a task sits in futex or read.
+        """
+        workers = self.workers(cluster)
+        if not workers:
+            return None
+        busy: list[int] = []
+        deadline = time.monotonic() + wait
+        while not busy and time.monotonic() < deadline:
+            busy = [pid for pid in workers if _syscall(pid) not in IDLE_SYSCALLS]
+            time.sleep(0.01)
+        pid = rng.choice(busy or workers)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        return pid, bool(busy)
+
+
+def all_terminal() -> bool:
+    return not SagaInstance.objects.filter(status__in=ACTIVE_STATUSES).exists()
+
+
+def statuses() -> dict[str, int]:
+    rows = SagaInstance.objects.values_list("style", "status").annotate(n=Count("id")).order_by()
+    return {f"{style}/{status}": n for style, status, n in rows}
+
+
+def event_rows_recorded_twice() -> list[tuple]:
+    rows = SagaStepLog.objects.filter(direction=Direction.EVENT, step_name__contains="-")
+    return list(rows.values_list("saga_id", "idempotency_key").annotate(n=Count("id")).filter(n__gt=1).order_by())
+
+
+def run_with_kills(sagas: list[SagaInstance], kills_wanted: int, timeout: float) -> dict:
+    rng = random.Random(len(sagas))
+    picker = WorkerPicker()
+    started = time.monotonic()
+    supervisor = Supervisor([WorkerCluster(workers=2, env=CLUSTER_ENV).start()], sweep_every=2.0, idle_seconds=10)
+    kills: list[tuple[int, bool]] = []
+    next_kill = [started + rng.uniform(3, 5)]
+    last_sweep = [started]
+
+    def tick() -> None:
+        now = time.monotonic()
+        if now - last_sweep[0] >= 2.0:
+            choreography_sweep(grace_seconds=1, idle_seconds=8)
+            last_sweep[0] = now
+        if len(kills) < kills_wanted and now >= next_kill[0]:
+            hit = picker.kill_one(supervisor.clusters[0], rng)
+            if hit is not None:
+                kills.append(hit)
+                next_kill[0] = now + rng.uniform(1.5, 4)
+
+    try:
+        supervisor.run_until(all_terminal, timeout=timeout, interval=0.2, on_tick=tick, what="every saga to finish")
+    finally:
+        supervisor.stop()
+        print(f"\nafter {time.monotonic() - started:.0f}s: {statuses()}, {len(kills)} kills")
+    return {
+        "seconds": round(time.monotonic() - started, 1),
+        "kills": len(kills),
+        "kills_of_busy_workers": sum(1 for _, busy in kills if busy),
+        "restarts": supervisor.restarts,
+    }
+
+
+def assert_every_saga_finished_once() -> None:
+    assert all_terminal()
+    assert not SagaInstance.objects.filter(status=SagaStatus.FAILED).exists(), statuses()
+    assert find_violations() == []
+    assert duplicate_effects() == []
+    assert event_rows_recorded_twice() == []
+
+
+def test_choreographed_orders_survive_workers_killed_mid_flight():
+    rng = random.Random(20261125)
+    plant_faults()
+    sagas = shop(rng, 120, ("choreography",))
+    figures = run_with_kills(sagas, kills_wanted=8, timeout=300)
+    print(f"\n{len(sagas)} choreographed sagas: {figures}; {statuses()}")
+    assert figures["kills"] >= 5
+    assert_every_saga_finished_once()
+
+
+def test_a_mix_of_both_styles_survives_workers_killed_mid_flight():
+    rng = random.Random(7)
+    plant_faults()
+    sagas = shop(rng, 120, ("choreography", "orchestration"))
+    figures = run_with_kills(sagas, kills_wanted=8, timeout=300)
+    print(f"\n{len(sagas)} sagas of both styles: {figures}; {statuses()}")
+    assert figures["kills"] >= 5
+    assert {saga.style for saga in sagas} == {"choreography", "orchestration"}
+    assert_every_saga_finished_once()
