@@ -151,9 +151,7 @@ def test_an_empty_refund_is_announced_so_the_saga_knows_nothing_is_left_to_undo(
 def test_failed_attempts_of_a_handler_show_in_the_step_log(shop):
     FaultRuleFactory(operation="payments.payment_charge", mode="transient", remaining=2)
     saga = run("choreography")
-    attempts = list(
-        saga.steps.filter(step_name="charge_payment").order_by("attempt").values_list("attempt", "status")
-    )
+    attempts = list(saga.steps.filter(step_name="charge_payment").order_by("attempt").values_list("attempt", "status"))
     assert attempts == [(1, StepStatus.FAILED), (2, StepStatus.FAILED)]
     row = saga.steps.filter(step_name="charge_payment").first()
     assert row.idempotency_key == f"saga:{saga.pk}:charge_payment:action"
