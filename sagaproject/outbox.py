@@ -210,7 +210,21 @@ def publish(outbox_model: type[OutboxEventBase], alias: str, event: Event) -> No
         payload=event.as_dict(),
     )
     # robust: a failed relay must not fail the committed effect; the sweep relays it later.
-    transaction.on_commit(lambda: relay(outbox_model, alias, ids=[event.id]), using=alias, robust=True)
+    transaction.on_commit(lambda: relay_committed(outbox_model, alias, event), using=alias, robust=True)
+
+
+def relay_committed(outbox_model: type[OutboxEventBase], alias: str, event: Event) -> None:
+    """Queue the delivery of an event whose row just committed, then mark the row delivered.
+
+    The relay right after a commit already holds the event, so it reads nothing back.
+    """
+    from sagaproject import eventbus
+
+    with transaction.atomic(using="default"):
+        eventbus.enqueue_deliveries(event)
+    outbox_model.objects.using(alias).filter(pk=event.id, delivered_at__isnull=True).update(
+        delivered_at=timezone.now(), delivery_count=models.F("delivery_count") + 1
+    )
 
 
 def pending(
