@@ -35,7 +35,7 @@ from sagaproject import order_events as ev
 from sagaproject.outbox import Event
 from sagas import monitor
 from sagas.choreography import redeliver, request_cancel
-from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStepLog, SagaStyle, StepStatus
+from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
 
 logger = logging.getLogger("sagas.choreography")
 
@@ -110,7 +110,9 @@ def _system_note(saga: SagaInstance, text: str, details: dict[str, Any]) -> Saga
 def cancel_past_deadline(limit: int = 1000, dry_run: bool = False) -> list[str]:
     """Ask to cancel every choreographed saga past its deadline that is not past its pivot."""
     now = timezone.now()
-    candidates = _choreographed_in_progress().filter(deadline_at__lte=now).order_by("deadline_at")[:limit]
+    # A COMPENSATING saga is already being undone by its services; a cancel would add nothing.
+    running = _choreographed_in_progress().filter(status__in=[SagaStatus.PENDING, SagaStatus.RUNNING])
+    candidates = running.filter(deadline_at__lte=now).order_by("deadline_at")[:limit]
     cancelled = []
     for saga in candidates:
         seen = monitor.seen_types(saga.context)
