@@ -74,13 +74,13 @@ class SagaInstance(models.Model):
                 name="saga_active_lease",
                 condition=models.Q(status__in=["PENDING", "RUNNING", "COMPENSATING"]),
             ),
-            # The admin's "needs attention" list and the overview's outcomes per hour.
+            # The admin's "needs attention" list, and the overview's outcomes per hour (index-only).
             models.Index(
                 fields=["-created_at"],
                 name="saga_needs_attention",
                 condition=models.Q(status="FAILED", resolved_at__isnull=True),
             ),
-            models.Index(fields=["finished_at"], name="saga_finished"),
+            models.Index(fields=["finished_at", "status"], name="saga_finished"),
         ]
         permissions = [
             ("retry_saga", "Can retry a failed saga"),

@@ -19,6 +19,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="sagainstance",
-            index=models.Index(fields=["finished_at"], name="saga_finished"),
+            index=models.Index(fields=["finished_at", "status"], name="saga_finished"),
         ),
     ]

@@ -14,7 +14,7 @@ from django.utils import timezone
 from sagas.models import SagaInstance, SagaStatus
 from sagas.tests.admin_support import staff_user
 
-pytestmark = pytest.mark.django_db(databases="__all__")
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(databases="__all__")]
 
 # Raise it to measure a bigger table, e.g. ADMIN_LIST_SAGAS=1000000 on PostgreSQL.
 MANY = int(os.environ.get("ADMIN_LIST_SAGAS", "100000"))
