@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
@@ -97,8 +97,10 @@ def _confirmation(
 def operate_view(model_admin: Any, request: HttpRequest, object_id: str, operation_name: str) -> HttpResponse:
     """The confirmation page (GET) and the execution (POST) of one action on one saga."""
     operation = OPERATIONS.get(operation_name)
+    if operation is None:
+        raise Http404(f"No operator action named {operation_name!r}.")
     saga = model_admin.get_object(request, object_id)
-    if operation is None or saga is None:
+    if saga is None:
         return model_admin._get_obj_does_not_exist_redirect(request, model_admin.model._meta, object_id)
     if not operation.allowed_for(request.user):
         raise PermissionDenied(f"You may not {operation.label.lower()}.")

@@ -188,3 +188,11 @@ def test_engine_only_actions_are_refused_for_a_choreographed_saga(client, operat
     response = client.post(_url(saga, operation), _form(saga, operation), follow=True)
     assert "refused" in " ".join(str(m) for m in response.context["messages"])
     assert _audits(saga) == []
+
+
+def test_an_unknown_action_or_saga_is_a_not_found_not_an_error(client):
+    saga = saga_row(SagaStatus.FAILED)
+    client.force_login(staff_user("root", superuser=True))
+    assert client.get(_url(saga, "explode")).status_code == 404
+    missing = reverse("admin:sagas_sagainstance_operate", args=["00000000-0000-0000-0000-000000000000", "retry"])
+    assert client.get(missing, follow=True).status_code == 200  # back to the admin with "does not exist"
