@@ -22,12 +22,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
-from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import CharField, Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from inventory.models import Product, Reservation, StockMovement
@@ -86,111 +84,178 @@ def find_violations(
 # --- invariants 1, 2 and 6 per order: a merge join of ordered streams -------------------------
 
 
-class _Cursor:
-    """A stream of (order_id, row) ordered by order id that hands out the rows of one key at a time."""
+# Plain strings: compared a few million times, they beat the TextChoices members.
+_COMPLETED, _COMPENSATED = SagaStatus.COMPLETED.value, SagaStatus.COMPENSATED.value
+_APPROVED, _CANCELLED = Order.Status.APPROVED.value, Order.Status.CANCELLED.value
+_CAPTURED = Payment.Status.CAPTURED.value
+_COMMITTED = Reservation.Status.COMMITTED.value
+_HELD = {Reservation.Status.ACTIVE.value, _COMMITTED}
 
-    def __init__(self, queryset: QuerySet, key: str, *fields: str) -> None:
-        rows = queryset.filter(**{f"{key}__isnull": False}).order_by(key).values_list(key, *fields)
-        self._rows = _ordered(rows.iterator(chunk_size=CHUNK_SIZE))
+
+def _rows_by_order(queryset: QuerySet, key: str, *fields: str) -> Iterator[tuple]:
+    """(order id as text, *fields) rows ordered by order id, fetched in chunks.
+
+    Ids travel as text: comparing and hashing strings is several times cheaper than uuid.UUID
+    objects, and the column's order is the text's order (fixed-width lowercase hex).
+    """
+    rows = (
+        queryset.filter(**{f"{key}__isnull": False})
+        .annotate(_key=Cast(key, CharField()))
+        .order_by(key)
+        .values_list("_key", *fields)
+    )
+    return rows.iterator(chunk_size=CHUNK_SIZE)
+
+
+class _Cursor:
+    """A stream of rows ordered by order id that hands out the rows of one order at a time."""
+
+    def __init__(self, rows: Iterator[tuple]) -> None:
+        self._rows = rows
         self._head: tuple | None = next(self._rows, None)
 
-    def take(self, key: uuid.UUID) -> list[tuple]:
+    @property
+    def next_key(self) -> str | None:
+        return None if self._head is None else self._head[0]
+
+    def take(self, key: str) -> list[tuple]:
         """The rows for `key`, skipping rows of smaller keys (orders no saga refers to)."""
         taken = []
-        while self._head is not None and self._head[0] <= key:
-            if self._head[0] == key:
-                taken.append(self._head[1:])
-            self._head = next(self._rows, None)
+        head = self._head
+        while head is not None and head[0] <= key:
+            if head[0] == key:
+                taken.append(head[1:])
+            following = next(self._rows, None)
+            if following is not None and following[0] < head[0]:
+                raise RuntimeError("order ids came back out of order; the merge join would miss rows")
+            head = following
+        self._head = head
         return taken
-
-
-def _ordered(rows: Iterable[tuple]) -> Iterator[tuple]:
-    """Pass rows through, refusing to go on if the database's order differs from Python's."""
-    last = None
-    for row in rows:
-        if last is not None and row[0] < last:
-            raise RuntimeError("order ids came back out of order; the merge join would miss rows")
-        last = row[0]
-        yield row
 
 
 def _check_orders() -> Iterator[Violation]:
     skus = dict(Product.objects.using("inventory").values_list("pk", "sku").iterator(chunk_size=CHUNK_SIZE))
-    sagas = (
-        SagaInstance.objects.using("default")
-        .filter(order_id__isnull=False)
-        .order_by("order_id")
-        .values_list("order_id", "id", "status")
-        .iterator(chunk_size=CHUNK_SIZE)
+    sagas = _Cursor(_rows_by_order(SagaInstance.objects.using("default"), "order_id", "id", "status"))
+    orders = _Cursor(_rows_by_order(Order.objects.using("orders"), "id", "status", "total"))
+    lines = _Cursor(_rows_by_order(OrderLine.objects.using("orders"), "order_id", "sku", "quantity"))
+    payments = _Cursor(_rows_by_order(Payment.objects.using("payments"), "order_id", "pk", "status", "amount"))
+    reservations = _Cursor(
+        _rows_by_order(Reservation.objects.using("inventory"), "order_id", "product_id", "quantity", "status")
     )
-    orders = _Cursor(Order.objects.using("orders"), "id", "status", "total")
-    lines = _Cursor(OrderLine.objects.using("orders"), "order_id", "sku", "quantity")
-    payments = _Cursor(Payment.objects.using("payments"), "order_id", "pk", "status", "amount")
-    reservations = _Cursor(Reservation.objects.using("inventory"), "order_id", "product_id", "quantity", "status")
-    for order_id, group in groupby(_ordered(sagas), key=itemgetter(0)):
-        saga_rows = [(str(saga_id), status) for _, saga_id, status in group]
-        held = [(skus.get(pid, f"product #{pid}"), qty, status) for pid, qty, status in reservations.take(order_id)]
-        yield from _check_one_order(
-            str(order_id),
+    while (order_id := sagas.next_key) is not None:
+        saga_rows = sagas.take(order_id)
+        order_rows = orders.take(order_id)
+        problems = _check_one_order(
+            order_id,
             saga_rows,
-            order=next(iter(orders.take(order_id)), None),
-            lines=lines.take(order_id),
-            payments=payments.take(order_id),
-            reservations=held,
+            order_rows[0] if order_rows else None,
+            lines.take(order_id),
+            payments.take(order_id),
+            [(skus.get(pid, f"product #{pid}"), qty, status) for pid, qty, status in reservations.take(order_id)],
         )
+        if problems:
+            yield from problems
+
+
+def _uuid_text(value: object) -> str:
+    """The usual hyphenated form of an id that may come back as bare hex (SQLite)."""
+    return str(uuid.UUID(str(value)))
 
 
 def _check_one_order(
-    order_id: str,
-    sagas: list[tuple[str, str]],
+    order_key: str,
+    sagas: list[tuple],
     order: tuple | None,
     lines: list[tuple],
     payments: list[tuple],
     reservations: list[tuple],
-) -> Iterator[Violation]:
-    first_saga = sagas[0][0]
+) -> list[Violation]:
+    """What is wrong with one order and the sagas that drive it; usually nothing, so kept cheap."""
+    problems: list[Violation] = []
+    if len(sagas) == 1:
+        saga_key, status = sagas[0]
+        if status == _COMPLETED:
+            if order is None or order[0] != _APPROVED or not _fully_applied(order, lines, payments, reservations):
+                problems += _check_completed(
+                    _uuid_text(saga_key), _uuid_text(order_key), order, lines, payments, reservations
+                )
+        elif status == _COMPENSATED and not _fully_undone(order, payments, reservations):
+            problems += _check_compensated(_uuid_text(saga_key), _uuid_text(order_key), order, payments, reservations)
+        if len(payments) <= 1 and len(reservations) <= 1:
+            return problems
+    order_id = _uuid_text(order_key)
+    first_saga = _uuid_text(sagas[0][0])
     if len(sagas) > 1:
-        yield Violation(6, first_saga, order_id, f"{len(sagas)} sagas drive this order: {[s for s, _ in sagas]}")
+        ids = [_uuid_text(s) for s, _ in sagas]
+        problems.append(Violation(6, first_saga, order_id, f"{len(sagas)} sagas drive this order: {ids}"))
+        for saga_key, status in sagas:
+            if status == _COMPLETED:
+                problems += _check_completed(_uuid_text(saga_key), order_id, order, lines, payments, reservations)
+            elif status == _COMPENSATED:
+                problems += _check_compensated(_uuid_text(saga_key), order_id, order, payments, reservations)
     if len(payments) > 1:
-        yield Violation(6, first_saga, order_id, f"{len(payments)} payments were taken for one order")
+        problems.append(Violation(6, first_saga, order_id, f"{len(payments)} payments were taken for one order"))
     if len(reservations) > 1:
-        yield Violation(6, first_saga, order_id, f"{len(reservations)} reservations were made for one order")
-    for saga_id, status in sagas:
-        if status == SagaStatus.COMPLETED:
-            yield from _check_completed(saga_id, order_id, order, lines, payments, reservations)
-        elif status == SagaStatus.COMPENSATED:
-            yield from _check_compensated(saga_id, order_id, order, payments, reservations)
+        problems.append(Violation(6, first_saga, order_id, f"{len(reservations)} reservations were made for one order"))
+    return problems
+
+
+def _fully_applied(order: tuple, lines: list, payments: list, reservations: list) -> bool:
+    """The common case of a completed order, checked without building anything."""
+    return (
+        len(payments) == 1
+        and payments[0][1] == _CAPTURED
+        and payments[0][2] == order[1]
+        and len(reservations) == 1
+        and len(lines) == 1
+        and reservations[0][2] == _COMMITTED
+        and reservations[0][:2] == lines[0]
+    )
+
+
+def _fully_undone(order: tuple | None, payments: list, reservations: list) -> bool:
+    return (
+        (order is None or order[0] == _CANCELLED)
+        and all(status != _CAPTURED for _, status, _ in payments)
+        and all(status not in _HELD for _, _, status in reservations)
+    )
 
 
 def _check_completed(
     saga_id: str, order_id: str, order: tuple | None, lines: list, payments: list, reservations: list
-) -> Iterator[Violation]:
+) -> list[Violation]:
+    problems = []
     if order is None:
-        yield Violation(1, saga_id, order_id, "the saga completed but its order was never created")
-    elif order[0] != Order.Status.APPROVED:
-        yield Violation(1, saga_id, order_id, f"the saga completed but its order is {order[0]}")
-    captured = [amount for _, status, amount in payments if status == Payment.Status.CAPTURED]
+        problems.append(Violation(1, saga_id, order_id, "the saga completed but its order was never created"))
+    elif order[0] != _APPROVED:
+        problems.append(Violation(1, saga_id, order_id, f"the saga completed but its order is {order[0]}"))
+    captured = [amount for _, status, amount in payments if status == _CAPTURED]
     if len(captured) != 1:
-        yield Violation(1, saga_id, order_id, f"{len(captured)} captured payments, exactly one expected")
+        problems.append(Violation(1, saga_id, order_id, f"{len(captured)} captured payments, exactly one expected"))
     elif order is not None and captured[0] != order[1]:
-        yield Violation(1, saga_id, order_id, f"captured {captured[0]} but the order total is {order[1]}")
+        problems.append(Violation(1, saga_id, order_id, f"captured {captured[0]} but the order total is {order[1]}"))
     ordered = _quantities(lines)
-    committed = _quantities((sku, qty) for sku, qty, status in reservations if status == Reservation.Status.COMMITTED)
+    committed = _quantities((sku, qty) for sku, qty, status in reservations if status == _COMMITTED)
     if committed != ordered:
-        yield Violation(1, saga_id, order_id, f"committed stock {_show(committed)} but ordered {_show(ordered)}")
+        problems.append(
+            Violation(1, saga_id, order_id, f"committed stock {_show(committed)} but ordered {_show(ordered)}")
+        )
+    return problems
 
 
 def _check_compensated(
     saga_id: str, order_id: str, order: tuple | None, payments: list, reservations: list
-) -> Iterator[Violation]:
-    if order is not None and order[0] != Order.Status.CANCELLED:
-        yield Violation(2, saga_id, order_id, f"the saga was compensated but its order is {order[0]}")
+) -> list[Violation]:
+    problems = []
+    if order is not None and order[0] != _CANCELLED:
+        problems.append(Violation(2, saga_id, order_id, f"the saga was compensated but its order is {order[0]}"))
     for payment_id, status, amount in payments:
-        if status == Payment.Status.CAPTURED:
-            yield Violation(2, saga_id, order_id, f"payment {payment_id} of {amount} is still captured")
+        if status == _CAPTURED:
+            problems.append(Violation(2, saga_id, order_id, f"payment {payment_id} of {amount} is still captured"))
     for sku, quantity, status in reservations:
-        if status in (Reservation.Status.ACTIVE, Reservation.Status.COMMITTED):
-            yield Violation(2, saga_id, order_id, f"a reservation of {quantity} x {sku} is still {status}")
+        if status in _HELD:
+            problems.append(Violation(2, saga_id, order_id, f"a reservation of {quantity} x {sku} is still {status}"))
+    return problems
 
 
 def _quantities(rows: Iterable[tuple]) -> Counter:
@@ -307,36 +372,42 @@ def _check_duplicate_effects() -> Iterator[Violation]:
     )
     for row in repeated_orders:
         yield Violation(6, str(row["saga_id"]), None, f"{row['n']} orders were created by one saga")
-    ledger = (
-        LedgerEntry.objects.using("payments")
-        .filter(payment__isnull=False)
-        .values("payment_id", "payment__order_id", "kind")
-        .annotate(n=Count("id"), keys=Count("key", distinct=True))
+    # Grouped without a join or a distinct count (the offenders are few); the rest is looked up for them.
+    yield from _repeated_effects(LedgerEntry, "payments", "payment", Payment, "ledger entries")
+    yield from _repeated_effects(StockMovement, "inventory", "reservation", Reservation, "movements")
+
+
+def _repeated_effects(model: Any, alias: str, parent: str, parent_model: Any, noun: str) -> Iterator[Violation]:
+    """Ledger rows of one kind recorded more than once for the same payment or reservation."""
+    repeated = list(
+        model.objects.using(alias)
+        .filter(**{f"{parent}__isnull": False})
+        .values_list(f"{parent}_id", "kind")
+        .annotate(n=Count("id"))
         .filter(n__gt=1)
         .order_by()
     )
-    for row in ledger:
-        yield Violation(
-            6,
-            None,
-            str(row["payment__order_id"]),
-            f"payment {row['payment_id']} has {row['n']} {row['kind']} ledger entries ({_keys(row['keys'])})",
+    owners = _orders_of(parent_model, alias, [parent_id for parent_id, _, _ in repeated])
+    for parent_id, kind, count in repeated:
+        keys = (
+            model.objects.using(alias)
+            .filter(**{f"{parent}_id": parent_id, "kind": kind})
+            .values("key")
+            .distinct()
+            .count()
         )
-    movements = (
-        StockMovement.objects.using("inventory")
-        .filter(reservation__isnull=False)
-        .values("reservation_id", "reservation__order_id", "kind")
-        .annotate(n=Count("id"), keys=Count("key", distinct=True))
-        .filter(n__gt=1)
-        .order_by()
-    )
-    for row in movements:
         yield Violation(
-            6,
-            None,
-            str(row["reservation__order_id"]),
-            f"reservation {row['reservation_id']} has {row['n']} {row['kind']} movements ({_keys(row['keys'])})",
+            6, None, owners.get(parent_id), f"{parent} {parent_id} has {count} {kind} {noun} ({_keys(keys)})"
         )
+
+
+def _orders_of(model: Any, alias: str, pks: list[int]) -> dict[int, str]:
+    """Order id (text) of each payment or reservation named, 1000 at a time."""
+    found: dict[int, str] = {}
+    for start in range(0, len(pks), 1000):
+        rows = model.objects.using(alias).filter(pk__in=pks[start : start + 1000]).values_list("pk", "order_id")
+        found.update((pk, str(order_id)) for pk, order_id in rows)
+    return found
 
 
 def _keys(distinct: int) -> str:

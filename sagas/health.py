@@ -17,8 +17,7 @@ from django_q.models import OrmQ
 
 from sagas.models import Direction, SagaStepLog
 
-# The same window as the /healthz endpoint when that setting exists.
-DEFAULT_STALL_SECONDS = getattr(settings, "HEALTH_QUEUE_STALL_SECONDS", 120)
+DEFAULT_STALL_SECONDS = 120
 # Recent step log rows are found by primary key (indexed) rather than by finish time (not
 # indexed): a step finishing now was logged among the latest rows.
 _RECENT_LOG_ROWS = 5000
@@ -49,8 +48,14 @@ def last_step_finished_at() -> datetime | None:
     )
 
 
-def worker_health(stall_seconds: int = DEFAULT_STALL_SECONDS, now: datetime | None = None) -> HealthReport:
+def stall_seconds_setting() -> int:
+    """The window the /healthz endpoint uses too (HEALTH_QUEUE_STALL_SECONDS), 120 s by default."""
+    return getattr(settings, "HEALTH_QUEUE_STALL_SECONDS", DEFAULT_STALL_SECONDS)
+
+
+def worker_health(stall_seconds: int | None = None, now: datetime | None = None) -> HealthReport:
     """Healthy unless tasks wait untaken for `stall_seconds` while no step finishes."""
+    stall_seconds = stall_seconds or stall_seconds_setting()
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=stall_seconds)
     waiting = OrmQ.objects.using("default").filter(lock__lt=cutoff).aggregate(n=Count("id"), oldest=Min("lock"))

@@ -5,6 +5,7 @@ write it, which is the point.
 """
 
 import json
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -165,3 +166,12 @@ def test_check_consistency_json_lists_the_violations(completed, capsys):
     assert report["ok"] is False
     assert report["counts"] == {"1": 1}
     assert report["violations"][0]["saga_id"] == str(completed.id)
+
+
+def test_two_sagas_driving_one_order_break_invariant_6(completed):
+    twin = SagaInstance.objects.get(pk=completed.pk)
+    twin.pk, twin.idempotency_key = uuid.uuid4(), None
+    twin.save(force_insert=True)
+    violations = find_violations()
+    assert [v.invariant for v in violations] == [6]
+    assert violations[0].message.startswith("2 sagas drive this order")

@@ -18,7 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
-from sagas.health import DEFAULT_STALL_SECONDS, worker_health
+from sagas.health import worker_health
 
 
 class Command(BaseCommand):
@@ -28,9 +28,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--stall-seconds",
             type=int,
-            default=DEFAULT_STALL_SECONDS,
+            default=None,
             metavar="SECONDS",
-            help=f"How long a task may wait untaken with no step finishing (default {DEFAULT_STALL_SECONDS}).",
+            help="How long a task may wait untaken with no step finishing "
+            "(default: the HEALTH_QUEUE_STALL_SECONDS setting, 120).",
         )
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
