@@ -217,3 +217,11 @@ def test_a_missing_reason_is_refused_before_anything_happens(command, failed):
     with pytest.raises(CommandError, match="--reason is required"):
         run(command, str(failed.pk), reason="   ")
     assert snapshot(failed) == before
+
+
+def test_compensate_saga_lists_what_a_choreographed_saga_will_undo(shop):
+    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=2, style="choreography")
+    out = run("compensate_saga", str(saga.pk), reason="customer called", stdin=io.StringIO("n\n"))
+    assert "each service undoes its own part" in out
+    assert "refund_payment (undoes charge_payment)" in out
+    assert "Not compensated; nothing was changed." in out

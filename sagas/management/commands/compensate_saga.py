@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 
 from sagas.definition import get_definition
 from sagas.management.operator import OperatorCommand, describe
-from sagas.models import SagaInstance
+from sagas.models import SagaInstance, SagaStyle
 from sagas.services import compensations_planned, saga_compensate
 
 
@@ -49,10 +49,15 @@ class Command(OperatorCommand):
             self.stdout.write(f"Saga {saga.pk} ({describe(saga)}): nothing to undo; it will be marked compensated.")
             return
         steps = {step.name: step for step in get_definition(saga.definition_name, saga.definition_version).steps}
-        self.stdout.write(f"Saga {saga.pk} ({describe(saga)}). These compensations will run, in this order:")
+        if saga.style == SagaStyle.CHOREOGRAPHY:
+            heading = "These compensations will run (each service undoes its own part when it hears of the cancel):"
+        else:
+            heading = "These compensations will run, in this order:"
+        self.stdout.write(f"Saga {saga.pk} ({describe(saga)}). {heading}")
         for number, step_name in enumerate(planned, 1):
-            label = getattr(steps[step_name].compensation, "__name__", "compensation")
-            self.stdout.write(f"  {number}. {label} (undoes {step_name})")
+            step = steps.get(step_name)
+            label = getattr(step.compensation, "__name__", "") if step is not None else ""
+            self.stdout.write(f"  {number}. {label} (undoes {step_name})" if label else f"  {number}. undo {step_name}")
 
     def _confirmed(self, saga: SagaInstance, stream: Any) -> bool:
         self.stdout.write(f"Compensate saga {saga.pk}? [y/N] ", ending="")
