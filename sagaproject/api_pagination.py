@@ -1,9 +1,12 @@
 """Pagination shared by the API's lists."""
 
+from datetime import UTC
 from typing import Any
 
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
 
@@ -11,6 +14,8 @@ class NewestFirstCursorPagination(CursorPagination):
     """Newest first by creation time; a cursor stays cheap and stable however long the table grows.
 
     A page_size that is not a whole number from 1 to the maximum is a 400, not silently ignored.
+    A cursor is opaque but not signed, so its position is checked to be a time before it reaches
+    the database: a tampered one is "Invalid cursor" (404), never a server error.
     """
 
     ordering = "-created_at"
@@ -26,6 +31,21 @@ class NewestFirstCursorPagination(CursorPagination):
         if not text.isdigit() or not 1 <= int(text) <= self.max_page_size:
             raise ValidationError({self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]})
         return int(text)
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        try:
+            position = parse_datetime(cursor.position)
+            if position is not None and timezone.is_naive(position):
+                position = timezone.make_aware(position, UTC)
+            position = position.astimezone(UTC) if position is not None else None
+        except (ValueError, OverflowError):
+            position = None
+        if position is None:
+            raise NotFound(self.invalid_cursor_message)
+        return Cursor(offset=cursor.offset, reverse=cursor.reverse, position=position.isoformat())
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)

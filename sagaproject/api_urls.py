@@ -7,6 +7,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from sagaproject.api_auth import TokenObtainApi
+
 app_name = "api"
 
 
@@ -26,6 +28,7 @@ urlpatterns = [
     path("", include("orders.api.urls")),
     path("", include("inventory.api.urls")),
     path("", include("sagas.api.urls")),
+    path("token/", TokenObtainApi.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     path(
         "docs/",

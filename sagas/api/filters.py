@@ -1,7 +1,10 @@
 """Query filters of the staff saga list."""
 
+from datetime import UTC, datetime
+
 import django_filters
 from django import forms
+from django_filters.fields import IsoDateTimeField
 
 from sagas.models import SagaInstance, SagaStatus, SagaStyle
 
@@ -17,14 +20,35 @@ class NoBlankValuesForm(forms.Form):
         return cleaned
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, turned to UTC before it reaches the database.
+
+    Python accepts offsets up to a day (`+20:50`), PostgreSQL only up to about sixteen hours;
+    in UTC every accepted time is one the database can compare.
+    """
+
+    def to_python(self, value: object) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("The time is out of range.", code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class SagaFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=SagaStatus.choices)
     type = django_filters.CharFilter(field_name="definition_name", help_text="Saga definition name, e.g. order.")
     style = django_filters.ChoiceFilter(choices=SagaStyle.choices)
-    created_after = django_filters.IsoDateTimeFilter(
+    created_after = UtcIsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="Created at or after this ISO 8601 time."
     )
-    created_before = django_filters.IsoDateTimeFilter(
+    created_before = UtcIsoDateTimeFilter(
         field_name="created_at", lookup_expr="lt", help_text="Created before this ISO 8601 time."
     )
 

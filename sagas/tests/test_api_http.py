@@ -57,6 +57,29 @@ def test_a_session_cookie_authenticates(live_server, alice_token):
     assert status == 200
 
 
+def test_a_password_gets_the_api_token_which_then_authenticates(live_server, alice_token, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    bob = make_user("bob")
+    bob.set_password("correct horse")
+    bob.save(update_fields=["password"])
+    status, _, body = http(f"{live_server.url}/api/token/", "POST", {"username": "bob", "password": "correct horse"})
+    assert status == 200
+    assert body == {"token": Token.objects.get(user=bob).key}
+    status, _, _ = http(f"{live_server.url}/api/orders/", headers={"Authorization": f"Token {body['token']}"})
+    assert status == 200
+
+
+def test_a_wrong_password_gets_no_token_and_guessing_is_throttled(live_server, alice_token, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "token_obtain", "2/minute")
+    guesses = [
+        http(f"{live_server.url}/api/token/", "POST", {"username": "alice", "password": "guess"}) for _ in range(3)
+    ]
+    assert [status for status, _, _ in guesses] == [400, 400, 429]
+    assert guesses[0][2] == {"non_field_errors": ["Unable to log in with provided credentials."]}
+
+
 def test_a_replay_over_http_gets_the_first_answer_and_a_changed_body_gets_422(live_server, alice_token):
     first = order(live_server, alice_token, "http-1")
     again = order(live_server, alice_token, "http-1")

@@ -19,6 +19,7 @@ ENDPOINTS = {
     ("/api/sagas/{saga_id}/retry/", "post"),
     ("/api/sagas/{saga_id}/compensate/", "post"),
     ("/api/sagas/{saga_id}/resume/", "post"),
+    ("/api/token/", "post"),
 }
 
 

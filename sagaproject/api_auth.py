@@ -1,0 +1,43 @@
+"""Getting an API token with a username and password."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+
+from sagaproject.api_docs import FIELD_ERRORS, THROTTLED, UNSUPPORTED_MEDIA
+
+
+class TokenObtainThrottle(SimpleRateThrottle):
+    """Password guesses per client address; the rate is DEFAULT_THROTTLE_RATES["token_obtain"]."""
+
+    scope = "token_obtain"
+
+    def get_cache_key(self, request: Request, view: object) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class TokenObtainApi(ObtainAuthToken):
+    """Exchange a username and password for the user's API token; every call returns the same token."""
+
+    # No session: a password exchange must not depend on, or be refused by, a browser's CSRF state.
+    authentication_classes = []
+    throttle_classes = [TokenObtainThrottle]
+
+    @extend_schema(
+        operation_id="token_obtain",
+        summary="Get your API token",
+        request=AuthTokenSerializer,
+        responses={
+            200: inline_serializer("TokenOutput", {"token": serializers.CharField()}),
+            400: FIELD_ERRORS,
+            415: UNSUPPORTED_MEDIA,
+            429: THROTTLED,
+        },
+        auth=[],
+    )
+    def post(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().post(request, *args, **kwargs)
