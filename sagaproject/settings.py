@@ -1,0 +1,250 @@
+"""Settings, read once from the environment with development defaults.
+
+Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL; see README.md.
+"""
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from sagaproject.databases import build_databases, sqlite_dirs
+from sagaproject.env import env_bool, env_choice, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", True)
+_DEV_SECRET = "dev-only-insecure-secret-key-change-me-in-production-0123456789"
+SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "sagas",
+    "orders",
+    "payments",
+    "inventory",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "sagaproject.urls"
+WSGI_APPLICATION = "sagaproject.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = build_databases(BASE_DIR)
+for _folder in sqlite_dirs(DATABASES):
+    _folder.mkdir(parents=True, exist_ok=True)
+DATABASE_ROUTERS = ["sagaproject.routers.ServiceRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "catalog"
+LOGOUT_REDIRECT_URL = "catalog"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+# Where collectstatic gathers the files whitenoise serves.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# --- django-q2: the worker cluster (see README "Running workers") -------------------------
+_Q_WORKERS = env_int("Q_WORKERS", 2, minimum=1)
+Q_CLUSTER = {
+    "name": "saga",
+    # The queue lives on the engine's alias, so a checkpoint and its enqueue commit together.
+    "orm": "default",
+    "workers": _Q_WORKERS,
+    # A hard ceiling per task; the engine enforces each step's own, shorter timeout.
+    "timeout": env_int("Q_TIMEOUT", 120, minimum=1),
+    # The broker's redelivery lease: longer than any task can run so a live task is never
+    # handed to a second worker; the engine's own lease decides what runs.
+    "retry": env_int("Q_RETRY", 300, minimum=2),
+    "queue_limit": _Q_WORKERS,
+    "bulk": 1,
+    # The engine, not django-q2, decides retries; failures are acknowledged.
+    "ack_failures": True,
+    "max_attempts": 1,
+    "save_limit": -1,
+    "catch_up": False,
+    "recycle": 500,
+    "max_rss": 512_000,
+    "poll": 0.1,
+    "guard_cycle": 0.5,
+    "label": "Worker tasks",
+}
+# The ORM broker (default) is at-least-once and enqueues inside the checkpoint transaction.
+# Redis is faster but at-most-once: the engine then enqueues on commit and the recovery sweep
+# covers what a crash loses.
+Q_BROKER = env_choice("Q_BROKER", "orm", ("orm", "redis"))
+if Q_BROKER == "redis":
+    del Q_CLUSTER["orm"]
+    Q_CLUSTER["redis"] = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# --- the saga engine ------------------------------------------------------------------------
+SAGA_DEFAULT_STYLE = env_choice("SAGA_DEFAULT_STYLE", "orchestration", ("orchestration", "choreography"))
+# A saga must finish within this many seconds of its start or it compensates.
+SAGA_DEADLINE_SECONDS = env_int("SAGA_DEADLINE_SECONDS", 300, minimum=1)
+# Added to a step's timeout to form its lease, so a slow commit is not taken for a crash.
+SAGA_LEASE_MARGIN_SECONDS = env_int("SAGA_LEASE_MARGIN_SECONDS", 10, minimum=1)
+# One task runs steps back to back for at most this long, then hands the saga back to the queue.
+SAGA_TASK_BUDGET_SECONDS = env_int("SAGA_TASK_BUDGET_SECONDS", 30, minimum=1)
+
+# --- choreography: the outboxes and their sweep (see README "Choreography") -------------------
+# Delivered events and inbox records are kept this long (for inspection), then purged.
+OUTBOX_RETENTION_HOURS = env_int("OUTBOX_RETENTION_HOURS", 72, minimum=1)
+# The sweep relays outbox rows older than this; younger ones are left to the relay on commit.
+OUTBOX_RELAY_GRACE_SECONDS = env_int("OUTBOX_RELAY_GRACE_SECONDS", 10, minimum=0)
+# A choreographed saga untouched this long has its events delivered again by the sweep.
+CHOREOGRAPHY_IDLE_SECONDS = env_int("CHOREOGRAPHY_IDLE_SECONDS", 60, minimum=1)
+
+REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate challenge makes a request without credentials a 401, not a 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "60/minute"),
+        "user": env_str("API_THROTTLE_USER", "600/minute"),
+        "order_place": env_str("API_THROTTLE_ORDER_PLACE", "60/minute"),
+        "token_obtain": env_str("API_THROTTLE_TOKEN_OBTAIN", "10/minute"),
+    },
+    "EXCEPTION_HANDLER": "sagaproject.api_errors.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Sagas for Django API",
+    "DESCRIPTION": "Place orders that run as sagas across orders, payments and inventory.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No call to the public spec validator: the docs must work behind a firewall.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "ENUM_NAME_OVERRIDES": {
+        "SagaStatusEnum": "sagas.models.SagaStatus",
+        "StepStatusEnum": "sagas.models.StepStatus",
+        "OrderStatusEnum": "orders.api.selectors.ORDER_STATUSES",
+    },
+}
+
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"saga_context": {"()": "sagas.logging.SagaContextFilter"}},
+    "formatters": {
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [saga=%(saga_id)s step=%(step)s "
+            "attempt=%(attempt)s] %(message)s"
+        },
+        "json": {"()": "sagas.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["saga_context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"level": "INFO"},
+        # django-q2 logs as "django-q"; at INFO it writes two lines per task.
+        "django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING").upper()},
+        # runserver's request lines: through our handler so LOG_FORMAT=json covers them too.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}
+
+# --- operational endpoints: /metrics and /healthz (see README "Monitoring") ------------------
+# django-q2's clusters publish their status (the "Stat") to this cache every guard cycle; a
+# cache shared by every host is what lets /healthz and `qinfo` see clusters on other machines.
+# The table is made by `manage.py createcachetable`.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "cluster": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "saga_cluster_cache"},
+}
+Q_CLUSTER["cache"] = "cluster"
+# When set, /metrics answers only requests with "Authorization: Bearer <token>".
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# The step duration histogram covers steps that finished this recently, read from at most
+# this many of the newest step log rows.
+METRICS_STEP_WINDOW_SECONDS = env_int("METRICS_STEP_WINDOW_SECONDS", 300, minimum=1)
+METRICS_STEP_SAMPLE_ROWS = env_int("METRICS_STEP_SAMPLE_ROWS", 10_000, minimum=100)
+# /healthz calls the workers stalled when a queued task has been ready this long while no
+# step finished in that time.
+HEALTH_QUEUE_STALL_SECONDS = env_int("HEALTH_QUEUE_STALL_SECONDS", 120, minimum=10)
+# Probes and scrapers often speak plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
