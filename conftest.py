@@ -10,6 +10,7 @@ def _backend() -> str:
     return connections["default"].vendor
 
 
+@pytest.hookimpl(trylast=True)  # after `-m` has deselected, so the SQLite pass never sees them
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     on_postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
     for item in items:
