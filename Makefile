@@ -22,6 +22,7 @@ install: $(VENV)/.installed
 
 migrate: install
 	@for alias in $(ALIASES); do $(BIN)/python manage.py migrate --database=$$alias --verbosity=0 || exit 1; done
+	@$(BIN)/python manage.py createcachetable --database=default
 	@echo "migrated: $(ALIASES)"
 
 seed: migrate

@@ -227,6 +227,13 @@ def _compensate_refusal(saga: SagaInstance) -> str | None:
             f"The saga is past its pivot step ({definition.step(definition.pivot_index).name}); "
             "what is done there is final and cannot be compensated. Retry it instead."
         )
+    position = Position(saga.status, saga.direction, saga.step_index, saga.attempt)
+    if transitions.pivot_outcome_unknown(definition, position):
+        # Undoing the steps before a pivot that went through would refund an approved order.
+        return (
+            f"The pivot step ({definition.step(definition.pivot_index).name}) was tried and may have taken "
+            "effect, and it cannot be undone. Retry it to learn its outcome."
+        )
     return None
 
 

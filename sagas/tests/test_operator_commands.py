@@ -145,6 +145,18 @@ def test_compensate_saga_refuses_a_saga_past_its_pivot_before_asking(failed):
     assert audit_rows(failed) == []
 
 
+def test_compensate_saga_refuses_a_saga_stopped_at_a_pivot_that_may_have_happened(shop):
+    FaultRuleFactory(operation="orders.order_approve", mode="transient", phase="after", remaining=100)
+    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=2)
+    drain()
+    saga.refresh_from_db()
+    assert (saga.status, saga.current_step) == (SagaStatus.FAILED, "approve_order")
+    with pytest.raises(CommandError, match="approve_order\\) was tried and may have taken effect"):
+        run("compensate_saga", str(saga.pk), reason="undo it", yes=True)
+    assert audit_rows(saga) == []
+    assert order_of(saga).status == Order.Status.APPROVED
+
+
 def test_compensate_saga_dry_run_lists_the_plan_and_changes_nothing(running):
     before = snapshot(running)
     out = run("compensate_saga", str(running.pk), reason="what if", dry_run=True)
