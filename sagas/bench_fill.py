@@ -23,6 +23,22 @@ PRICE = Decimal("10.00")
 STEPS_OK = ("create_order", "reserve_stock", "charge_payment", "approve_order", "commit_stock")
 
 
+def _stored_form(connection):
+    """Values as the ORM itself would store them, so lookups by id and date find the filled rows."""
+    ops = connection.ops
+
+    def adapt(value):
+        if isinstance(value, uuid.UUID):
+            return value.hex
+        if isinstance(value, datetime):
+            return ops.adapt_datetimefield_value(value)
+        if isinstance(value, Decimal):
+            return str(value)
+        return value
+
+    return adapt
+
+
 def _copy(alias: str, table: str, columns: tuple[str, ...], rows: Iterator[tuple]) -> int:
     """Write rows into a table: COPY on PostgreSQL, executemany elsewhere."""
     connection = connections[alias]
@@ -38,8 +54,9 @@ def _copy(alias: str, table: str, columns: tuple[str, ...], rows: Iterator[tuple
             placeholders = ", ".join(["%s"] * len(columns))
             batch: list[tuple] = []
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+            adapt = _stored_form(connection)
             for row in rows:
-                batch.append(tuple(str(v) if isinstance(v, (uuid.UUID, Decimal)) else v for v in row))
+                batch.append(tuple(adapt(v) for v in row))
                 if len(batch) >= 5000:
                     cursor.executemany(sql, batch)
                     count += len(batch)
