@@ -5,6 +5,7 @@ so a typo in a deployment never turns into a silently wrong setting.
 """
 
 import os
+import re
 from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
@@ -58,4 +59,17 @@ def env_choice(name: str, default: str, choices: tuple[str, ...], environ: Mappi
     value = environ.get(name, default).strip().lower()
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} is not one of: {', '.join(choices)}.")
+    return value
+
+
+_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str, environ: Mapping[str, str] = os.environ) -> str:
+    """A request rate such as 60/minute, checked now rather than on the first request it would break."""
+    value = environ.get(name, default).strip().lower()
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate: write it as a number per second, minute, hour or day, e.g. 60/minute."
+        )
     return value

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from sagaproject.databases import build_databases, sqlite_dirs
-from sagaproject.env import env_bool, env_choice, env_int, env_list, env_str
+from sagaproject.env import env_bool, env_choice, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -161,6 +161,9 @@ OUTBOX_RELAY_GRACE_SECONDS = env_int("OUTBOX_RELAY_GRACE_SECONDS", 10, minimum=0
 CHOREOGRAPHY_IDLE_SECONDS = env_int("CHOREOGRAPHY_IDLE_SECONDS", 60, minimum=1)
 
 REST_FRAMEWORK = {
+    # Throttles key on the client address: 0 trusts only the socket's peer, so a client cannot pick
+    # its own bucket with X-Forwarded-For; behind N proxies that each append to it, set N.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
     # Token first: its WWW-Authenticate challenge makes a request without credentials a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -174,10 +177,10 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env_str("API_THROTTLE_ANON", "60/minute"),
-        "user": env_str("API_THROTTLE_USER", "600/minute"),
-        "order_place": env_str("API_THROTTLE_ORDER_PLACE", "60/minute"),
-        "token_obtain": env_str("API_THROTTLE_TOKEN_OBTAIN", "10/minute"),
+        "anon": env_rate("API_THROTTLE_ANON", "60/minute"),
+        "user": env_rate("API_THROTTLE_USER", "600/minute"),
+        "order_place": env_rate("API_THROTTLE_ORDER_PLACE", "60/minute"),
+        "token_obtain": env_rate("API_THROTTLE_TOKEN_OBTAIN", "10/minute"),
     },
     "EXCEPTION_HANDLER": "sagaproject.api_errors.api_exception_handler",
 }
@@ -198,8 +201,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+_LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
-LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = env_choice("LOG_LEVEL", "info", _LOG_LEVELS).upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -222,7 +226,7 @@ LOGGING = {
     "loggers": {
         "django": {"level": "INFO"},
         # django-q2 logs as "django-q"; at INFO it writes two lines per task.
-        "django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING").upper()},
+        "django-q": {"level": env_choice("Q_LOG_LEVEL", "warning", _LOG_LEVELS).upper()},
         # runserver's request lines: through our handler so LOG_FORMAT=json covers them too.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },

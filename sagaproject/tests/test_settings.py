@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from sagaproject.databases import build_databases
-from sagaproject.env import env_bool, env_int, env_list
+from sagaproject.env import env_bool, env_int, env_list, env_rate
 from sagaproject.routers import ServiceRouter
 
 BASE = Path(__file__).resolve().parents[2]
@@ -54,16 +54,32 @@ def test_malformed_scalars_are_clear_errors():
     assert env_list("ALLOWED_HOSTS", [], {"ALLOWED_HOSTS": "a.example, b.example,"}) == ["a.example", "b.example"]
 
 
-def test_the_server_refuses_to_start_on_a_malformed_setting():
+def test_a_malformed_throttle_rate_is_a_clear_error():
+    assert env_rate("API_THROTTLE_USER", "600/minute", {}) == "600/minute"
+    assert env_rate("API_THROTTLE_USER", "600/minute", {"API_THROTTLE_USER": "5/Hour"}) == "5/hour"
+    with pytest.raises(ImproperlyConfigured, match="API_THROTTLE_USER='lots' is not a rate"):
+        env_rate("API_THROTTLE_USER", "600/minute", {"API_THROTTLE_USER": "lots"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("DEBUG", "sometimes", "DEBUG='sometimes' is not a boolean"),
+        ("API_THROTTLE_ANON", "fast", "API_THROTTLE_ANON='fast' is not a rate"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL='loud' is not one of"),
+        ("NUM_PROXIES", "-1", "NUM_PROXIES='-1' must be at least 0"),
+    ],
+)
+def test_the_server_refuses_to_start_on_a_malformed_setting(variable, value, message):
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=BASE,
-        env={"PATH": "/usr/bin:/bin", "DEBUG": "sometimes"},
+        env={"PATH": "/usr/bin:/bin", variable: value},
         capture_output=True,
         text=True,
     )
     assert result.returncode != 0
-    assert "DEBUG='sometimes' is not a boolean" in result.stderr
+    assert message in result.stderr
 
 
 def test_production_without_a_secret_key_refuses_to_start():
