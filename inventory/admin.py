@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from inventory.models import IdempotencyRecord, Product, Reservation, StockMovement
+from inventory.models import IdempotencyRecord, InboxEvent, OutboxEvent, Product, Reservation, StockMovement
+from sagas.admin.events import InboxEventAdmin, OutboxEventAdmin
 from sagas.admin.tools import ReadOnlyAdmin, order_link, saga_link_for_key, saga_link_for_order
 
 
@@ -61,3 +62,7 @@ class InventoryIdempotencyRecordAdmin(ReadOnlyAdmin):
     @admin.display(description="saga")
     def saga(self, record: IdempotencyRecord) -> str:
         return saga_link_for_key(record.key)
+
+
+admin.site.register(OutboxEvent, OutboxEventAdmin)
+admin.site.register(InboxEvent, InboxEventAdmin)

@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from orders.models import IdempotencyRecord, Order, OrderLine
+from orders.models import IdempotencyRecord, InboxEvent, Order, OrderLine, OutboxEvent
+from sagas.admin.events import InboxEventAdmin, OutboxEventAdmin
 from sagas.admin.tools import ReadOnlyAdmin, ReadOnlyInline, saga_link, saga_link_for_key
 
 
@@ -40,3 +41,7 @@ class OrderIdempotencyRecordAdmin(ReadOnlyAdmin):
     @admin.display(description="saga")
     def saga(self, record: IdempotencyRecord) -> str:
         return saga_link_for_key(record.key)
+
+
+admin.site.register(OutboxEvent, OutboxEventAdmin)
+admin.site.register(InboxEvent, InboxEventAdmin)

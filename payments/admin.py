@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from payments.models import CustomerAccount, IdempotencyRecord, LedgerEntry, Payment, Refund
+from payments.models import CustomerAccount, IdempotencyRecord, InboxEvent, LedgerEntry, OutboxEvent, Payment, Refund
+from sagas.admin.events import InboxEventAdmin, OutboxEventAdmin
 from sagas.admin.tools import ReadOnlyAdmin, order_link, saga_link_for_key, saga_link_for_order
 
 
@@ -74,3 +75,7 @@ class PaymentIdempotencyRecordAdmin(ReadOnlyAdmin):
     @admin.display(description="saga")
     def saga(self, record: IdempotencyRecord) -> str:
         return saga_link_for_key(record.key)
+
+
+admin.site.register(OutboxEvent, OutboxEventAdmin)
+admin.site.register(InboxEvent, InboxEventAdmin)

@@ -3,10 +3,13 @@
 import pytest
 from django.urls import reverse
 
+from inventory import models as inventory_models
 from inventory.models import IdempotencyRecord as InventoryRecord
 from inventory.models import Product, Reservation, StockMovement
+from orders import models as orders_models
 from orders.models import IdempotencyRecord as OrderRecord
 from orders.models import Order
+from payments import models as payments_models
 from payments.models import CustomerAccount, LedgerEntry, Payment, Refund
 from payments.models import IdempotencyRecord as PaymentRecord
 from sagas.models import FaultRule, IdempotentRequest, SagaStepLog
@@ -176,3 +179,37 @@ def test_a_choreographed_saga_page_shows_its_events_on_the_timeline(shop, root_c
     html = response.content.decode()
     assert response.status_code == 200
     assert 'class="saga-timeline"' in html and "Event handled" in html
+
+
+EVENT_MODELS = [
+    model for app in (orders_models, payments_models, inventory_models) for model in (app.OutboxEvent, app.InboxEvent)
+]
+
+
+@pytest.mark.parametrize("model", EVENT_MODELS, ids=lambda m: f"{m._meta.app_label}.{m.__name__}")
+def test_each_service_outbox_and_inbox_show_a_choreographed_saga_events(shop, root_client, model):
+    from sagas.choreography_testing import drain_events
+
+    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=1, style="choreography")
+    drain_events()
+    row = model.objects.filter(saga_id=saga.pk).first()
+    assert row is not None, f"no {model._meta.label} row for the saga"
+    listing = root_client.get(_admin_url(model, "changelist"), {"q": str(saga.pk)})
+    assert listing.status_code == 200
+    assert row.event_type in listing.content.decode()
+    page = root_client.get(_admin_url(model, "change", row.pk))
+    assert page.status_code == 200
+    assert reverse("admin:sagas_sagainstance_change", args=[saga.pk]) in page.content.decode()
+
+
+def test_the_outbox_pending_filter_lists_only_events_not_yet_handed_on(shop, root_client):
+    from orders.models import OutboxEvent
+    from sagas.choreography_testing import drain_events
+
+    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=1, style="choreography")
+    drain_events()
+    events = {e.event_type: e.pk for e in OutboxEvent.objects.filter(saga_id=saga.pk)}
+    OutboxEvent.objects.filter(pk=events["order-created"]).update(delivered_at=None)
+    html = root_client.get(_admin_url(OutboxEvent, "changelist"), {"pending": "yes"}).content.decode()
+    assert _admin_url(OutboxEvent, "change", events["order-created"]) in html
+    assert _admin_url(OutboxEvent, "change", events["order-approved"]) not in html
