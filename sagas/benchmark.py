@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.db import connections
+from django.db import DatabaseError, connections, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -164,6 +164,7 @@ class BenchReport:
     exec_p99_ms: float = 0.0
     commits_per_saga: float | None = None
     queries_per_saga: float | None = None
+    queries_source: str = ""
     outcomes: dict[str, int] = field(default_factory=dict)
     baseline_per_second: float | None = None
     ratio_to_baseline: float | None = None
@@ -241,6 +242,26 @@ def place_sagas(
     return ids, time.monotonic() - started
 
 
+def place_one_by_one(
+    data: BenchData, count: int, style: str, fail_rate: float, rng: random.Random, timeout: float
+) -> tuple[list[str], float]:
+    """Each order placed only when the one before has finished, so each saga has the workers to itself."""
+    ids: list[str] = []
+    placing = 0.0
+    for number in range(count):
+        started = time.monotonic()
+        placed, seconds = place_sagas(data, 1, style, fail_rate, rng)
+        placing += seconds
+        deadline = started + timeout
+        while SagaInstance.objects.filter(pk=placed[0], status__in=ACTIVE_STATUSES).exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"saga {placed[0]} still running after {timeout:.0f}s")
+            time.sleep(0.01)
+        ids.extend(placed)
+        progress(number + 1, count, "one by one")
+    return ids, placing
+
+
 def run_baseline(data: BenchData, count: int, fail_rate: float, rng: random.Random, timeout: float) -> RoundResult:
     started = time.monotonic()
     order_ids = []
@@ -252,6 +273,27 @@ def run_baseline(data: BenchData, count: int, fail_rate: float, rng: random.Rand
     enqueued = time.monotonic() - started
     wait_for_orders_settled(order_ids, timeout)
     return RoundResult("baseline", count, time.monotonic() - started, enqueued)
+
+
+def pg_statement_calls() -> int | None:
+    """Statements the database has run so far, when PostgreSQL loads pg_stat_statements; else None."""
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        with transaction.atomic(using="default"), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements "
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            return int(cursor.fetchone()[0])
+    except DatabaseError:
+        return None
+
+
+def queries_per_saga(data: BenchData, style: str, samples: int = 20) -> tuple[float, str]:
+    """Queries on every alias per saga, counted in this process over a small sample run inline."""
+    return round(mean_queries_per_saga(data, style, samples), 1), f"counted over {samples} sagas run inline"
 
 
 def mean_queries_per_saga(data: BenchData, style: str, samples: int = 20) -> float:

@@ -26,6 +26,14 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2, help="Worker processes in the cluster (default 2).")
         parser.add_argument("--broker", choices=["orm", "redis"], default="orm")
         parser.add_argument("--external", action="store_true", help="Use a cluster that is already running.")
+        parser.add_argument(
+            "--clusters", type=int, default=1, help="qcluster processes to start, each with --workers (default 1)."
+        )
+        parser.add_argument(
+            "--one-by-one",
+            action="store_true",
+            help="Place each order only when the one before has finished: latency on an idle system.",
+        )
         parser.add_argument("--style", choices=["orchestration", "choreography", "mixed"], default="orchestration")
         parser.add_argument("--fail-rate", type=float, default=0.0, help="Share of orders refused for lack of funds.")
         parser.add_argument("--contended", action="store_true", help="Aim every order at two products and customers.")
@@ -40,6 +48,10 @@ class Command(BaseCommand):
         count = options["sagas"]
         if count < 1:
             raise CommandError("--sagas must be at least 1.")
+        if options["clusters"] < 1 or options["workers"] < 1:
+            raise CommandError("--clusters and --workers must be at least 1.")
+        if options["one_by_one"] and options["baseline"]:
+            raise CommandError("--one-by-one measures latency alone; run --baseline separately.")
         if not 0 <= options["fail_rate"] <= 1:
             raise CommandError("--fail-rate must be between 0 and 1.")
         from django.db import connections
@@ -47,7 +59,7 @@ class Command(BaseCommand):
         report = benchmark.BenchReport(
             sagas=count,
             style=options["style"],
-            workers=options["workers"],
+            workers=options["workers"] * (1 if options["external"] else options["clusters"]),
             broker=options["broker"],
             backend=connections["default"].vendor,
             fail_rate=options["fail_rate"],
@@ -56,18 +68,19 @@ class Command(BaseCommand):
         rng = random.Random(42)
         self.stderr.write("preparing data...")
         data = benchmark.prepare_data(count, options["contended"])
-        report.queries_per_saga = round(benchmark.mean_queries_per_saga(data, options["style"]), 1)
-        cluster = None
+        report.queries_per_saga, report.queries_source = benchmark.queries_per_saga(data, options["style"])
+        clusters: list[WorkerCluster] = []
         if not options["external"]:
-            cluster = WorkerCluster(workers=options["workers"], env={"Q_BROKER": options["broker"]}).start()
+            for _ in range(options["clusters"]):
+                clusters.append(WorkerCluster(workers=options["workers"], env={"Q_BROKER": options["broker"]}).start())
             time.sleep(2.0)
-            report.worker_rss_start_kib = benchmark.worker_rss_kib(descendant_pids(cluster.pid))
+            report.worker_rss_start_kib = self._rss(clusters)
         try:
             self._rounds(report, data, rng, options)
-            if cluster is not None:
-                report.worker_rss_end_kib = benchmark.worker_rss_kib(descendant_pids(cluster.pid))
+            if clusters:
+                report.worker_rss_end_kib = self._rss(clusters)
         finally:
-            if cluster is not None:
+            for cluster in clusters:
                 cluster.stop()
         self._check(report)
         self._print(report)
@@ -86,16 +99,28 @@ class Command(BaseCommand):
         saga_seconds = enqueue_seconds = baseline_seconds = 0.0
         baseline_count = 0
         commits = 0
+        statements: int | None = 0
         for number in range(rounds):
             before = benchmark.pg_commits()
+            calls_before = benchmark.pg_statement_calls()
             started = time.monotonic()
-            ids, placed = benchmark.place_sagas(data, per_round, options["style"], options["fail_rate"], rng)
-            benchmark.wait_for_sagas(ids, options["timeout"], label=f"sagas {number + 1}/{rounds}")
+            if options["one_by_one"]:
+                ids, placed = benchmark.place_one_by_one(
+                    data, per_round, options["style"], options["fail_rate"], rng, options["timeout"]
+                )
+            else:
+                ids, placed = benchmark.place_sagas(data, per_round, options["style"], options["fail_rate"], rng)
+                benchmark.wait_for_sagas(ids, options["timeout"], label=f"sagas {number + 1}/{rounds}")
             saga_seconds += time.monotonic() - started
             enqueue_seconds += placed
             after = benchmark.pg_commits()
             if before is not None and after is not None:
                 commits += after - before
+            calls_after = benchmark.pg_statement_calls()
+            if statements is not None and calls_before is not None and calls_after is not None:
+                statements += calls_after - calls_before
+            else:
+                statements = None
             saga_ids.extend(ids)
             if options["baseline"]:
                 result = benchmark.run_baseline(data, per_round, options["fail_rate"], rng, options["timeout"])
@@ -104,15 +129,20 @@ class Command(BaseCommand):
         benchmark.summarise(report, saga_ids, saga_seconds, enqueue_seconds)
         if report.backend == "postgresql":
             report.commits_per_saga = round(commits / len(saga_ids), 1)
+        if statements:
+            report.queries_per_saga = round(statements / len(saga_ids), 1)
+            report.queries_source = "pg_stat_statements, whole run"
         if options["baseline"] and baseline_seconds:
             report.baseline_per_second = round(baseline_count / baseline_seconds, 1)
             report.ratio_to_baseline = round(report.sagas_per_second / report.baseline_per_second, 3)
 
+    @staticmethod
+    def _rss(clusters: list[WorkerCluster]) -> int:
+        return sum(benchmark.worker_rss_kib(descendant_pids(cluster.pid)) for cluster in clusters)
+
     def _check(self, report: Any) -> None:
-        try:
-            from sagas.consistency import find_violations
-        except ImportError:
-            return
+        from sagas.consistency import find_violations
+
         violations = find_violations()
         report.consistency_violations = len(violations)
         for violation in violations[:20]:
@@ -130,7 +160,7 @@ class Command(BaseCommand):
             ("end-to-end", f"p50 {report.e2e_p50_ms} ms  p95 {report.e2e_p95_ms} ms  p99 {report.e2e_p99_ms} ms"),
             ("execution", f"p50 {report.exec_p50_ms} ms  p99 {report.exec_p99_ms} ms"),
             ("commits/saga", "n/a (PostgreSQL only)" if report.commits_per_saga is None else report.commits_per_saga),
-            ("queries/saga", report.queries_per_saga),
+            ("queries/saga", f"{report.queries_per_saga} ({report.queries_source})"),
             ("outcomes", ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))),
         ]
         if report.baseline_per_second is not None:
