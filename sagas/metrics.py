@@ -44,7 +44,7 @@ from django_q.models import OrmQ
 from prometheus_client.core import CounterMetricFamily, GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from sagas import healthz
+from sagas import healthz, selectors
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.saga_totals import status_counts
 
@@ -65,10 +65,9 @@ def attention_figures(now: Any) -> dict[str, int]:
     Stuck means not moving: not paused, and its lease has expired or its deadline passed.
     Both queries stay within one status range of the status index.
     """
-    overdue = Q(lease_expires_at__lt=now) | Q(deadline_at__lt=now)
     in_progress = SagaInstance.objects.filter(status__in=ACTIVE_STATUSES).aggregate(
         paused_count=Count("pk", filter=Q(paused=True)),
-        stuck_count=Count("pk", filter=Q(paused=False) & overdue),
+        stuck_count=Count("pk", filter=selectors.stuck_condition(now)),
     )
     figures = {"paused": in_progress["paused_count"], "stuck": in_progress["stuck_count"]}
     figures["failed_unresolved"] = SagaInstance.objects.filter(

@@ -102,7 +102,8 @@ def operate_view(model_admin: Any, request: HttpRequest, object_id: str, operati
     saga = model_admin.get_object(request, object_id)
     if saga is None:
         return model_admin._get_obj_does_not_exist_redirect(request, model_admin.model._meta, object_id)
-    if not operation.allowed_for(request.user):
+    # An action's permission never stands in for seeing the saga it acts on.
+    if not model_admin.has_view_or_change_permission(request, saga) or not operation.allowed_for(request.user):
         raise PermissionDenied(f"You may not {operation.label.lower()}.")
     change_url = reverse("admin:sagas_sagainstance_change", args=[saga.pk])
     form_class = _form_class(operation)
