@@ -110,7 +110,7 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
-# --- django-q2: the worker cluster (see README "Running workers") -------------------------
+# --- django-q2: the worker cluster (see README "Workers in production") -------------------------
 _Q_WORKERS = env_int("Q_WORKERS", 2, minimum=1)
 Q_CLUSTER = {
     "name": "saga",

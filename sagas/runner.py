@@ -204,7 +204,8 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
         )
         if not claimed:
             return None
-        _close_lost_attempts(saga_id, owner, now)
+        if saga.status != SagaStatus.PENDING:  # a PENDING saga was never claimed: it has no attempts
+            _close_lost_attempts(saga_id, owner, now)
         SagaStepLog.objects.bulk_create(notes)
         log = SagaStepLog.objects.create(
             saga_id=saga_id,
