@@ -5,6 +5,8 @@ Every operation a saga calls takes an idempotency key and runs in one transactio
 """
 
 import uuid
+from collections.abc import Collection
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -180,6 +182,9 @@ def outbox_relay(*, older_than_seconds: float | None = None, limit: int = 1000) 
     return outbox.relay(OutboxEvent, ALIAS, older_than_seconds=older_than_seconds, limit=limit)
 
 
-def outbox_purge(*, retention_hours: float) -> tuple[int, int]:
-    """Delete delivered events and inbox records older than the retention; returns both counts."""
-    return outbox.purge(OutboxEvent, InboxEvent, ALIAS, retention_hours)
+def outbox_purge(*, before: datetime, keep_saga_ids: Collection[uuid.UUID | str] = ()) -> tuple[int, int]:
+    """Delete delivered events and inbox records older than `before`, except those of `keep_saga_ids`.
+
+    Returns both counts.
+    """
+    return outbox.purge(OutboxEvent, InboxEvent, ALIAS, before, keep_saga_ids)

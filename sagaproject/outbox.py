@@ -13,9 +13,9 @@ which they happened along each chain of cause and effect.
 """
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models, transaction
@@ -275,10 +275,23 @@ def relay(
 
 
 def purge(
-    outbox_model: type[OutboxEventBase], inbox_model: type[InboxEventBase], alias: str, retention_hours: float
+    outbox_model: type[OutboxEventBase],
+    inbox_model: type[InboxEventBase],
+    alias: str,
+    before: datetime,
+    keep_saga_ids: Collection[uuid.UUID | str] = (),
 ) -> tuple[int, int]:
-    """Delete delivered outbox rows and inbox rows older than the retention; returns both counts."""
-    cutoff = timezone.now() - timedelta(hours=retention_hours)
-    outbox_deleted, _ = outbox_model.objects.using(alias).filter(delivered_at__lt=cutoff).delete()
-    inbox_deleted, _ = inbox_model.objects.using(alias).filter(handled_at__lt=cutoff).delete()
+    """Delete delivered outbox rows and inbox rows older than `before`, but none of the sagas in `keep_saga_ids`.
+
+    Returns both counts. The caller names the sagas whose events are still needed (one not
+    finished may be resumed, which delivers them again); this database knows no saga states.
+    """
+    outbox_rows = outbox_model.objects.using(alias).filter(delivered_at__lt=before)
+    inbox_rows = inbox_model.objects.using(alias).filter(handled_at__lt=before)
+    if keep_saga_ids:
+        keep = list(keep_saga_ids)
+        outbox_rows = outbox_rows.exclude(saga_id__in=keep)
+        inbox_rows = inbox_rows.exclude(saga_id__in=keep)
+    outbox_deleted, _ = outbox_rows.delete()
+    inbox_deleted, _ = inbox_rows.delete()
     return outbox_deleted, inbox_deleted

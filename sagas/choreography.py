@@ -28,6 +28,10 @@ from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaS
 
 ORDER_FIELDS = ("customer", "sku", "quantity", "unit_price", "total")
 
+# The events a cancel request sets off, in causal order: orders cancels the order on the
+# request, and inventory and payments undo their parts once they hear it is cancelled.
+CANCEL_CHAIN = (ev.ORDER_CANCEL_REQUESTED, ev.ORDER_CANCELLED)
+
 # Why an orchestration-only action is refused for a choreographed saga.
 NOT_FOR_CHOREOGRAPHY = {
     "retry": (
@@ -173,24 +177,53 @@ def choreography_compensate(saga: SagaInstance, actor: str, reason: str) -> Saga
 
 
 def saga_events(saga: SagaInstance) -> list[Event]:
-    """Every event of the saga: the monitor's requests and what each service published."""
-    events = [Event.from_dict(payload) for payload in saga.context.get("sent", [])]
+    """Every event of the saga still kept: the monitor's requests, the services' outboxes and the deliveries given up.
+
+    A delivery a service gave up on is kept in the saga's context as well as in its
+    publisher's outbox, so it can be delivered again after the outbox row is gone. Each event
+    appears once.
+    """
+    events = {event.id: event for event in (Event.from_dict(payload) for payload in saga.context.get("sent", []))}
     for selectors in (order_selectors, inventory_selectors, payment_selectors):
-        events.extend(selectors.outbox_events(saga.pk))
-    return sorted(events, key=lambda event: (event.sequence, event.occurred_at))
+        events.update((event.id, event) for event in selectors.outbox_events(saga.pk))
+    for letter in saga.context.get("dead_letters", []):
+        event = Event.from_dict(letter["event"])
+        events.setdefault(event.id, event)
+    return sorted(events.values(), key=lambda event: (event.sequence, event.occurred_at))
 
 
-def redeliver(saga: SagaInstance, now: Any) -> tuple[int, dict[str, Any]]:
+def redeliver(saga: SagaInstance, now: Any, events: list[Event] | None = None) -> tuple[int, dict[str, Any]]:
     """Queue every event of the saga again to all its subscribers; call inside a transaction.
 
     Subscribers that already acted skip a repeat (inbox, idempotency keys), so this only
     moves what was lost or given up. Returns the count and the saga fields to write.
     """
-    events = saga_events(saga)
+    events = saga_events(saga) if events is None else events
     for event in events:
         eventbus.enqueue_deliveries(event)
     context = {key: value for key, value in saga.context.items() if key not in ("failure", "dead_letters")}
     return len(events), monitor.view(saga, context, now)
+
+
+def resume_refusal(saga: SagaInstance, events: list[Event] | None = None) -> str | None:
+    """Why "resume" cannot move this saga, or None if it can; `events` defaults to saga_events(saga).
+
+    Resuming clears a failure only when the event the service gave up on can be delivered
+    again: otherwise the saga would leave the "needs attention" list with nobody to undo it.
+    """
+    if saga.status in (SagaStatus.COMPLETED, SagaStatus.COMPENSATED):
+        return f"Only a saga still in progress or FAILED can be resumed; this one is {saga.status}."
+    events = saga_events(saga) if events is None else events
+    failure = saga.context.get("failure")
+    if failure and failure.get("event_type") not in {event.type for event in events}:
+        return (
+            f"The {failure.get('event_type')} event that {failure.get('handler')} gave up on is kept nowhere "
+            "(its outbox row was purged and the saga holds no copy), so resuming would deliver nothing to it. "
+            "Do its work by hand, then mark the saga resolved."
+        )
+    if not events:
+        return "No event of this saga is kept any more, so resuming would deliver nothing."
+    return None
 
 
 def choreography_resume(saga: SagaInstance, actor: str, reason: str) -> SagaInstance:
@@ -198,10 +231,12 @@ def choreography_resume(saga: SagaInstance, actor: str, reason: str) -> SagaInst
 
     Called by sagas.services.saga_resume inside its transaction on `default`.
     """
-    if saga.status in (SagaStatus.COMPLETED, SagaStatus.COMPENSATED):
-        raise ActionNotAllowed(f"Only a saga still in progress or FAILED can be resumed; this one is {saga.status}.")
+    events = saga_events(saga)
+    refusal = resume_refusal(saga, events)
+    if refusal:
+        raise ActionNotAllowed(refusal)
     now = timezone.now()
-    count, fields = redeliver(saga, now)
+    count, fields = redeliver(saga, now, events)
     if not monitor.fenced_update(saga, now, **fields, resolved_at=None, resolved_by=""):
         raise ActionNotAllowed("The saga changed while you were acting on it; look again and retry.")
     _audit(saga, "resume", actor, reason, {"redelivered": count}).save()
@@ -211,3 +246,21 @@ def choreography_resume(saga: SagaInstance, actor: str, reason: str) -> SagaInst
 def choreography_compensations_planned(saga: SagaInstance) -> list[str]:
     """What "compensate now" makes the services undo."""
     return flow.compensations_planned()
+
+
+def choreography_compensation_plan() -> tuple[str, list[str]]:
+    """How "compensate now" undoes a choreographed saga, in words: a heading and one line per stage.
+
+    The admin's confirmation page and `compensate_saga` both show this text, so they cannot
+    disagree. It is read from the services' subscriptions to each event of CANCEL_CHAIN:
+    the services that hear the same event undo their parts at the same time.
+    """
+    lines: list[str] = []
+    for event_type in CANCEL_CHAIN:
+        undoers = [sub for sub in eventbus.subscribers(event_type) if sub.compensate]
+        if not undoers:
+            continue
+        names = " and ".join(f"{sub.name} (undoes {sub.step})" for sub in undoers)
+        together = ", at the same time" if len(undoers) > 1 else ""
+        lines.append(f"{'Then' if lines else 'First'}, on {event_type}: {names}{together}.")
+    return "Publishes a cancel request; each service undoes its own part when it hears of the cancel:", lines

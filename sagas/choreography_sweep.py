@@ -2,7 +2,9 @@
 
 1. Relay: outbox rows older than a grace period that no relay handed over (a crash between
    a service's commit and its relay) are queued now.
-2. Purge: delivered outbox rows and inbox rows older than OUTBOX_RETENTION_HOURS go.
+2. Purge: delivered outbox rows and inbox rows older than OUTBOX_RETENTION_HOURS go, except
+   those of a saga not finished (in progress, or FAILED and not marked resolved): resuming
+   it delivers them again.
 3. Deadline: a choreographed saga past its deadline, not yet approved and never asked to
    cancel, gets a cancel request (the services then undo their work).
 4. Idle: a saga in progress that nothing has touched for a while and that has no delivery
@@ -17,11 +19,12 @@ orchestrated sagas alone.
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inventory import selectors as inventory_selectors
@@ -36,6 +39,7 @@ from sagaproject.outbox import Event
 from sagas import monitor
 from sagas.choreography import redeliver, request_cancel
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
+from sagas.selectors import needs_attention_condition
 
 logger = logging.getLogger("sagas.choreography")
 
@@ -48,6 +52,10 @@ OUTBOXES = (
     ("inventory", inventory_services.outbox_relay, inventory_selectors.outbox_pending),
     ("payments", payment_services.outbox_relay, payment_selectors.outbox_pending),
 )
+# At most this many unfinished sagas per status are read to keep their events (four statuses).
+KEEP_LIMIT = 2000
+# How far apart the clocks of the hosts that write sagas and events may be.
+CLOCK_MARGIN = timedelta(minutes=10)
 PURGES = (
     ("orders", order_services.outbox_purge),
     ("inventory", inventory_services.outbox_purge),
@@ -82,9 +90,35 @@ def relay_pending(older_than_seconds: float | None = None, dry_run: bool = False
     return relayed
 
 
+def sagas_needing_their_events(cutoff: datetime, limit: int = KEEP_LIMIT) -> tuple[list[Any], datetime]:
+    """The choreographed sagas not finished that may have events older than `cutoff`, and the cutoff to purge at.
+
+    A saga in progress, or FAILED and not marked resolved, may still be resumed, and resume
+    delivers its events again. Only a saga started before the cutoff can have events that
+    old (CLOCK_MARGIN allows for hosts whose clocks differ), which in a healthy system leaves
+    the few stuck or failed ones. Each status is one indexed range read of at most `limit`
+    rows, oldest first; where a read is cut short, the cutoff moves back to before the oldest
+    saga not read, so no event of an unlisted saga is old enough to go.
+    """
+    started_early = SagaInstance.objects.filter(style=SagaStyle.CHOREOGRAPHY, created_at__lt=cutoff + CLOCK_MARGIN)
+    unfinished = [Q(status=status) for status in ACTIVE_STATUSES] + [needs_attention_condition()]
+    keep: list[Any] = []
+    for condition in unfinished:
+        rows = list(started_early.filter(condition).order_by("created_at").values_list("pk", "created_at")[:limit])
+        keep.extend(pk for pk, _ in rows)
+        if rows and len(rows) == limit:
+            cutoff = min(cutoff, rows[-1][1] - CLOCK_MARGIN)
+    return keep, cutoff
+
+
 def purge(retention_hours: float) -> dict[str, tuple[int, int]]:
-    """Delete delivered outbox rows and inbox rows older than the retention, per service."""
-    return {service: purge_service(retention_hours=retention_hours) for service, purge_service in PURGES}
+    """Delete delivered outbox rows and inbox rows older than the retention, per service.
+
+    Every event of a saga not finished is kept: the outboxes live on the services' databases
+    and saga states on `default`, so the ids of those sagas are read first and excluded.
+    """
+    keep, before = sagas_needing_their_events(timezone.now() - timedelta(hours=retention_hours))
+    return {service: purge_service(before=before, keep_saga_ids=keep) for service, purge_service in PURGES}
 
 
 def _choreographed_in_progress() -> Any:

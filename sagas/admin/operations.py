@@ -83,10 +83,8 @@ def _explain_compensate(saga: SagaInstance) -> Plan:
     if refusal:
         return Plan(refusal=refusal)
     if _choreographed(saga):
-        return Plan(
-            effects=["Publishes a cancel request; each service undoes its own work, in this order:"],
-            compensations=services.compensations_planned(saga),
-        )
+        heading, stages = choreography.choreography_compensation_plan()
+        return Plan(effects=[heading, *stages])
     planned = services.compensations_planned(saga)
     if not planned:
         return Plan(effects=["Nothing has been done that needs undoing: the saga becomes COMPENSATED at once."])
@@ -100,8 +98,9 @@ def _explain_compensate(saga: SagaInstance) -> Plan:
 
 def _explain_resume(saga: SagaInstance) -> Plan:
     if _choreographed(saga):
-        if saga.status in (SagaStatus.COMPLETED, SagaStatus.COMPENSATED):
-            return Plan(refusal=f"Only a saga still in progress or FAILED can be resumed; this one is {saga.status}.")
+        refusal = choreography.resume_refusal(saga)
+        if refusal:
+            return Plan(refusal=refusal)
         return Plan(
             effects=[
                 "Delivers every event of the saga again to its services, including any a service gave up on.",

@@ -1,14 +1,18 @@
 """Operator actions in the admin: confirm first, need their own permission, refuse politely, audit."""
 
+import io
 import json
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from sagas.models import Direction, SagaInstance, SagaStatus
+from sagas.services import order_place
 from sagas.tests.admin_support import saga_row, staff_user
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -146,6 +150,26 @@ def test_the_compensate_confirmation_lists_the_compensations_in_the_order_they_r
         listed.index(f"<strong>{step}</strong>") for step in ("charge_payment", "reserve_stock", "create_order")
     ]
     assert positions == sorted(positions)
+
+
+def test_the_compensate_confirmation_of_a_choreographed_saga_says_what_compensate_saga_says(client, shop):
+    """Orders cancels first; inventory and payments then undo their parts at the same time, not one by one."""
+    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=2, style="choreography")
+    client.force_login(staff_user("operator", "compensate_saga"))
+    page = unescape(client.get(_url(saga, "compensate")).content.decode())
+    out = io.StringIO()
+    call_command("compensate_saga", str(saga.pk), reason="checking", dry_run=True, stdout=out)
+    said = out.getvalue()
+    heading = "Publishes a cancel request; each service undoes its own part when it hears of the cancel:"
+    first = "First, on order-cancel-requested: orders.cancel_order (undoes create_order)."
+    then = (
+        "Then, on order-cancelled: inventory.release_stock (undoes reserve_stock) and "
+        "payments.refund_payment (undoes charge_payment), at the same time."
+    )
+    for text in (heading, first, then):
+        assert text in page and text in said
+    assert page.index(heading) < page.index(first) < page.index(then)
+    assert "in this order" not in page and "saga-compensations" not in page
 
 
 def test_the_saga_page_offers_only_the_actions_the_user_may_take(client):

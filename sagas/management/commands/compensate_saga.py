@@ -1,9 +1,10 @@
-"""Stop a running or FAILED saga and undo what it did, in reverse order.
+"""Stop a running or FAILED saga and undo what it did.
 
 Lists the compensations that will run, in the order they will run, and asks before acting
-(--yes skips the question). Refuses a saga that has finished, is already compensating, or
-is past its pivot step (what is done there is final). Leaves an audit record (who, when,
-why) in the saga's step log.
+(--yes skips the question); for a choreographed saga it says which service undoes its part
+on which event, in the same words as the admin's confirmation page. Refuses a saga that has
+finished, is already compensating, or is past its pivot step (what is done there is final).
+Leaves an audit record (who, when, why) in the saga's step log.
 """
 
 import sys
@@ -11,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
+from sagas.choreography import choreography_compensation_plan
 from sagas.definition import get_definition
 from sagas.management.operator import OperatorCommand, describe
 from sagas.models import SagaInstance, SagaStyle
@@ -44,16 +46,19 @@ class Command(OperatorCommand):
         self.report(saga, before, after, False, options)
 
     def _list_plan(self, saga: SagaInstance) -> None:
+        if saga.style == SagaStyle.CHOREOGRAPHY:
+            # The same words as the admin's confirmation page.
+            heading, stages = choreography_compensation_plan()
+            self.stdout.write(f"Saga {saga.pk} ({describe(saga)}). {heading}")
+            for stage in stages:
+                self.stdout.write(f"  {stage}")
+            return
         planned = compensations_planned(saga)
         if not planned:
             self.stdout.write(f"Saga {saga.pk} ({describe(saga)}): nothing to undo; it will be marked compensated.")
             return
         steps = {step.name: step for step in get_definition(saga.definition_name, saga.definition_version).steps}
-        if saga.style == SagaStyle.CHOREOGRAPHY:
-            heading = "These compensations will run (each service undoes its own part when it hears of the cancel):"
-        else:
-            heading = "These compensations will run, in this order:"
-        self.stdout.write(f"Saga {saga.pk} ({describe(saga)}). {heading}")
+        self.stdout.write(f"Saga {saga.pk} ({describe(saga)}). These compensations will run, in this order:")
         for number, step_name in enumerate(planned, 1):
             step = steps.get(step_name)
             label = getattr(step.compensation, "__name__", "") if step is not None else ""

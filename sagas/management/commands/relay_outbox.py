@@ -2,9 +2,10 @@
 
 Queues every outbox event that no relay handed over (a crash between a service's commit
 and its relay), older than --older-than seconds so the relay on commit is not doubled.
-With --sweep it also purges delivered events past OUTBOX_RETENTION_HOURS, asks to cancel
-choreographed sagas past their deadline and re-delivers the events of idle ones, as the
-scheduled sweep does. Delivery is at least once: subscribers ignore a repeat.
+With --sweep it also purges delivered events past OUTBOX_RETENTION_HOURS (but none of a
+saga in progress, or FAILED and not marked resolved), asks to cancel choreographed sagas past
+their deadline and re-delivers the events of idle ones, as the scheduled sweep does.
+Delivery is at least once: subscribers ignore a repeat.
 """
 
 from typing import Any
