@@ -62,3 +62,5 @@ def test_bad_arguments_are_refused_before_anything_starts():
         call_command("bench_sagas", "--fail-rate", "2")
     with pytest.raises(CommandError, match="--clusters and --workers must be at least 1"):
         call_command("bench_sagas", "--clusters", "0")
+    with pytest.raises(CommandError, match="--broker redis needs Q_BROKER=redis in this command's environment"):
+        call_command("bench_sagas", "--broker", "redis")

@@ -24,7 +24,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--sagas", type=int, default=2000, help="Orders to place (default 2000).")
         parser.add_argument("--workers", type=int, default=2, help="Worker processes in the cluster (default 2).")
-        parser.add_argument("--broker", choices=["orm", "redis"], default="orm")
+        parser.add_argument(
+            "--broker",
+            choices=["orm", "redis"],
+            help="The broker, as Q_BROKER sets it (default: Q_BROKER); this command queues there too.",
+        )
         parser.add_argument("--external", action="store_true", help="Use a cluster that is already running.")
         parser.add_argument(
             "--clusters", type=int, default=1, help="qcluster processes to start, each with --workers (default 1)."
@@ -48,6 +52,15 @@ class Command(BaseCommand):
         count = options["sagas"]
         if count < 1:
             raise CommandError("--sagas must be at least 1.")
+        from django.conf import settings
+
+        options["broker"] = options["broker"] or settings.Q_BROKER
+        if options["broker"] != settings.Q_BROKER:
+            # The orders are queued from this process: it must use the broker the workers read.
+            raise CommandError(
+                f"--broker {options['broker']} needs Q_BROKER={options['broker']} in this command's environment, "
+                f"which now says {settings.Q_BROKER}."
+            )
         if options["clusters"] < 1 or options["workers"] < 1:
             raise CommandError("--clusters and --workers must be at least 1.")
         if options["one_by_one"] and options["baseline"]:
