@@ -291,8 +291,12 @@ def pg_statement_calls() -> int | None:
         return None
 
 
-def queries_per_saga(data: BenchData, style: str, samples: int = 20) -> tuple[float, str]:
+def queries_per_saga(data: BenchData, style: str, samples: int = 20) -> tuple[float | None, str]:
     """Queries on every alias per saga, counted in this process over a small sample run inline."""
+    from django.conf import settings
+
+    if settings.Q_BROKER != "orm":
+        return None, "sampled with the ORM broker only"
     return round(mean_queries_per_saga(data, style, samples), 1), f"counted over {samples} sagas run inline"
 
 
