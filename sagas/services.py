@@ -5,7 +5,7 @@ row in the step log (who, when, why), committed together with the enqueue it nee
 """
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,7 @@ from inventory import selectors as inventory_selectors
 from payments import selectors as payment_selectors
 from sagaproject.money import to_money
 from sagas import transitions
-from sagas.definition import get_definition
+from sagas.definition import SagaDefinition, get_definition
 from sagas.errors import ActionNotAllowed, InvalidOrderRequest, SagaNotFound
 from sagas.models import (
     ACTIVE_STATUSES,
@@ -47,6 +47,12 @@ def saga_get(saga_id: uuid.UUID | str) -> SagaInstance:
     return saga
 
 
+def fresh_deadline(definition: SagaDefinition, now: datetime | None = None) -> datetime:
+    """When a saga started, or set going again by an operator, must be done: its definition says, else the setting."""
+    seconds = definition.deadline_seconds or settings.SAGA_DEADLINE_SECONDS
+    return (now or timezone.now()) + timedelta(seconds=seconds)
+
+
 def saga_start(
     definition_name: str,
     saga_input: dict[str, Any],
@@ -67,7 +73,6 @@ def saga_start(
         existing = SagaInstance.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing, False
-    deadline_seconds = definition.deadline_seconds or settings.SAGA_DEADLINE_SECONDS
     now = timezone.now()
     try:
         with transaction.atomic(using="default"):
@@ -80,7 +85,7 @@ def saga_start(
                 order_id=order_id,
                 customer=customer,
                 current_step=definition.steps[0].name,
-                deadline_at=now + timedelta(seconds=deadline_seconds),
+                deadline_at=fresh_deadline(definition, now),
             )
             enqueue_saga(saga.pk)
     except IntegrityError:
@@ -257,7 +262,7 @@ def saga_retry(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> SagaInst
             lease_owner="",
             lease_expires_at=None,
             next_run_at=None,
-            deadline_at=timezone.now() + timedelta(seconds=settings.SAGA_DEADLINE_SECONDS),
+            deadline_at=fresh_deadline(get_definition(saga.definition_name, saga.definition_version)),
         )
         _audit(saga, "retry", actor, reason, {"step": saga.current_step, "direction": saga.direction})
         enqueue_saga(saga.pk)
@@ -408,7 +413,7 @@ def saga_skip_step(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> Saga
             resolved_at=None,
             resolved_by="",
             finished_at=now if new.terminal else None,
-            deadline_at=None if new.terminal else now + timedelta(seconds=settings.SAGA_DEADLINE_SECONDS),
+            deadline_at=None if new.terminal else fresh_deadline(definition, now),
         )
         _audit(
             saga,
@@ -455,7 +460,7 @@ def saga_edit_input(saga_id: uuid.UUID | str, *, actor: str, reason: str, new_in
             lease_owner="",
             lease_expires_at=None,
             next_run_at=None,
-            deadline_at=timezone.now() + timedelta(seconds=settings.SAGA_DEADLINE_SECONDS),
+            deadline_at=fresh_deadline(get_definition(saga.definition_name, saga.definition_version)),
         )
         _audit(
             saga,

@@ -46,3 +46,22 @@ def test_a_saga_started_on_version_one_finishes_on_version_one_after_version_two
     ]
     assert list(old.steps.values_list("step_name", flat=True)) == ["first", "second"]
     assert list(new.steps.values_list("step_name", flat=True)) == ["first", "other"]
+
+
+register(SagaDefinition("quick-demo", 1, (Step("only", record("quick")),), deadline_seconds=45))
+
+
+def test_a_retried_saga_gets_the_deadline_of_its_own_definition_not_the_default():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sagas.models import SagaInstance
+    from sagas.services import saga_retry
+
+    saga, _ = saga_start("quick-demo", {})
+    assert abs(saga.deadline_at - saga.created_at - timedelta(seconds=45)) < timedelta(seconds=1)
+    SagaInstance.objects.filter(pk=saga.pk).update(status=SagaStatus.FAILED, deadline_at=timezone.now())
+    before = timezone.now()
+    retried = saga_retry(saga.pk, actor="olga", reason="try again")
+    assert before + timedelta(seconds=44) <= retried.deadline_at <= timezone.now() + timedelta(seconds=45)
