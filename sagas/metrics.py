@@ -62,12 +62,13 @@ logger = logging.getLogger("sagas.metrics")
 def attention_figures(now: Any) -> dict[str, int]:
     """Paused and stuck sagas among those in progress, and FAILED sagas nobody resolved.
 
-    Stuck means not moving: not paused, and its lease has expired or its deadline passed.
+    Stuck is the admin's definition (selectors.stuck_condition) less the paused sagas.
     Both queries stay within one status range of the status index.
     """
     in_progress = SagaInstance.objects.filter(status__in=ACTIVE_STATUSES).aggregate(
         paused_count=Count("pk", filter=Q(paused=True)),
-        stuck_count=Count("pk", filter=selectors.stuck_condition(now)),
+        # Paused sagas have a gauge of their own, so an alert on stuck never fires for a deliberate pause.
+        stuck_count=Count("pk", filter=Q(paused=False) & selectors.stuck_condition(now)),
     )
     figures = {"paused": in_progress["paused_count"], "stuck": in_progress["stuck_count"]}
     figures["failed_unresolved"] = SagaInstance.objects.filter(

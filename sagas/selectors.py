@@ -21,10 +21,11 @@ OUTCOME_STATUSES = (SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAI
 def stuck_condition(now: datetime | None = None) -> Q:
     """A saga in progress that is not moving: its lease ran out or its deadline passed.
 
-    A paused saga is not stuck: a person stopped it on purpose and it waits for them.
+    A paused saga counts too once it is past its deadline: someone stopped it and it still
+    waits for them. The `sagas_stuck` metric leaves paused sagas to `sagas_paused`.
     """
     now = now or timezone.now()
-    return Q(status__in=ACTIVE_STATUSES, paused=False) & (Q(lease_expires_at__lte=now) | Q(deadline_at__lte=now))
+    return Q(status__in=ACTIVE_STATUSES) & (Q(lease_expires_at__lte=now) | Q(deadline_at__lte=now))
 
 
 def sagas_stuck(now: datetime | None = None) -> QuerySet[SagaInstance]:

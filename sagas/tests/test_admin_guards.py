@@ -1,4 +1,4 @@
-"""What an operator may see and count: actions need the right to view, and a paused saga is not stuck."""
+"""What an operator may see and count: actions need the right to view sagas; stuck in the list and the metric."""
 
 from datetime import timedelta
 
@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from sagas import selectors
 from sagas.metrics import attention_figures
-from sagas.models import SagaInstance, SagaStatus
+from sagas.models import SagaStatus
 from sagas.tests.admin_support import saga_row, staff_user
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -28,13 +28,18 @@ def test_an_action_permission_without_the_right_to_view_sagas_is_forbidden(clien
     assert saga.status == SagaStatus.FAILED
 
 
-def test_a_paused_saga_with_an_expired_lease_is_not_listed_or_counted_as_stuck(client):
-    paused = saga_row(SagaStatus.RUNNING, paused=True, **EXPIRED)
-    stuck = saga_row(SagaStatus.RUNNING, **EXPIRED)
-    assert list(selectors.sagas_stuck().values_list("pk", flat=True)) == [stuck.pk]
-    assert attention_figures(timezone.now())["stuck"] == 1
+def test_the_stuck_metric_counts_the_stuck_list_less_its_paused_sagas(client):
+    past = timezone.now() - timedelta(minutes=5)
+    stuck = [
+        saga_row(SagaStatus.RUNNING, **EXPIRED),
+        saga_row(SagaStatus.PENDING, paused=True, deadline_at=past),
+    ]
+    moving = saga_row(SagaStatus.RUNNING, lease_owner="w", lease_expires_at=timezone.now() + timedelta(minutes=5))
+    assert set(selectors.sagas_stuck().values_list("pk", flat=True)) == {s.pk for s in stuck}
+    figures = attention_figures(timezone.now())
+    assert (figures["stuck"], figures["paused"]) == (1, 1)
     client.force_login(staff_user("viewer"))
     html = client.get(reverse("admin:sagas_sagainstance_changelist"), {"stuck": "yes"}).content.decode()
-    assert reverse("admin:sagas_sagainstance_change", args=[stuck.pk]) in html
-    assert reverse("admin:sagas_sagainstance_change", args=[paused.pk]) not in html
-    assert SagaInstance.objects.filter(paused=True).count() == 1
+    for saga in stuck:
+        assert reverse("admin:sagas_sagainstance_change", args=[saga.pk]) in html
+    assert reverse("admin:sagas_sagainstance_change", args=[moving.pk]) not in html
