@@ -3,17 +3,22 @@
 A service that acts on an event records, in the same local transaction as its effect, the
 event it handled (inbox) and the event it publishes (outbox). Nothing is published outside
 that transaction, so an effect and its announcement exist together or not at all. Right
-after the commit a relay hands the new outbox rows to the worker queue; a sweep relays
-whatever a crash left behind. Delivery is therefore at least once, and the inbox plus the
-idempotency keys make a repeat do nothing.
+after the commit a relay hands the new outbox rows to the worker queue, or, inside a worker
+that is delivering events (`relay_inline`), to that worker itself, which delivers them next
+without a trip through the queue; a sweep relays whatever a crash left behind. Delivery is
+therefore at least once, and the inbox plus the idempotency keys make a repeat do nothing.
 
 Events are versioned JSON envelopes. `sequence` is the event's causal position in its saga
 (one more than the event that caused it, a Lamport clock), so events sort into the order in
 which they happened along each chain of cause and effect.
 """
 
+import logging
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections import deque
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +27,11 @@ from django.db import models, transaction
 from django.utils import timezone
 
 SCHEMA_VERSION = 1
+
+logger = logging.getLogger("sagaproject.outbox")
+
+# Set while a worker delivers events itself: what it commits is handed to it, not queued.
+_inline: ContextVar[deque | None] = ContextVar("outbox_inline_relay", default=None)
 
 
 def event_key(saga_id: str, step: str, compensate: bool = False) -> str:
@@ -220,11 +230,47 @@ def relay_committed(outbox_model: type[OutboxEventBase], alias: str, event: Even
     """
     from sagaproject import eventbus
 
+    collecting = _inline.get()
+    if collecting is not None:
+        # The row stays pending until the worker has delivered it: a crash leaves it to the sweep.
+        collecting.append((outbox_model, alias, event))
+        return
     with transaction.atomic(using="default"):
         eventbus.enqueue_deliveries(event)
+    mark_delivered(outbox_model, alias, event)
+
+
+def mark_delivered(outbox_model: type[OutboxEventBase], alias: str, event: Event) -> None:
     outbox_model.objects.using(alias).filter(pk=event.id, delivered_at__isnull=True).update(
         delivered_at=timezone.now(), delivery_count=models.F("delivery_count") + 1
     )
+
+
+InlineEvent = tuple[type[OutboxEventBase], str, Event]
+
+
+@contextmanager
+def relay_inline() -> Iterator[deque[InlineEvent] | None]:
+    """Within the block, events committed in this context are collected for the caller to deliver.
+
+    Yields None inside an outer block, which collects them. Whatever the caller has not
+    delivered when the block ends goes to the queue as usual.
+    """
+    if _inline.get() is not None:
+        yield None
+        return
+    collected: deque[InlineEvent] = deque()
+    token = _inline.set(collected)
+    try:
+        yield collected
+    finally:
+        _inline.reset(token)
+        while collected:
+            outbox_model, alias, event = collected.popleft()
+            try:
+                relay_committed(outbox_model, alias, event)
+            except Exception:
+                logger.exception("relay of %s %s failed; the sweep will relay it", event.type, event.id)
 
 
 def pending(

@@ -10,17 +10,21 @@ attempt is reported to the saga monitor, so the step log shows it.
 
 import logging
 import random
+import time
 import traceback as traceback_module
+from collections import deque
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, transaction
 
-from sagaproject import eventbus
+from sagaproject import eventbus, outbox
 from sagaproject.databases import SERVICE_ALIASES
 from sagaproject.errors import BusinessRefusal
 from sagaproject.eventbus import Subscription
 from sagaproject.outbox import Event
 from sagas import monitor
+from sagas.lifecycle import cluster_stopping
 from sagas.logging import saga_log_context
 from sagas.models import StepStatus
 from sagas.timeouts import StepTimeout, call_with_timeout
@@ -63,7 +67,34 @@ def deliver_event(payload: dict[str, Any], skip: list[str] | tuple[str, ...] = (
 
     The saga monitor goes first, as it is quick. A subscriber whose delivery could not even
     be reported gets a delivery task of its own, so one failure never starves the others.
+    The events the subscribers publish are delivered next by this same task (see
+    `deliver_followups`).
     """
+    with outbox.relay_inline() as followups:
+        outcomes = _deliver_to_subscribers(payload, skip)
+        if followups is not None:
+            deliver_followups(followups)
+    return outcomes
+
+
+def deliver_followups(followups: deque[outbox.InlineEvent]) -> int:
+    """Deliver the events this task's handlers published, and theirs in turn, without the queue.
+
+    Each outbox row is marked delivered only after its delivery, so a worker killed here
+    leaves the rest pending for the sweep. The task stops within its budget, or when the
+    cluster is stopping; what is left then goes to the queue. Returns how many it delivered.
+    """
+    deadline = time.monotonic() + settings.SAGA_TASK_BUDGET_SECONDS
+    delivered = 0
+    while followups and time.monotonic() < deadline and not cluster_stopping():
+        outbox_model, alias, event = followups.popleft()
+        _deliver_to_subscribers(event.as_dict(), ())
+        outbox.mark_delivered(outbox_model, alias, event)
+        delivered += 1
+    return delivered
+
+
+def _deliver_to_subscribers(payload: dict[str, Any], skip: list[str] | tuple[str, ...]) -> dict[str, str]:
     event = Event.from_dict(payload)
     subs = sorted(eventbus.subscribers(event.type), key=lambda sub: sub.kind != "observer")
     outcomes = {}
@@ -71,7 +102,7 @@ def deliver_event(payload: dict[str, Any], skip: list[str] | tuple[str, ...] = (
         if sub.name in skip:
             continue
         try:
-            outcomes[sub.name] = deliver(sub.name, payload, 1)
+            outcomes[sub.name] = _deliver_once(sub.name, payload, 1)
         except Exception as error:
             logger.warning("delivery of %s to %s broke off: %s; queued on its own", event.type, sub.name, error)
             _requeue(sub, event, 2)
@@ -80,7 +111,15 @@ def deliver_event(payload: dict[str, Any], skip: list[str] | tuple[str, ...] = (
 
 
 def deliver(name: str, payload: dict[str, Any], attempt: int = 1) -> str:
-    """Run the subscription `name` on the event, once, and say what happened."""
+    """Run the subscription `name` on the event, once, and say what happened; then what it published."""
+    with outbox.relay_inline() as followups:
+        outcome = _deliver_once(name, payload, attempt)
+        if followups is not None:
+            deliver_followups(followups)
+    return outcome
+
+
+def _deliver_once(name: str, payload: dict[str, Any], attempt: int) -> str:
     sub = eventbus.subscription(name)
     if sub is None:
         logger.error("no subscription named %s; event %s dropped", name, payload.get("id"))
