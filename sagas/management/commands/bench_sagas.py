@@ -12,7 +12,9 @@ import random
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
 
 from sagas import benchmark
 from sagas.cluster_harness import WorkerCluster, descendant_pids
@@ -52,8 +54,6 @@ class Command(BaseCommand):
         count = options["sagas"]
         if count < 1:
             raise CommandError("--sagas must be at least 1.")
-        from django.conf import settings
-
         options["broker"] = options["broker"] or settings.Q_BROKER
         if options["broker"] != settings.Q_BROKER:
             # The orders are queued from this process: it must use the broker the workers read.
@@ -88,8 +88,12 @@ class Command(BaseCommand):
                 clusters.append(WorkerCluster(workers=options["workers"], env={"Q_BROKER": options["broker"]}).start())
             time.sleep(2.0)
             report.worker_rss_start_kib = self._rss(clusters)
+        # Every order is placed at once: those at the back of the queue must not pass their
+        # deadline (and compensate) merely for waiting, so the deadline covers the whole wait.
+        deadline = max(settings.SAGA_DEADLINE_SECONDS, int(options["timeout"]))
         try:
-            self._rounds(report, data, rng, options)
+            with override_settings(SAGA_DEADLINE_SECONDS=deadline):
+                self._rounds(report, data, rng, options)
             if clusters:
                 report.worker_rss_end_kib = self._rss(clusters)
         finally:
