@@ -340,6 +340,9 @@ def checkpoint_and_claim(claim: Claim, outcome: StepOutcome, keep_lease: bool) -
     }
     if error_text:
         fields["last_error"] = error_text
+    elif new.status == SagaStatus.COMPLETED:
+        # A saga that ended well shows no error; its step log keeps the failed attempts.
+        fields["last_error"] = ""
     if new.terminal:
         fields["finished_at"] = now
     elif continue_inline:

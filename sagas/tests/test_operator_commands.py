@@ -237,3 +237,12 @@ def test_compensate_saga_lists_what_a_choreographed_saga_will_undo(shop):
     assert "each service undoes its own part" in out
     assert "refund_payment (undoes charge_payment)" in out
     assert "Not compensated; nothing was changed." in out
+
+
+def test_a_saga_that_completes_after_a_retry_shows_no_error(failed):
+    assert failed.last_error
+    run("retry_saga", str(failed.pk), reason="inventory is back", actor="olga")
+    drain()
+    failed.refresh_from_db()
+    assert (failed.status, failed.last_error) == (SagaStatus.COMPLETED, "")
+    assert failed.steps.filter(status="FAILED").exists()
