@@ -152,7 +152,7 @@ def run_with_kills(sagas: list[SagaInstance], kills_wanted: int, timeout: float)
     started = time.monotonic()
     supervisor = Supervisor([WorkerCluster(workers=2, env=CLUSTER_ENV).start()], sweep_every=2.0, idle_seconds=10)
     kills: list[tuple[int, bool]] = []
-    next_kill = [started + rng.uniform(3, 5)]
+    next_kill = [started + rng.uniform(2, 4)]
     last_sweep = [started]
 
     def tick() -> None:
@@ -190,7 +190,8 @@ def assert_every_saga_finished_once() -> None:
 def test_choreographed_orders_survive_workers_killed_mid_flight():
     rng = random.Random(20261125)
     plant_faults()
-    sagas = shop(rng, 120, ("choreography",))
+    # A choreographed order runs in one task now: enough orders that the kills land mid-flight.
+    sagas = shop(rng, 240, ("choreography",))
     figures = run_with_kills(sagas, kills_wanted=8, timeout=300)
     print(f"\n{len(sagas)} choreographed sagas: {figures}; {statuses()}")
     assert figures["kills"] >= 5
