@@ -7,10 +7,8 @@ which with django-q2's ORM broker is the monitor's transactional outbox.
 """
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -25,6 +23,7 @@ from sagas import order_choreography as flow
 from sagas.definition import get_definition
 from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
+from sagas.services import fresh_deadline
 
 ORDER_FIELDS = ("customer", "sku", "quantity", "unit_price", "total")
 
@@ -108,7 +107,7 @@ def choreography_start(saga_input: dict[str, Any], idempotency_key: str | None =
                 customer=saga_input["customer"],
                 current_step=ev.ORDER_REQUESTED,
                 step_index=1,
-                deadline_at=now + timedelta(seconds=definition.deadline_seconds or settings.SAGA_DEADLINE_SECONDS),
+                deadline_at=fresh_deadline(definition, now),
             )
             saga.context = _send({"input": saga_input, "results": {}}, request)
             saga.save(force_insert=True)

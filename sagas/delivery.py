@@ -13,7 +13,8 @@ import random
 import time
 import traceback as traceback_module
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -30,6 +31,8 @@ from sagas.models import StepStatus
 from sagas.timeouts import StepTimeout, call_with_timeout
 
 logger = logging.getLogger("sagas.delivery")
+
+T = TypeVar("T")
 
 # Extra tries of a give-up (it only records a block and an event, so it rarely fails twice).
 GIVE_UP_ATTEMPTS = 5
@@ -70,11 +73,16 @@ def deliver_event(payload: dict[str, Any], skip: list[str] | tuple[str, ...] = (
     The events the subscribers publish are delivered next by this same task (see
     `deliver_followups`).
     """
+    return _then_what_it_published(lambda: _deliver_to_subscribers(payload, skip))
+
+
+def _then_what_it_published(deliver_now: Callable[[], T]) -> T:
+    """Run a delivery, then deliver what its handlers published (unless an outer task does)."""
     with outbox.relay_inline() as followups:
-        outcomes = _deliver_to_subscribers(payload, skip)
+        result = deliver_now()
         if followups is not None:
             deliver_followups(followups)
-    return outcomes
+    return result
 
 
 def deliver_followups(followups: deque[outbox.InlineEvent]) -> int:
@@ -112,11 +120,7 @@ def _deliver_to_subscribers(payload: dict[str, Any], skip: list[str] | tuple[str
 
 def deliver(name: str, payload: dict[str, Any], attempt: int = 1) -> str:
     """Run the subscription `name` on the event, once, and say what happened; then what it published."""
-    with outbox.relay_inline() as followups:
-        outcome = _deliver_once(name, payload, attempt)
-        if followups is not None:
-            deliver_followups(followups)
-    return outcome
+    return _then_what_it_published(lambda: _deliver_once(name, payload, attempt))
 
 
 def _deliver_once(name: str, payload: dict[str, Any], attempt: int) -> str:
