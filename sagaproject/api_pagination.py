@@ -9,6 +9,8 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
+from sagaproject.parsing import InvalidNumber, parse_whole_number
+
 
 class NewestFirstCursorPagination(CursorPagination):
     """Newest first by creation time; a cursor stays cheap and stable however long the table grows.
@@ -27,10 +29,10 @@ class NewestFirstCursorPagination(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        text = raw.strip()
-        if not text.isdigit() or not 1 <= int(text) <= self.max_page_size:
-            raise ValidationError({self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]})
-        return int(text)
+        try:
+            return parse_whole_number(raw, minimum=1, maximum=self.max_page_size)
+        except InvalidNumber as error:
+            raise ValidationError({self.page_size_query_param: [error.message]}) from None
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         cursor = super().decode_cursor(request)

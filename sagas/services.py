@@ -13,10 +13,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inventory import selectors as inventory_selectors
 from payments import selectors as payment_selectors
 from sagaproject.money import to_money
+from sagaproject.parsing import InvalidNumber, NumberProblem, parse_whole_number
 from sagas import transitions
 from sagas.definition import SagaDefinition, get_definition
 from sagas.errors import ActionNotAllowed, InvalidOrderRequest, SagaNotFound
@@ -97,18 +99,16 @@ def saga_start(
 
 
 def _parse_quantity(quantity: Any) -> int:
-    if isinstance(quantity, bool):
-        raise InvalidOrderRequest("quantity", "Quantity must be a positive whole number.")
-    if isinstance(quantity, str):
-        text = quantity.strip()
-        if not text.isdigit():
-            raise InvalidOrderRequest("quantity", f"Quantity must be a positive whole number, not {quantity!r}.")
-        quantity = int(text)
-    if not isinstance(quantity, int) or quantity <= 0:
-        raise InvalidOrderRequest("quantity", f"Quantity must be a positive whole number, not {quantity!r}.")
-    if quantity > MAX_ORDER_QUANTITY:
-        raise InvalidOrderRequest("quantity", f"At most {MAX_ORDER_QUANTITY} units per order.")
-    return quantity
+    try:
+        return parse_whole_number(quantity, minimum=1, maximum=MAX_ORDER_QUANTITY)
+    except InvalidNumber as error:
+        if error.problem == NumberProblem.TOO_LARGE:
+            message = _("At most %(maximum)d units per order.") % {"maximum": MAX_ORDER_QUANTITY}
+        else:
+            message = _("Quantity must be a positive whole number in the digits 0-9, not %(value)r.") % {
+                "value": quantity
+            }
+        raise InvalidOrderRequest("quantity", message) from None
 
 
 def order_place(

@@ -3,16 +3,23 @@
 from rest_framework import serializers
 
 from orders.api.selectors import ORDER_STATUSES
+from sagaproject.parsing import InvalidNumber, parse_whole_number
 from sagas.models import Direction, SagaStatus, SagaStyle, StepStatus
 from sagas.services import MAX_ORDER_QUANTITY
 
 
 class WholeNumberField(serializers.IntegerField):
-    """An integer that refuses true/false and fractions instead of quietly converting them."""
+    """An integer that refuses true/false, fractions and non-ASCII digits instead of quietly converting them."""
 
     def to_internal_value(self, data: object) -> int:
         if isinstance(data, bool) or (isinstance(data, float) and not data.is_integer()):
             self.fail("invalid")
+        if isinstance(data, str):
+            # int() reads full-width "12" as 12 and fails on "²": text goes through the one strict parse.
+            try:
+                data = parse_whole_number(data)
+            except InvalidNumber:
+                self.fail("invalid")
         return super().to_internal_value(data)
 
 

@@ -48,6 +48,16 @@ def test_a_quantity_that_is_not_a_positive_whole_number_is_refused_next_to_the_q
     assert not SagaInstance.objects.exists()
 
 
+@pytest.mark.parametrize("quantity", ["²", "①", "\uff11\uff12", "٣"])
+def test_a_quantity_in_digits_other_than_0_to_9_is_refused_next_to_the_quantity(customer_client, quantity):
+    response = submit(customer_client, quantity=quantity)
+    assert response.status_code == 200
+    assert error_next_to(response.content.decode(), "quantity") == escape(
+        f"Quantity must be a positive whole number in the digits 0-9, not {quantity!r}."
+    )
+    assert not SagaInstance.objects.exists()
+
+
 def test_an_empty_quantity_asks_how_many(customer_client):
     response = submit(customer_client, quantity="")
     assert error_next_to(response.content.decode(), "quantity") == "Enter how many you want."

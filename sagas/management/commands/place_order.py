@@ -14,7 +14,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--customer", required=True, help="Customer name, e.g. alice.")
         parser.add_argument("--sku", required=True, help="Product SKU, e.g. WIDGET-1.")
-        parser.add_argument("--quantity", required=True, help="A positive whole number.")
+        parser.add_argument("--quantity", required=True, help="A whole number from 1 to 1000, in the digits 0-9.")
         parser.add_argument(
             "--style",
             choices=["orchestration", "choreography"],
