@@ -7,7 +7,7 @@ assets: the picture is plain markup inlined in the page.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -23,8 +23,16 @@ ROW_HEIGHT = 22
 BAR_HEIGHT = 14
 TOP = 30
 AXIS_HEIGHT = 26
-BREAK_WIDTH = 26
 MIN_BAR = 3
+# A break: room for the failure mark of a bar that ends where the break starts, the grey band,
+# and a margin before the bar that starts where the break ends.
+MARK_ROOM = 16
+GAP_BAND = 18
+GAP_MARGIN = 4
+BREAK_WIDTH = MARK_ROOM + GAP_BAND + GAP_MARGIN
+# Labels under the axis: one line each, a label moves down a line rather than cover another.
+LABEL_LINE = 14
+CHAR_WIDTH = 0.62  # of the font size: wide enough for digits and letters of a sans-serif font
 
 COLOURS = {
     Direction.FORWARD: "#2f6fb0",
@@ -90,15 +98,18 @@ class _TimeScale:
     def x(self, instant: datetime) -> float:
         position = self.left
         for segment in self.segments:
-            if instant <= segment.end:
-                if segment.is_break:
-                    return position + BREAK_WIDTH / 2
+            if segment.is_break:
+                # A break owns only the idle time inside it: the attempt that starts when the
+                # break ends belongs to the next segment, right of the band, never under it.
+                if instant < segment.end:
+                    return position + MARK_ROOM + GAP_BAND / 2
+            elif instant <= segment.end:
                 return position + (instant - segment.start).total_seconds() * self.per_second
             position += self._width(segment)
         return position
 
     def breaks(self) -> list[tuple[float, timedelta]]:
-        """The x of each break and the idle time it stands for."""
+        """The left x of each break and the idle time it stands for."""
         found, position = [], self.left
         for segment in self.segments:
             if segment.is_break:
@@ -166,6 +177,38 @@ def _legend(with_events: bool) -> str:
     return "".join(parts)
 
 
+@dataclass(frozen=True)
+class AxisLabel:
+    """A text under the axis, on the line (0 = first) where it covers no other label."""
+
+    text: str
+    x: float
+    anchor: str  # "start", "middle" or "end", as SVG's text-anchor
+    font_size: int
+    line: int = 0
+
+    @property
+    def span(self) -> tuple[float, float]:
+        """The x range the text takes, estimated from its length."""
+        width = len(self.text) * self.font_size * CHAR_WIDTH
+        left = {"start": self.x, "middle": self.x - width / 2, "end": self.x - width}[self.anchor]
+        return left, left + width
+
+
+def place_axis_labels(labels: Sequence[AxisLabel], gap: float = 6) -> list[AxisLabel]:
+    """The labels in the given order, each on the first line where it keeps `gap` from the others."""
+    placed: list[AxisLabel] = []
+    for label in labels:
+        left, right = label.span
+        line = 0
+        while any(
+            other.line == line and left < other.span[1] + gap and other.span[0] < right + gap for other in placed
+        ):
+            line += 1
+        placed.append(replace(label, line=line))
+    return placed
+
+
 def render_timeline(
     logs: Sequence[SagaStepLog], operator_records: Sequence[SagaStepLog] = (), now: datetime | None = None
 ) -> SafeString:
@@ -178,8 +221,20 @@ def render_timeline(
     intervals += [(record.started_at, record.started_at) for record in operator_records]
     plot_width = WIDTH - LABEL_WIDTH - RIGHT_PAD
     scale = _TimeScale(intervals, LABEL_WIDTH, plot_width)
-    height = TOP + len(attempts) * ROW_HEIGHT + AXIS_HEIGHT
     axis_y = TOP + len(attempts) * ROW_HEIGHT + 4
+    # The start time and the total duration first, so a break's label moves, never those.
+    labels = place_axis_labels(
+        [
+            AxisLabel(f"{scale.start:%H:%M:%S} UTC", LABEL_WIDTH, "start", 12),
+            AxisLabel(format_duration(scale.end - scale.start), WIDTH - RIGHT_PAD, "end", 12),
+        ]
+        + [
+            AxisLabel(f"+{format_duration(idle)}", x + MARK_ROOM + GAP_BAND / 2, "middle", 10)
+            for x, idle in scale.breaks()
+        ]
+    )
+    lines = 1 + max(label.line for label in labels)
+    height = TOP + len(attempts) * ROW_HEIGHT + AXIS_HEIGHT + (lines - 1) * LABEL_LINE
     failures = sum(1 for log in attempts if log.status in FAILED_STATUSES)
     summary = (
         f"Timeline of {len(attempts)} step attempts over {format_duration(scale.end - scale.start)}, {failures} failed"
@@ -196,15 +251,15 @@ def render_timeline(
             body.append(
                 f'<rect x="0" y="{TOP + row * ROW_HEIGHT}" width="{WIDTH}" height="{ROW_HEIGHT}" fill="#f4f6f8"/>'
             )
+    # Breaks are background: drawn before the bars, so they can never cover one.
+    for x, _idle in scale.breaks():
+        body.append(
+            f'<rect class="gap" x="{x + MARK_ROOM:.1f}" y="{TOP}" width="{GAP_BAND}" height="{axis_y - TOP}" '
+            f'fill="#e9e9e9"/>'
+        )
     for row, log in enumerate(attempts):
         body.append(_label(log, row))
         body.append(_bar(log, row, scale, now))
-    for x, idle in scale.breaks():
-        body.append(
-            f'<g class="gap"><rect x="{x + 4}" y="{TOP}" width="{BREAK_WIDTH - 8}" height="{axis_y - TOP}" '
-            f'fill="#e9e9e9"/><text x="{x + BREAK_WIDTH / 2:.1f}" y="{axis_y + 14}" text-anchor="middle" '
-            f'font-size="10">+{escape(format_duration(idle))}</text></g>'
-        )
     for record in operator_records:
         x = scale.x(record.started_at)
         tip = f"{record.action or record.get_direction_display()} by {record.actor}: {record.reason}"
@@ -213,10 +268,12 @@ def render_timeline(
             f'stroke-dasharray="3 2"><title>{escape(tip)}</title></line>'
         )
     body.append(f'<line x1="{LABEL_WIDTH}" y1="{axis_y}" x2="{WIDTH - RIGHT_PAD}" y2="{axis_y}" stroke="#999"/>')
-    body.append(
-        f'<text x="{LABEL_WIDTH}" y="{axis_y + 16}">{scale.start:%H:%M:%S} UTC</text>'
-        f'<text x="{WIDTH - RIGHT_PAD}" y="{axis_y + 16}" text-anchor="end">'
-        f"{escape(format_duration(scale.end - scale.start))}</text>"
-    )
+    for label in labels:
+        y = axis_y + 16 + label.line * LABEL_LINE
+        kind = "gap-label" if label.font_size == 10 else "axis-label"
+        body.append(
+            f'<text class="{kind}" x="{label.x:.1f}" y="{y}" text-anchor="{label.anchor}" '
+            f'font-size="{label.font_size}">{escape(label.text)}</text>'
+        )
     body.append("</svg>")
     return mark_safe("".join(body))

@@ -3,7 +3,6 @@
 import pytest
 from django.urls import reverse
 
-from sagas.models import FaultRule
 from sagas.tests.admin_support import staff_user
 from sagas.tests.factories import FaultRuleFactory
 

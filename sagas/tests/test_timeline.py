@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from xml.etree import ElementTree
 
 import pytest
 from django.utils import timezone
@@ -11,7 +12,7 @@ from sagas.models import Direction, SagaStepLog, StepStatus
 from sagas.selectors import saga_audit_records, saga_step_logs
 from sagas.tests.admin_support import placed, saga_row
 from sagas.tests.factories import FaultRuleFactory
-from sagas.timeline import COLOURS, render_timeline
+from sagas.timeline import COLOURS, format_duration, render_timeline
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -91,3 +92,75 @@ def test_step_names_and_errors_are_escaped():
 
 def test_a_saga_that_has_not_started_says_so():
     assert "No step has run yet" in render_timeline([])
+
+
+def _attempts_with_a_late_retry(first_seconds: float, idle: timedelta, last_ms: int) -> list[SagaStepLog]:
+    """Three quick steps, the third failing, and its retry after `idle`, failing again: unsaved rows."""
+    start = timezone.now() - idle - timedelta(seconds=first_seconds + 1)
+    rows = [
+        ("create_order", 1, StepStatus.SUCCEEDED, timedelta(0), timedelta(milliseconds=50)),
+        ("reserve_stock", 1, StepStatus.SUCCEEDED, timedelta(milliseconds=50), timedelta(milliseconds=50)),
+        ("charge_payment", 1, StepStatus.FAILED, timedelta(milliseconds=100), timedelta(seconds=first_seconds)),
+        (
+            "charge_payment",
+            2,
+            StepStatus.FAILED,
+            timedelta(milliseconds=100, seconds=first_seconds) + idle,
+            timedelta(milliseconds=last_ms),
+        ),
+    ]
+    return [
+        SagaStepLog(
+            step_name=name,
+            direction=Direction.FORWARD,
+            attempt=attempt,
+            status=status,
+            started_at=start + offset,
+            finished_at=start + offset + duration,
+        )
+        for name, attempt, status, offset, duration in rows
+    ]
+
+
+def _text_span(text) -> tuple[float, float]:
+    # Digits and letters of a sans-serif font are at most about 0.6 of the font size wide.
+    width = len(text.text) * float(text.get("font-size", 12)) * 0.6
+    x = float(text.get("x"))
+    left = {"start": x, "middle": x - width / 2, "end": x - width}[text.get("text-anchor")]
+    return left, left + width
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+@pytest.mark.parametrize(
+    ("first_seconds", "idle", "last_ms"),
+    [(0.3, timedelta(seconds=90), 50), (10, timedelta(minutes=5), 20), (0.3, timedelta(hours=2), 300)],
+    ids=["short-run-90s-gap", "long-run-tiny-retry", "two-hour-gap"],
+)
+def test_a_late_retry_is_drawn_clear_of_the_gap_marker_and_the_end_label(first_seconds, idle, last_ms):
+    svg = str(render_timeline(_attempts_with_a_late_retry(first_seconds, idle, last_ms)))
+    root = ElementTree.fromstring(svg)
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    (band,) = root.findall(".//svg:rect[@fill='#e9e9e9']", ns)  # the gap marker's grey band
+    band_span = (float(band.get("x")), float(band.get("x")) + float(band.get("width")))
+    bars = root.findall("svg:rect[@data-step]", ns)
+    last = bars[-1]
+    last_span = (float(last.get("x")), float(last.get("x")) + float(last.get("width")))
+    assert not _overlap(band_span, last_span), "the gap marker covers the last attempt's bar"
+    marks = root.findall("svg:g[@class='failure-mark']", ns)
+    assert len(marks) == 2
+    for mark in marks:
+        xs = [float(line.get(attr)) for line in mark for attr in ("x1", "x2")]
+        assert not _overlap(band_span, (min(xs), max(xs))), "the gap marker covers a failure mark"
+    axis_y = float(root.find("svg:line[@stroke='#999']", ns).get("y1"))
+    under_axis = [t for t in root.iter(f"{{{ns['svg']}}}text") if float(t.get("y")) > axis_y]
+    (gap_label,) = [t for t in under_axis if t.text.startswith("+")]
+    assert gap_label.text == f"+{format_duration(idle)}"
+    assert len(under_axis) == 3  # the start time, the total duration and the gap
+    for other in [t for t in under_axis if t is not gap_label]:
+        if other.get("y") == gap_label.get("y"):
+            assert not _overlap(_text_span(gap_label), _text_span(other)), f"{gap_label.text} covers {other.text}"
+    height = float(root.get("viewBox").split()[3])
+    assert all(float(t.get("y")) + 4 <= height for t in under_axis)  # every line fits in the picture
