@@ -10,6 +10,7 @@ another's tables.
 """
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,16 +29,36 @@ _SQLITE_OPTIONS = {
 }
 
 
+def masked_url(url: str) -> str:
+    """The URL with its password replaced by ***, fit for an error message or a log line."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    # The credentials end at the last "@" before the path: an unquoted password may hold "@" or "/".
+    authority_end = len(rest)
+    for stop in ("?", "#"):
+        if stop in rest:
+            authority_end = min(authority_end, rest.index(stop))
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    if "@" in authority:
+        credentials, host = authority.rsplit("@", 1)
+        user, has_password, _ = credentials.partition(":")
+        authority = f"{user}:***@{host}" if has_password else f"{credentials}@{host}"
+    tail = re.sub(r"(?i)(password=)[^&#]*", r"\1***", tail)
+    return f"{scheme}{separator}{authority}{tail}"
+
+
 def _parse(name: str, url: str) -> dict[str, Any]:
+    shown = masked_url(url)
     try:
         config = dj_database_url.parse(url)
     except Exception as exc:  # the library raises several types for a malformed URL
-        raise ImproperlyConfigured(f"{name}={url!r} is not a valid database URL: {exc}") from None
+        raise ImproperlyConfigured(f"{name}={shown!r} is not a valid database URL: {exc}") from None
     engine = config.get("ENGINE", "")
     if not engine:
-        raise ImproperlyConfigured(f"{name}={url!r} names no database engine this project knows.")
+        raise ImproperlyConfigured(f"{name}={shown!r} names no database engine this project knows.")
     if engine.endswith("postgresql") and not config.get("NAME"):
-        raise ImproperlyConfigured(f"{name}={url!r} names no database.")
+        raise ImproperlyConfigured(f"{name}={shown!r} names no database.")
     return config
 
 

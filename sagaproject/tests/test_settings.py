@@ -46,6 +46,25 @@ def test_a_malformed_database_url_is_a_clear_error(url):
         build_databases(BASE, {"DATABASE_URL": url})
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "nosuchdb://shop:s3cret-pw@db.example/shop",
+        "postgres://shop:s3cret-pw@db.example:notaport/shop",
+        "postgres://shop:s3cret-pw@db.example:5432/",
+        "nosuchdb://shop:s3cret@pw@db.example/shop",
+        "nosuchdb://db.example/shop?user=shop&password=s3cret-pw",
+    ],
+)
+def test_a_database_url_error_names_the_url_without_its_password(url):
+    with pytest.raises(ImproperlyConfigured) as error:
+        build_databases(BASE, {"ORDERS_DATABASE_URL": url})
+    message = str(error.value)
+    assert "ORDERS_DATABASE_URL=" in message
+    assert "s3cret" not in message
+    assert "***" in message and "db.example" in message
+
+
 def test_malformed_scalars_are_clear_errors():
     with pytest.raises(ImproperlyConfigured, match="DEBUG='maybe'"):
         env_bool("DEBUG", True, {"DEBUG": "maybe"})
