@@ -5,6 +5,7 @@ page that shows an order looks it up together with that name, so someone else's 
 """
 
 import uuid
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from inventory import selectors as inventory_selectors
 from orders import selectors as order_selectors
 from orders.forms import OrderForm
+from payments import selectors as payment_selectors
 from sagas import progress
 from sagas.errors import InvalidOrderRequest
 from sagas.models import SagaInstance
@@ -24,8 +26,20 @@ from sagas.services import order_place
 ORDERS_PER_PAGE = 10
 
 
+def _customer(request: HttpRequest) -> str:
+    """The logged-in user's customer name: the one place a page turns its user into a customer."""
+    return request.user.get_username()
+
+
+def _balance(request: HttpRequest) -> Decimal | None:
+    """The logged-in customer's balance; None for a visitor or a login with no payment account."""
+    if not request.user.is_authenticated:
+        return None
+    return payment_selectors.account_balance(_customer(request))
+
+
 def _customer_saga(request: HttpRequest, order_id: uuid.UUID) -> SagaInstance:
-    saga = progress.saga_for_order(order_id, request.user.get_username())
+    saga = progress.saga_for_order(order_id, _customer(request))
     if saga is None:
         raise Http404("No such order.")
     return saga
@@ -34,7 +48,8 @@ def _customer_saga(request: HttpRequest, order_id: uuid.UUID) -> SagaInstance:
 @require_GET
 def catalog(request: HttpRequest) -> HttpResponse:
     """Every product for sale with its price and the stock free to order."""
-    return render(request, "storefront/catalog.html", {"products": inventory_selectors.product_list()})
+    context = {"products": inventory_selectors.product_list(), "balance": _balance(request)}
+    return render(request, "storefront/catalog.html", context)
 
 
 @login_required
@@ -51,7 +66,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 saga, created = order_place(
-                    customer=request.user.get_username(),
+                    customer=_customer(request),
                     sku=form.cleaned_data["sku"],
                     quantity=form.cleaned_data["quantity"],
                     style=form.cleaned_data["style"],
@@ -66,7 +81,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
                 return redirect("order_detail", order_id=order_id)
     else:
         form = OrderForm(products=products, initial={"sku": request.GET.get("sku", "")})
-    return render(request, "storefront/order_form.html", {"form": form})
+    return render(request, "storefront/order_form.html", {"form": form, "balance": _balance(request)})
 
 
 @login_required
@@ -74,7 +89,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
 def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
     """The order and its saga; the page keeps itself up to date while the saga runs."""
     saga = _customer_saga(request, order_id)
-    order = order_selectors.order_get_for_customer(order_id, request.user.get_username())
+    order = order_selectors.order_get_for_customer(order_id, _customer(request))
     data = saga.context.get("input", {})
     product = inventory_selectors.product_get(data.get("sku", ""))
     context = {
@@ -92,7 +107,7 @@ def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
 def order_progress(request: HttpRequest, order_id: uuid.UUID) -> JsonResponse:
     """The order page's live data: saga status, steps, percent and outcome, plus the order status."""
     saga = _customer_saga(request, order_id)
-    order = order_selectors.order_get_for_customer(order_id, request.user.get_username())
+    order = order_selectors.order_get_for_customer(order_id, _customer(request))
     payload = progress.saga_progress(saga).as_dict()
     payload["order_status"] = order.get_status_display() if order else "Not created yet"
     return JsonResponse(payload, headers={"Cache-Control": "no-store"})
@@ -102,9 +117,7 @@ def order_progress(request: HttpRequest, order_id: uuid.UUID) -> JsonResponse:
 @require_GET
 def order_list(request: HttpRequest) -> HttpResponse:
     """The customer's orders, newest first, including one whose saga has not created it yet."""
-    page = Paginator(progress.sagas_for_customer(request.user.get_username()), ORDERS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(progress.sagas_for_customer(_customer(request)), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     orders = order_selectors.orders_by_id(saga.order_id for saga in page)
     rows = [
         {

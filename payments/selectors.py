@@ -1,6 +1,7 @@
 """Read-only queries on the payments database."""
 
 import uuid
+from decimal import Decimal
 
 from django.db.models import QuerySet
 
@@ -13,6 +14,11 @@ ALIAS = "payments"
 def account_get(customer: str) -> CustomerAccount | None:
     """The customer's account, or None."""
     return CustomerAccount.objects.using(ALIAS).filter(customer=customer).first()
+
+
+def account_balance(customer: str) -> Decimal | None:
+    """What the customer has to spend now, or None when they have no account."""
+    return CustomerAccount.objects.using(ALIAS).filter(customer=customer).values_list("balance", flat=True).first()
 
 
 def payments_for_order(order_id: str) -> QuerySet[Payment]:

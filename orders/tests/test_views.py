@@ -245,3 +245,22 @@ def test_a_choreographed_order_placed_through_the_form_completes_and_reads_the_s
     progress = alice.get(location.rstrip("/") + "/progress/").json()
     assert progress["headline"] == "Completed"
     assert [step["state"] for step in progress["steps"]] == ["done"] * 5
+
+
+def shown_balance(html: str) -> str | None:
+    found = re.search(r'Your balance: <strong data-field="balance">([^<]*)</strong>', html)
+    return found.group(1) if found else None
+
+
+@pytest.mark.parametrize("page", ["catalog", "order_create"])
+def test_a_customer_sees_their_balance_on_the_catalog_and_the_order_form(alice, page):
+    assert shown_balance(alice.get(reverse(page)).content.decode()) == "100.00"
+    place_through_form(alice, quantity="2")
+    drain()
+    assert shown_balance(alice.get(reverse(page)).content.decode()) == "50.00"
+
+
+def test_a_visitor_and_a_login_without_an_account_see_no_balance(client, widget):
+    assert shown_balance(client.get(reverse("catalog")).content.decode()) is None
+    client.force_login(get_user_model().objects.create_user("staffer", password="x-pass-123456"))
+    assert shown_balance(client.get(reverse("order_create")).content.decode()) is None
