@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from orders.models import Order
+from sagas.api.permissions import staff_may_view
 from sagas.models import SagaInstance, SagaStatus
 
 ALIAS = "orders"
@@ -75,10 +76,15 @@ class PlacedOrder:
         return self.saga.created_at
 
 
+def sees_every_order(user: Any) -> bool:
+    """Staff whom the admin would show every order (the view permission on orders) see them all here."""
+    return staff_may_view(user, Order)
+
+
 def order_sagas_visible_to(user: Any) -> QuerySet[SagaInstance]:
-    """The sagas that place orders the user may see: their own, or every one for staff."""
+    """The sagas that place orders the user may see: their own, or every one for `sees_every_order`."""
     sagas = SagaInstance.objects.filter(order_id__isnull=False)
-    return sagas if user.is_staff else sagas.filter(customer=user.get_username())
+    return sagas if sees_every_order(user) else sagas.filter(customer=user.get_username())
 
 
 def placed_orders_of(sagas: list[SagaInstance]) -> list[PlacedOrder]:

@@ -164,8 +164,15 @@ def test_the_list_shows_the_callers_orders_newest_first_as_they_progress(api, wi
 
 def test_staff_see_every_customers_orders(api, widget):
     place(api, WIDGETS)
-    staff = token_client(make_user("operator", staff=True))
+    staff = token_client(make_user("operator", staff=True, perms=("orders.view_order",)))
     assert [o["customer"] for o in staff.get("/api/orders/").json()["results"]] == ["alice"]
+
+
+def test_staff_without_the_view_permission_on_orders_see_only_their_own(api, widget):
+    order_id = place(api, WIDGETS).json()["id"]
+    staff = token_client(make_user("newcomer", staff=True, perms=("sagas.view_sagainstance",)))
+    assert staff.get("/api/orders/").json()["results"] == []
+    assert staff.get(f"/api/orders/{order_id}/").status_code == 404
 
 
 def test_the_list_is_paginated_by_cursor(api):
@@ -216,7 +223,7 @@ def test_another_customers_order_is_not_found(api, widget):
 
 def test_staff_may_read_any_order(api):
     order_id = place(api, WIDGETS).json()["id"]
-    staff = token_client(make_user("operator", staff=True))
+    staff = token_client(make_user("operator", staff=True, perms=("orders.view_order",)))
     assert staff.get(f"/api/orders/{order_id}/").json()["customer"] == "alice"
 
 

@@ -11,8 +11,9 @@ from rest_framework.views import APIView
 from sagaproject.api_docs import CONFLICT, FIELD_ERRORS, READ_ERRORS, WRITE_ERRORS
 from sagaproject.api_pagination import NewestFirstCursorPagination
 from sagas import services
+from sagas.admin.operations import OPERATIONS
 from sagas.api.filters import SagaFilter
-from sagas.api.permissions import HasSagaActionPermission, IsStaff
+from sagas.api.permissions import CanViewSagas, HasSagaActionPermission
 from sagas.api.serializers import SagaActionInput, SagaDetailOutput, SagaOutput, SagaResumeInput
 from sagas.models import SagaInstance
 
@@ -23,7 +24,7 @@ ACTION_ERRORS = {**WRITE_ERRORS, 409: CONFLICT}
 class SagaListApi(GenericAPIView):
     """Every saga, newest first, filtered by status, type, style and creation time."""
 
-    permission_classes = [IsStaff]
+    permission_classes = [CanViewSagas]
     queryset = SagaInstance.objects.all()
     filterset_class = SagaFilter
     pagination_class = NewestFirstCursorPagination
@@ -41,7 +42,7 @@ class SagaListApi(GenericAPIView):
 class SagaDetailApi(APIView):
     """One saga with its whole step log, operator actions included."""
 
-    permission_classes = [IsStaff]
+    permission_classes = [CanViewSagas]
 
     @extend_schema(
         operation_id="sagas_retrieve", parameters=[SAGA_ID], responses={200: SagaDetailOutput, **READ_ERRORS}
@@ -51,17 +52,18 @@ class SagaDetailApi(APIView):
 
 
 class _SagaActionApi(APIView):
-    """Validate the reason, call the engine's service as the admin does, answer with the saga."""
+    """Validate the reason, call the admin operation's service and answer with the saga."""
 
     permission_classes = [HasSagaActionPermission]
-    action_permission = ""
+    # A name in the admin's OPERATIONS: its permission and its service, written once.
+    operation = ""
     input_serializer: type[SagaActionInput] = SagaActionInput
-    service: Callable[..., SagaInstance]
 
     def post(self, request: Request, saga_id: str) -> Response:
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        saga = self.service(saga_id, actor=request.user.get_username(), **data.validated_data)
+        service = OPERATIONS[self.operation].service
+        saga = service(saga_id, actor=request.user.get_username(), **data.validated_data)
         return Response(SagaDetailOutput(saga).data)
 
 
@@ -82,18 +84,15 @@ def _action_schema(operation_id: str, summary: str, request: type = SagaActionIn
 
 @_action_schema("sagas_retry", "Run the failed step of a FAILED saga again")
 class SagaRetryApi(_SagaActionApi):
-    action_permission = "sagas.retry_saga"
-    service = staticmethod(services.saga_retry)
+    operation = "retry"
 
 
 @_action_schema("sagas_compensate", "Stop the saga and undo its steps in reverse order")
 class SagaCompensateApi(_SagaActionApi):
-    action_permission = "sagas.compensate_saga"
-    service = staticmethod(services.saga_compensate)
+    operation = "compensate"
 
 
 @_action_schema("sagas_resume", "Hand a stuck saga back to the workers", request=SagaResumeInput)
 class SagaResumeApi(_SagaActionApi):
-    action_permission = "sagas.resume_saga"
+    operation = "resume"
     input_serializer = SagaResumeInput
-    service = staticmethod(services.saga_resume)

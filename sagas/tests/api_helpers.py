@@ -15,12 +15,21 @@ from rest_framework.test import APIClient
 from payments.tests.factories import AccountFactory
 
 
+def permissions(names: tuple[str, ...]) -> list[Permission]:
+    """The permissions named `app_label.codename`, or a bare codename in the sagas app."""
+    found = []
+    for name in names:
+        app_label, _, codename = name.rpartition(".")
+        found.append(Permission.objects.get(content_type__app_label=app_label or "sagas", codename=codename))
+    return found
+
+
 def make_user(username: str, *, staff: bool = False, perms: tuple[str, ...] = (), account: Decimal | None = None):
-    """A login; `perms` are codenames in the sagas app; `account` opens a customer account with that balance."""
+    """A login; `perms` as `permissions` takes them; `account` opens a customer account with that balance."""
     # No password: hashing one costs a good part of a second, and these tests log in by token or force_login.
     user = get_user_model().objects.create_user(username, password=None, is_staff=staff)
     if perms:
-        user.user_permissions.add(*Permission.objects.filter(content_type__app_label="sagas", codename__in=perms))
+        user.user_permissions.add(*permissions(perms))
     if account is not None:
         AccountFactory(customer=username, balance=account)
     return user

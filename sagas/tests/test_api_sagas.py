@@ -20,6 +20,7 @@ from sagas.tests.factories import FaultRuleFactory
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 ALL_ACTIONS = ("retry_saga", "compensate_saga", "resume_saga")
+VIEW = "view_sagainstance"
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +36,7 @@ def shop(db):
 
 @pytest.fixture
 def operator(shop):
-    return token_client(make_user("operator", staff=True, perms=ALL_ACTIONS))
+    return token_client(make_user("operator", staff=True, perms=(VIEW, *ALL_ACTIONS)))
 
 
 def started(quantity: int = 1) -> SagaInstance:
@@ -258,11 +259,56 @@ def test_an_action_without_a_reason_is_a_400(operator, body):
 def test_an_action_needs_its_own_permission(shop, action, permission):
     saga = failed()
     others = tuple(p for p in ALL_ACTIONS if p != permission)
-    staff = token_client(make_user("junior", staff=True, perms=others))
+    staff = token_client(make_user("junior", staff=True, perms=(VIEW, *others)))
     response = staff.post(f"/api/sagas/{saga.pk}/{action}/", {"reason": "try"}, format="json")
     assert response.status_code == 403
     assert f"sagas.{permission}" in response.json()["detail"]
     assert not saga.steps.filter(direction=Direction.OPERATOR).exists()
+
+
+ACTIONS = [("retry", {"reason": "r"}), ("compensate", {"reason": "r"}), ("resume", {"reason": "r"})]
+
+
+def test_staff_without_permissions_may_neither_read_nor_act(shop):
+    saga = failed()
+    staff = token_client(make_user("newcomer", staff=True))
+    for path in ("/api/sagas/", f"/api/sagas/{saga.pk}/"):
+        response = staff.get(path)
+        assert response.status_code == 403
+        assert response.json() == {"detail": "You need the sagas.view_sagainstance permission to see sagas."}
+    for action, body in ACTIONS:
+        assert staff.post(f"/api/sagas/{saga.pk}/{action}/", body, format="json").status_code == 403
+    assert not saga.steps.filter(direction=Direction.OPERATOR).exists()
+
+
+def test_staff_with_the_view_permission_read_sagas_but_may_not_act(shop):
+    saga = failed()
+    staff = token_client(make_user("viewer", staff=True, perms=(VIEW,)))
+    assert [s["id"] for s in staff.get("/api/sagas/").json()["results"]] == [str(saga.pk)]
+    assert staff.get(f"/api/sagas/{saga.pk}/").json()["status"] == "FAILED"
+    for action, body in ACTIONS:
+        response = staff.post(f"/api/sagas/{saga.pk}/{action}/", body, format="json")
+        assert response.status_code == 403
+        assert response.json()["detail"] == f"You need the sagas.{action}_saga permission for this action."
+    assert not saga.steps.filter(direction=Direction.OPERATOR).exists()
+
+
+def test_an_action_permission_without_the_view_permission_is_not_enough(shop):
+    saga = failed()
+    staff = token_client(make_user("blind", staff=True, perms=ALL_ACTIONS))
+    response = staff.post(f"/api/sagas/{saga.pk}/retry/", {"reason": "r"}, format="json")
+    assert response.status_code == 403
+    assert "sagas.view_sagainstance" in response.json()["detail"]
+    assert not saga.steps.filter(direction=Direction.OPERATOR).exists()
+
+
+@pytest.mark.parametrize("action", ["retry", "compensate", "resume"])
+def test_staff_with_view_and_the_actions_permission_may_act(shop, action):
+    saga = failed() if action == "retry" else started()
+    staff = token_client(make_user("doer", staff=True, perms=(VIEW, f"{action}_saga")))
+    response = staff.post(f"/api/sagas/{saga.pk}/{action}/", {"reason": "needed"}, format="json")
+    assert response.status_code == 200
+    assert saga.steps.get(direction=Direction.OPERATOR).action == action
 
 
 def test_a_customer_may_not_act_on_a_saga_even_their_own(shop):
