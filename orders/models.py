@@ -16,7 +16,8 @@ class Order(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     key = models.CharField(max_length=200, unique=True, help_text="Idempotency key of the create call.")
-    customer = models.CharField(max_length=150, db_index=True)
+    # The user's id as text, never the username: see sagaproject.customers.
+    customer = models.CharField(max_length=160, db_index=True, help_text="The customer's key: their user id.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     total = models.DecimalField(max_digits=14, decimal_places=2)
     saga_id = models.UUIDField(null=True, blank=True, db_index=True)

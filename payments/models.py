@@ -7,7 +7,8 @@ from sagaproject.outbox import InboxEventBase, OutboxEventBase
 
 
 class CustomerAccount(models.Model):
-    customer = models.CharField(max_length=150, unique=True, help_text="The customer's username.")
+    # The user's id as text, never the username: see sagaproject.customers.
+    customer = models.CharField(max_length=160, unique=True, help_text="The customer's key: their user id.")
     balance = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
