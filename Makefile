@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 ALIASES := default orders payments inventory
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/sagas
 PYTEST_ARGS ?=
+# The settings default to production (DEBUG off, SECRET_KEY required). These targets set up and
+# run a development site, so they turn DEBUG on unless it is given (`make run DEBUG=0`, or exported).
+run setup seed migrate: export DEBUG ?= 1
 
 .PHONY: run test test-sqlite test-postgres setup install migrate seed lint format browsers clean
 

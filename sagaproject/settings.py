@@ -1,6 +1,8 @@
-"""Settings, read once from the environment with development defaults.
+"""Settings, read once from the environment.
 
-Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL; see README.md.
+DEBUG is off unless DEBUG=1: a deployment that forgets it gets the strict settings and must
+set SECRET_KEY, never a known development key. `make run` and the test suite turn DEBUG on.
+Production sets SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL; see README.md.
 """
 
 from pathlib import Path
@@ -12,7 +14,7 @@ from sagaproject.env import env_bool, env_choice, env_int, env_list, env_rate, e
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
 _DEV_SECRET = "dev-only-insecure-secret-key-change-me-in-production-0123456789"
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:

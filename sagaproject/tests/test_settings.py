@@ -1,3 +1,4 @@
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -93,7 +94,8 @@ def test_the_server_refuses_to_start_on_a_malformed_setting(variable, value, mes
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=BASE,
-        env={"PATH": "/usr/bin:/bin", variable: value},
+        # DEBUG on, so the only thing wrong is the variable under test.
+        env={"PATH": "/usr/bin:/bin", "DEBUG": "1", variable: value},
         capture_output=True,
         text=True,
     )
@@ -111,6 +113,48 @@ def test_production_without_a_secret_key_refuses_to_start():
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def _settings_in_a_clean_environment(code: str, **env: str) -> subprocess.CompletedProcess:
+    """Run `code` after loading the settings in a process that has only PATH and `env`."""
+    script = f"import django; django.setup(); from django.conf import settings; {code}"
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=BASE,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "sagaproject.settings", **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_debug_is_off_unless_asked_for_and_no_known_secret_key_is_used(tmp_path):
+    result = _settings_in_a_clean_environment("print(settings.DEBUG)", DATA_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+    result = _settings_in_a_clean_environment(
+        "print(settings.DEBUG, settings.ALLOWED_HOSTS)", DATA_DIR=str(tmp_path), SECRET_KEY="k" * 60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "[]"]
+    result = _settings_in_a_clean_environment("print(settings.DEBUG)", DATA_DIR=str(tmp_path), DEBUG="1")
+    assert result.stdout.split() == ["True"], result.stderr
+
+
+def test_check_deploy_without_a_debug_variable_reports_no_debug_warning(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "shop.example.com",
+            "DATA_DIR": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert "security.W018" not in result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 class _Meta:
