@@ -7,9 +7,11 @@ same thing, for either saga style. Reads only; nothing here changes a saga.
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from sagaproject import order_events as ev
 from sagas.definition import get_definition
@@ -290,10 +292,92 @@ def _outcome(saga: SagaInstance, steps: list[StepView], logs: list[SagaStepLog],
         sentences.append(_money_note(saga, steps))
         return " ".join(sentence for sentence in sentences if sentence)
     if saga.status == SagaStatus.FAILED:
-        if saga.resolved_at is not None:
-            return "Something went wrong with this order; our team has dealt with it."
-        return "Something went wrong with this order. Our team has been alerted and will sort it out."
+        return _on_hold_outcome(saga, steps, calls)
     return ""
+
+
+class _Effect(StrEnum):
+    """What one participant call left behind, as far as the log can tell."""
+
+    NONE = "none"
+    TAKEN = "taken"
+    UNDONE = "undone"
+    UNDO_STUCK = "undo_stuck"
+    UNSURE = "unsure"
+
+
+def _effect(calls: list[_Call]) -> _Effect:
+    forward = [call for call in calls if call.direction == Direction.FORWARD]
+    undo = [call for call in calls if call.direction == Direction.COMPENSATION]
+    if not forward:
+        return _Effect.NONE
+    # An attempt whose answer never came back may still have taken effect.
+    taken = forward[-1].status in (StepStatus.SUCCEEDED, StepStatus.RECORDED)
+    unsure = not taken and any(call.status in (*_PROBLEM, StepStatus.RUNNING) for call in forward)
+    if undo and undo[-1].status == StepStatus.SUCCEEDED:
+        return _Effect.NONE if undo[-1].result.get("empty") else _Effect.UNDONE
+    if taken:
+        return _Effect.UNDO_STUCK if undo else _Effect.TAKEN
+    return _Effect.UNSURE if unsure else _Effect.NONE
+
+
+def _on_hold_outcome(saga: SagaInstance, steps: list[StepView], calls: list[_Call]) -> str:
+    """A FAILED saga in the customer's words: where their money and stock stand, and what happens next.
+
+    Read from the step log as it stands. Once staff have marked the order resolved they may
+    have set things right by hand, which the log does not show, so the page then says only that.
+    """
+    if saga.resolved_at is not None:
+        return _(
+            "Something went wrong with this order and our team has dealt with it. "
+            "The balance shown on the order form is where your money stands."
+        )
+    state = {step.name: step.state for step in steps}
+    cancelling = any(step.state in ("undone", "undoing", "undo_failed") for step in steps) or (
+        saga.style == SagaStyle.ORCHESTRATION and saga.direction == Direction.COMPENSATION
+    )
+    if cancelling:
+        next_step = _(
+            "Something went wrong with this order. Our team has been alerted and will finish cancelling it: "
+            "any payment taken will be refunded and any items held will be released."
+        )
+    elif state.get("approve_order") == "done":
+        next_step = _("Something went wrong with this order. Our team has been alerted and will complete it.")
+    else:
+        next_step = _(
+            "Something went wrong with this order. Our team has been alerted and will either complete it or "
+            "cancel it and refund any payment taken."
+        )
+    total = saga.context.get("input", {}).get("total", "") if isinstance(saga.context, dict) else ""
+    money = {
+        _Effect.NONE: _("You have not been charged."),
+        _Effect.TAKEN: _("You have been charged %(total)s.") % {"total": total},
+        _Effect.UNDONE: _("Your payment was refunded."),
+        _Effect.UNDO_STUCK: _("You have been charged %(total)s and the refund has not gone through yet.")
+        % {"total": total},
+        _Effect.UNSURE: _("We could not confirm whether your payment went through; if it did, it will be refunded."),
+    }
+    stock = {
+        _Effect.NONE: _("No items were reserved for you."),
+        _Effect.TAKEN: _("Your items are held for this order."),
+        _Effect.UNDONE: _("The items reserved for you were released."),
+        _Effect.UNDO_STUCK: _("Your items are still held for this order: releasing them has not gone through yet."),
+        _Effect.UNSURE: _("We could not confirm whether your items were reserved."),
+    }
+    by_step: dict[str, list[_Call]] = {}
+    for call in calls:
+        by_step.setdefault(call.step, []).append(call)
+    handed_over = state.get("commit_stock") == "done"
+    return " ".join(
+        (
+            next_step,
+            money[_effect(by_step.get("charge_payment", []))],
+            _("Your items have been handed to the warehouse.")
+            if handed_over
+            else stock[_effect(by_step.get("reserve_stock", []))],
+            _("You do not need to do anything."),
+        )
+    )
 
 
 def saga_progress(saga: SagaInstance) -> SagaProgress:

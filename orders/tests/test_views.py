@@ -18,6 +18,7 @@ from sagas.choreography_testing import drain_events
 from sagas.models import SagaInstance, SagaStatus
 from sagas.services import order_place
 from sagas.testing import drain
+from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -264,3 +265,18 @@ def test_a_visitor_and_a_login_without_an_account_see_no_balance(client, widget)
     assert shown_balance(client.get(reverse("catalog")).content.decode()) is None
     client.force_login(get_user_model().objects.create_user("staffer", password="x-pass-123456"))
     assert shown_balance(client.get(reverse("order_create")).content.decode()) is None
+
+
+def test_an_order_on_hold_says_what_happened_to_the_money_and_the_items_and_what_comes_next(alice):
+    FaultRuleFactory(operation="orders.order_approve", mode="refuse")
+    FaultRuleFactory(operation="payments.payment_refund", mode="transient")
+    location = place_through_form(alice, quantity="2")
+    drain()
+    html = alice.get(location).content.decode()
+    assert SagaInstance.objects.get().status == SagaStatus.FAILED
+    assert "On hold" in html
+    assert "You have been charged 50.00 and the refund has not gone through yet." in html
+    assert "Your items are held for this order." in html
+    assert "Our team has been alerted and will finish cancelling it" in html
+    progress = alice.get(location.rstrip("/") + "/progress/").json()
+    assert "You have been charged 50.00 and the refund has not gone through yet." in progress["outcome"]

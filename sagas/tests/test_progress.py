@@ -10,7 +10,7 @@ from payments.tests.factories import AccountFactory
 from sagas.choreography_testing import drain_events
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.progress import saga_for_order, saga_progress, sagas_for_customer
-from sagas.services import order_place, saga_compensate
+from sagas.services import order_place, saga_compensate, saga_resolve
 from sagas.testing import drain
 from sagas.tests.factories import FaultRuleFactory
 
@@ -142,6 +142,74 @@ def test_a_saga_stuck_for_an_operator_is_on_hold_and_says_the_team_knows(shop):
     assert progress.headline == "On hold" and progress.customer_status == "On hold"
     assert progress.outcome.startswith("Something went wrong with this order. Our team has been alerted")
     assert states(progress)["reserve_stock"] == "undo_failed"
+
+
+def test_an_order_on_hold_whose_release_is_stuck_says_nothing_was_charged_and_the_items_are_still_held(shop):
+    AccountFactory(customer="bob", balance=Decimal("30.00"))
+    FaultRuleFactory(operation="inventory.reservation_release", mode="transient")
+    progress = saga_progress(place(customer="bob"))
+    assert progress.outcome == (
+        "Something went wrong with this order. Our team has been alerted and will finish cancelling it: any payment "
+        "taken will be refunded and any items held will be released. You have not been charged. Your items are "
+        "still held for this order: releasing them has not gone through yet. You do not need to do anything."
+    )
+
+
+def test_an_order_on_hold_whose_refund_is_stuck_says_the_customer_was_charged(shop):
+    FaultRuleFactory(operation="orders.order_approve", mode="refuse")
+    FaultRuleFactory(operation="payments.payment_refund", mode="transient")
+    saga = place()
+    progress = saga_progress(saga)
+    assert saga.status == SagaStatus.FAILED
+    assert progress.headline == "On hold"
+    assert "You have been charged 50.00 and the refund has not gone through yet." in progress.outcome
+    assert "Your items are held for this order." in progress.outcome
+    assert "will finish cancelling it" in progress.outcome
+
+
+def test_an_order_on_hold_after_it_was_approved_says_it_was_charged_and_will_be_completed(shop):
+    FaultRuleFactory(operation="inventory.reservation_commit", mode="transient")
+    saga = place()
+    assert saga.status == SagaStatus.FAILED
+    assert saga_progress(saga).outcome == (
+        "Something went wrong with this order. Our team has been alerted and will complete it. "
+        "You have been charged 50.00. Your items are held for this order. You do not need to do anything."
+    )
+
+
+def test_an_order_on_hold_whose_charge_answer_was_lost_does_not_claim_either_way(shop):
+    FaultRuleFactory(operation="payments.payment_charge", phase="after", mode="transient")
+    FaultRuleFactory(operation="payments.payment_refund", mode="transient")
+    saga = place()
+    outcome = saga_progress(saga).outcome
+    assert saga.status == SagaStatus.FAILED
+    assert "You have not been charged." not in outcome
+    assert "We could not confirm whether your payment went through; if it did, it will be refunded." in outcome
+
+
+def test_a_choreographed_order_on_hold_reads_the_same_as_an_orchestrated_one(shop):
+    AccountFactory(customer="bob", balance=Decimal("30.00"))
+    FaultRuleFactory(operation="inventory.reservation_release", mode="transient")
+    saga, _ = order_place(customer="bob", sku="WIDGET-1", quantity=2, style="choreography")
+    drain_events()
+    saga.refresh_from_db()
+    assert saga.status == SagaStatus.FAILED
+    assert saga_progress(saga).outcome == (
+        "Something went wrong with this order. Our team has been alerted and will finish cancelling it: any payment "
+        "taken will be refunded and any items held will be released. You have not been charged. Your items are "
+        "still held for this order: releasing them has not gone through yet. You do not need to do anything."
+    )
+
+
+def test_an_order_on_hold_that_staff_resolved_says_only_that_it_was_dealt_with(shop):
+    AccountFactory(customer="bob", balance=Decimal("30.00"))
+    FaultRuleFactory(operation="inventory.reservation_release", mode="transient")
+    saga = place(customer="bob")
+    saga_resolve(saga.pk, actor="ops", reason="released by hand")
+    saga.refresh_from_db()
+    outcome = saga_progress(saga).outcome
+    assert outcome.startswith("Something went wrong with this order and our team has dealt with it.")
+    assert "still held" not in outcome
 
 
 def test_steps_the_definition_does_not_know_are_shown_from_the_log_in_order(shop):
