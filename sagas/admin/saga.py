@@ -8,7 +8,7 @@ Sagas are never edited through a form: every change is an operator action with a
 import json
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
-from sagas import selectors
+from sagas import lookup, selectors
 from sagas.admin import operate, overview, participants
 from sagas.admin.filters import NeedsAttentionFilter, SagaTypeFilter, StuckFilter
 from sagas.admin.operations import OPERATIONS
@@ -94,7 +94,7 @@ class SagaInstanceAdmin(admin.ModelAdmin):
         NeedsAttentionFilter,
     )
     search_fields = ("id", "order_id", "idempotency_key", "customer")
-    search_help_text = "Exact saga id, order id, idempotency key or customer."
+    search_help_text = "A saga or order id (whole, or its first 4+ characters), or an exact idempotency key or customer"
     ordering = ("-created_at",)
     list_per_page = 50
     show_full_result_count = False
@@ -172,9 +172,24 @@ class SagaInstanceAdmin(admin.ModelAdmin):
         return SagaChangeList
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
-        if not search_term.strip():
+        """Exact customer or idempotency key, or a saga id or order id, whole or its first characters."""
+        term = search_term.strip()
+        if not term:
             return queryset, False
-        return queryset.filter(selectors.saga_search_condition(search_term)), False
+        exact = selectors.saga_search_condition(term)
+        try:
+            prefix = lookup.id_prefix_parse(term)
+        except lookup.SagaIdTooShort as short:
+            messages.warning(request, str(short))
+            return queryset.filter(exact), False
+        except lookup.MalformedSagaId:
+            return queryset.filter(exact), False  # a customer or an idempotency key, not an id
+        # An action posts the same search before it redirects back to it: say it once.
+        if request.method == "GET":
+            note = lookup.search_note(lookup.saga_matches(prefix, among=queryset), prefix)
+            if note:
+                messages.info(request, note)
+        return queryset.filter(exact | lookup.saga_id_condition(prefix)), False
 
     @admin.display(description="saga", ordering="id")
     def short_id(self, saga: SagaInstance) -> str:

@@ -16,8 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections, transaction
 
 from sagas.errors import ActionNotAllowed, SagaNotFound
+from sagas.lookup import ID_HELP, saga_resolve
 from sagas.models import SagaInstance
-from sagas.services import saga_get
 
 
 def os_user() -> str:
@@ -52,13 +52,24 @@ def describe(saga: SagaInstance) -> str:
     return f"{saga.status}{where}{paused}"
 
 
+def resolve_or_explain(command: BaseCommand, text: str, out: Any = None) -> SagaInstance:
+    """The saga that `text` names; says (on `out`, else stdout) which id matched unless it was the saga's whole id."""
+    try:
+        match = saga_resolve(text)
+    except SagaNotFound as exc:
+        raise CommandError(str(exc)) from None
+    if not match.exact_saga_id:
+        (out or command.stdout).write(match.describe())
+    return match.saga
+
+
 class OperatorCommand(BaseCommand):
     """A command that acts on one saga with an audited reason; subclasses name the action."""
 
     action = ""
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("saga_id", help="The saga's id (a UUID).")
+        parser.add_argument("saga_id", help=ID_HELP)
         parser.add_argument("--reason", default="", help="Why (required): goes into the audit record.")
         parser.add_argument("--actor", default=os_user(), help="Who acts (default: the OS user).")
         parser.add_argument("--dry-run", action="store_true", help="Say what would happen; change nothing.")
@@ -67,10 +78,7 @@ class OperatorCommand(BaseCommand):
         """The saga named on the command line, once the reason is known to be there."""
         if not (options["reason"] or "").strip():
             raise CommandError(f'--reason is required: say why you {self.action} the saga, e.g. --reason "..."')
-        try:
-            return saga_get(options["saga_id"])
-        except SagaNotFound as exc:
-            raise CommandError(str(exc)) from None
+        return resolve_or_explain(self, options["saga_id"])
 
     def perform(self, service: Callable[..., SagaInstance], saga: SagaInstance, dry_run: bool, **kwargs: Any) -> str:
         """Call the service (for real, or rolled back for a dry run) and return where the saga ends up."""

@@ -1,6 +1,7 @@
 """The saga list at 100,000 sagas: a bounded number of queries, and filters that find exactly the right rows."""
 
 import os
+import re
 import time
 import uuid
 from datetime import timedelta
@@ -223,3 +224,30 @@ def test_the_list_is_newest_first(many_sagas, root_client):
     response_rows = [saga.created_at for saga in shown]
     assert response_rows == sorted(response_rows, reverse=True)
     assert shown[0].idempotency_key == "key-1"
+
+
+def _full_scans(plan: str) -> list[str]:
+    """The lines of a query plan that read the whole saga table (PostgreSQL or SQLite wording)."""
+    table = SagaInstance._meta.db_table
+    return [line for line in plan.splitlines() if "Seq Scan" in line or re.search(rf"\bSCAN {table}\b", line)]
+
+
+@pytest.mark.parametrize("field", ["pk", "order_id"])
+def test_searching_by_the_short_id_people_see_finds_the_one_saga_through_an_index(
+    many_sagas, root_client, django_assert_max_num_queries, field
+):
+    target = SagaInstance.objects.get(idempotency_key="key-54321")
+    short = str(getattr(target, field))[:8]
+    with CaptureQueriesContext(connections["default"]) as queries, django_assert_max_num_queries(MAX_QUERIES + 1):
+        response = root_client.get(reverse(LIST_URL), {"q": short})
+    assert _ids(response) == {target.pk}
+    assert f"matched by {'saga' if field == 'pk' else 'order'} id prefix {short}" in response.content.decode()
+    table = SagaInstance._meta.db_table
+    searches = [q["sql"] for q in queries.captured_queries if f'FROM "{table}"' in q["sql"] and "WHERE" in q["sql"]]
+    assert searches
+    with connections["default"].cursor() as cursor:
+        for sql in searches:
+            explain = "EXPLAIN " if connections["default"].vendor == "postgresql" else "EXPLAIN QUERY PLAN "
+            cursor.execute(explain + sql)
+            plan = "\n".join(" ".join(str(cell) for cell in row) for row in cursor.fetchall())
+            assert _full_scans(plan) == [], f"{sql}\n{plan}"

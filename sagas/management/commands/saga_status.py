@@ -1,38 +1,49 @@
-"""Show a saga, its status and every step attempt, compensation and operator action."""
+"""Show a saga, its status and every step attempt, compensation and operator action.
+
+The saga is named by its id or its order's id, whole or by the first 4 or more characters
+that people see in the shop and the saga list.
+"""
 
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext as _
 
-from sagas.errors import SagaNotFound
-from sagas.services import saga_get
+from sagaproject.customers import customer_name
+from sagas.lookup import ID_HELP
+from sagas.management.operator import resolve_or_explain
+from sagas.models import Direction, SagaInstance, SagaStepLog
 
 
 class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("saga_id")
+        parser.add_argument("saga_id", help=ID_HELP)
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            saga = saga_get(options["saga_id"])
-        except SagaNotFound as exc:
-            raise CommandError(str(exc)) from None
-        steps = list(saga.steps.order_by("started_at", "id"))
         if options["json"]:
+            # The JSON stays one object: which id matched goes to stderr.
+            saga = resolve_or_explain(self, options["saga_id"], out=self.stderr)
+            steps = list(saga.steps.order_by("started_at", "id"))
             self.stdout.write(json.dumps(_as_dict(saga, steps), indent=2, default=str))
             return
+        saga = resolve_or_explain(self, options["saga_id"])
+        steps = list(saga.steps.order_by("started_at", "id"))
         self.stdout.write(f"saga      {saga.id}")
         self.stdout.write(f"type      {saga.definition_name} v{saga.definition_version} ({saga.style})")
         self.stdout.write(f"status    {saga.status}{' (paused)' if saga.paused else ''}")
-        self.stdout.write(f"order     {saga.order_id}  customer {saga.customer}")
-        self.stdout.write(f"step      {saga.current_step} ({saga.direction.lower()}, attempt {saga.attempt})")
+        self.stdout.write(f"order     {saga.order_id}  customer {customer_name(saga.customer)}")
+        self.stdout.write(f"step      {_step_line(saga, steps)}")
         self.stdout.write(f"created   {saga.created_at:%Y-%m-%d %H:%M:%S.%f}"[:-3] + " UTC")
         if saga.finished_at:
             self.stdout.write(f"finished  {saga.finished_at:%Y-%m-%d %H:%M:%S.%f}"[:-3] + " UTC")
+        if saga.deadline_at:
+            self.stdout.write(f"deadline  {_deadline_line(saga)}")
         if saga.last_error:
             self.stdout.write(f"error     {saga.last_error}")
         if saga.resolved_at:
@@ -48,6 +59,35 @@ class Command(BaseCommand):
             )
 
 
+def _step_line(saga: SagaInstance, steps: list[SagaStepLog]) -> str:
+    """Where the saga stands; for a finished saga (no step left to run), the last step and its outcome."""
+    if not saga.is_terminal and saga.current_step:
+        return f"{saga.current_step} ({saga.direction.lower()}, attempt {saga.attempt})"
+    calls = [step for step in steps if step.direction not in (Direction.OPERATOR, Direction.SYSTEM)]
+    if not calls:
+        return "\u2014 " + (_("(finished; no step ran)") if saga.is_terminal else _("(no step started yet)"))
+    last = calls[-1]
+    return "\u2014 " + _("finished; last step %(step)s (%(direction)s, attempt %(attempt)s): %(status)s") % {
+        "step": last.step_name,
+        "direction": last.direction.lower(),
+        "attempt": last.attempt,
+        "status": last.status,
+    }
+
+
+def _deadline_line(saga: SagaInstance) -> str:
+    """The deadline in UTC; while the saga runs, how long is left or since when it is overdue."""
+    when = f"{saga.deadline_at:%Y-%m-%d %H:%M:%S} UTC"
+    if saga.is_terminal:
+        return when
+    now = timezone.now()
+    if saga.deadline_at <= now:
+        note = _("(passed %(ago)s ago)") % {"ago": timesince(saga.deadline_at, now, depth=1)}
+    else:
+        note = _("(in %(left)s)") % {"left": timeuntil(saga.deadline_at, now, depth=1)}
+    return f"{when}  {note}".replace("\xa0", " ")  # a terminal needs no non-breaking space
+
+
 def _as_dict(saga: Any, steps: list[Any]) -> dict[str, Any]:
     return {
         "id": str(saga.id),
@@ -57,12 +97,13 @@ def _as_dict(saga: Any, steps: list[Any]) -> dict[str, Any]:
         "status": saga.status,
         "paused": saga.paused,
         "order_id": str(saga.order_id) if saga.order_id else None,
-        "customer": saga.customer,
+        "customer": customer_name(saga.customer),
         "current_step": saga.current_step,
         "direction": saga.direction,
         "attempt": saga.attempt,
         "last_error": saga.last_error,
         "created_at": saga.created_at,
+        "deadline_at": saga.deadline_at,
         "finished_at": saga.finished_at,
         "steps": [
             {
