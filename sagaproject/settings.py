@@ -252,5 +252,14 @@ METRICS_STEP_SAMPLE_ROWS = env_int("METRICS_STEP_SAMPLE_ROWS", 10_000, minimum=1
 # /healthz calls the workers stalled when a queued task has been ready this long while no
 # step finished in that time.
 HEALTH_QUEUE_STALL_SECONDS = env_int("HEALTH_QUEUE_STALL_SECONDS", 120, minimum=10)
+# run_workers restarts its cluster when it stalls by that rule, when a worker died and was not
+# replaced within WORKER_MISSING_SECONDS, or when the cluster's heartbeat is older than
+# WORKER_HEARTBEAT_TIMEOUT_SECONDS; a restart gives the old cluster WORKER_RESTART_GRACE_SECONDS
+# to stop before its process group is killed. It also runs both recovery sweeps every
+# WORKER_SWEEP_SECONDS (0: leave them to the once-a-minute schedules).
+WORKER_RESTART_GRACE_SECONDS = env_int("WORKER_RESTART_GRACE_SECONDS", 10, minimum=0)
+WORKER_MISSING_SECONDS = env_int("WORKER_MISSING_SECONDS", 10, minimum=1)
+WORKER_HEARTBEAT_TIMEOUT_SECONDS = env_int("WORKER_HEARTBEAT_TIMEOUT_SECONDS", 30, minimum=5)
+WORKER_SWEEP_SECONDS = env_int("WORKER_SWEEP_SECONDS", 15, minimum=0)
 # Probes and scrapers often speak plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]

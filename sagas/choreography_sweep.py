@@ -9,8 +9,10 @@
    cancel, gets a cancel request (the services then undo their work).
 4. Idle: a saga in progress that nothing has touched for a while and that has no delivery
    in the queue (its queue rows were lost) has all its events delivered again; repeats are
-   harmless. With django-q2's ORM broker a delivery whose worker was killed stays queued and
-   is handed out again after the broker's `retry` lease, so this is for other brokers.
+   harmless. With django-q2's ORM broker a delivery whose worker was killed stays queued;
+   its queue row is handed back first (sagas.queue.release_orphaned_claims) when the
+   worker's cluster runs under run_workers, else after the broker's `retry` lease. So this
+   step is for other brokers.
 
 It runs as a django-q2 schedule every minute and as `manage.py relay_outbox`. The
 orchestration sweep (sagas.recovery) leaves choreographed sagas alone, and this one leaves
@@ -39,6 +41,7 @@ from sagaproject.outbox import Event
 from sagas import monitor
 from sagas.choreography import redeliver, request_cancel
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
+from sagas.queue import release_orphaned_claims
 from sagas.selectors import needs_attention_condition
 
 logger = logging.getLogger("sagas.choreography")
@@ -69,6 +72,7 @@ class SweepReport:
     purged: dict[str, tuple[int, int]] = field(default_factory=dict)
     cancelled: list[str] = field(default_factory=list)
     redelivered: list[str] = field(default_factory=list)
+    released_claims: list[int] = field(default_factory=list)
     dry_run: bool = False
 
     def summary(self) -> str:
@@ -78,6 +82,7 @@ class SweepReport:
             f"choreography sweep {verb}: relay {len(self.relayed)} event(s), cancel {len(self.cancelled)} saga(s) "
             f"past their deadline, re-deliver the events of {len(self.redelivered)} idle saga(s); "
             f"{purged} delivered event(s) purged"
+            + (f"; {len(self.released_claims)} dead worker's task(s) handed back" if self.released_claims else "")
         )
 
 
@@ -212,12 +217,14 @@ def sweep(
     idle = settings.CHOREOGRAPHY_IDLE_SECONDS if idle_seconds is None else idle_seconds
     retention = settings.OUTBOX_RETENTION_HOURS if retention_hours is None else retention_hours
     report = SweepReport(dry_run=dry_run)
+    if not dry_run:
+        report.released_claims = release_orphaned_claims()
     report.relayed = relay_pending(grace, dry_run=dry_run)
     if not dry_run:
         report.purged = purge(retention)
     report.cancelled = cancel_past_deadline(dry_run=dry_run)
     report.redelivered = redeliver_idle(idle, dry_run=dry_run)
-    if report.relayed or report.cancelled or report.redelivered:
+    if report.relayed or report.cancelled or report.redelivered or report.released_claims:
         logger.warning(report.summary())
     return report
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from sagaproject.databases import SERVICE_ALIASES
+from sagas.cluster_state import ClusterHeartbeat, heartbeat_of
 from sagas.models import SagaInstance, SagaStepLog
 from sagas.recovery import sweep
 
@@ -155,6 +156,55 @@ class WorkerCluster:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+class SupervisedWorkers(WorkerCluster):
+    """`manage.py run_workers` (a supervised, self-healing cluster) as the deployment runs it."""
+
+    def start(self) -> "SupervisedWorkers":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **database_environment(), "Q_WORKERS": str(self.workers), **self.extra_env}
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "run_workers", "--grace", "5"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def cluster_pid(self) -> int | None:
+        """The main process of the cluster run_workers runs now, if any."""
+        children = [pid for pid in descendant_pids(self.pid) if _parent_of(pid) == self.pid]
+        return children[0] if children else None
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes of the current cluster, as its last heartbeat names them."""
+        main = self.cluster_pid()
+        beat = heartbeat_of(socket.gethostname(), main) if main else None
+        return list(beat.workers) if beat else []
+
+    def heartbeat(self) -> "ClusterHeartbeat | None":
+        main = self.cluster_pid()
+        return heartbeat_of(socket.gethostname(), main) if main else None
+
+    def stop(self, grace_seconds: float = 30) -> int | None:
+        group = self.cluster_pid()
+        code = super().stop(grace_seconds)
+        if group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+        return code
+
+
+def _parent_of(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return 0
 
 
 def lease_holders() -> dict[int, str]:

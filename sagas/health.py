@@ -1,20 +1,29 @@
-"""Is the worker cluster taking work? The liveness rule behind `manage.py worker_health`.
+"""Is the worker cluster taking work? The liveness rule behind `worker_health`, /healthz, /metrics and run_workers.
 
-The rule (see DJANGO_Q2_NOTES, "liveness probe"): the cluster is stalled when queue rows
-have been claimable (their lock time passed) for longer than the window and no saga step
-finished within it. A row a worker holds has its lock pushed into the future, so it does not
-count; a backlog that moves has steps finishing, so it does not count either.
+Progress is measured against the backlog. Queue rows claimable (their lock time passed) for
+longer than the window are the backlog; a row a worker holds has its lock pushed into the
+future, so it does not count. With a backlog, the workers must have finished at least as
+many tasks in the window as there are workers (or as tasks waiting, if fewer): one
+straggler's finish, such as a frozen worker that resumed, does not make a cluster whose other
+workers took nothing healthy.
+
+The rule is applied twice: to the whole deployment, with the saga steps finished in the
+step log; and to each cluster started by run_workers, with the tasks it says it finished
+in its heartbeat (sagas.cluster_state), so one stalled cluster beside a working one shows.
 """
 
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django_q.models import OrmQ
 
+from sagas import cluster_state
+from sagas.cluster_state import ClusterHeartbeat
 from sagas.models import Direction, SagaStepLog
 
 DEFAULT_STALL_SECONDS = 120
@@ -31,9 +40,87 @@ class HealthReport:
     oldest_waiting_since: datetime | None
     last_step_finished_at: datetime | None
     stall_seconds: int
+    steps_finished_in_window: int = 0
+    clusters: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Queue rows claimable for longer than the window (`waiting`), and claimable at all (`ready`)."""
+
+    waiting: int
+    oldest: datetime | None
+    ready: int
+    window: int
+
+
+def backlog(stall_seconds: int, now: datetime | None = None) -> Backlog:
+    """The backlog of the ORM queue on `default`."""
+    now = now or timezone.now()
+    rows = OrmQ.objects.using("default").aggregate(
+        waiting=Count("id", filter=Q(lock__lt=now - timedelta(seconds=stall_seconds))),
+        ready=Count("id", filter=Q(lock__lte=now)),
+        oldest=Min("lock", filter=Q(lock__lt=now - timedelta(seconds=stall_seconds))),
+    )
+    return Backlog(rows["waiting"], rows["oldest"], rows["ready"], stall_seconds)
+
+
+def finishes_needed(waiting: int, workers: int) -> int:
+    """Tasks the workers must have finished in the window for a backlog of `waiting` to count as moving."""
+    return max(1, min(waiting, workers))
+
+
+@dataclass(frozen=True)
+class ClusterVerdict:
+    name: str
+    stalled: bool
+    reason: str
+    # Seconds since this cluster last finished a task (or started), while tasks were ready; else 0.
+    seconds_without_progress: float
+    restarts: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def cluster_verdict(beat: ClusterHeartbeat, queue: Backlog, now: float | None = None) -> ClusterVerdict:
+    """Whether one cluster started by run_workers is stalled, by the tasks it finished against the backlog."""
+    now = now or time.time()
+    since = now - max(beat.last_finish_at or 0.0, beat.started_at)
+    idle_with_work = round(since, 1) if queue.ready else 0.0
+
+    def verdict(stalled: bool, reason: str) -> ClusterVerdict:
+        return ClusterVerdict(beat.name, stalled, reason, idle_with_work, beat.restarts)
+
+    if not queue.waiting:
+        return verdict(False, f"no task has waited more than {queue.window}s to be taken")
+    if now - beat.started_at < queue.window:
+        return verdict(False, f"started {now - beat.started_at:.0f}s ago, less than the {queue.window}s window")
+    needed = finishes_needed(queue.waiting, len(beat.workers))
+    if beat.finished_in_window >= needed:
+        return verdict(False, f"busy: finished {beat.finished_in_window} task(s) in the last {queue.window}s")
+    return verdict(
+        True,
+        f"{queue.waiting} task(s) ready for more than {queue.window}s and this cluster finished "
+        f"{beat.finished_in_window} in that window (at least {needed} needed); last finish {since:.0f}s ago",
+    )
+
+
+def _recent_steps() -> Any:
+    newest = SagaStepLog.objects.aggregate(pk=Max("pk"))["pk"]
+    if newest is None:
+        return SagaStepLog.objects.none()
+    return SagaStepLog.objects.filter(pk__gt=newest - _RECENT_LOG_ROWS, finished_at__isnull=False).exclude(
+        direction=Direction.OPERATOR
+    )
+
+
+def steps_finished_since(cutoff: datetime) -> int:
+    """Saga steps workers finished since `cutoff` (among the recent step log rows)."""
+    return _recent_steps().filter(finished_at__gte=cutoff).count()
 
 
 def last_step_finished_at() -> datetime | None:
@@ -53,34 +140,56 @@ def stall_seconds_setting() -> int:
     return getattr(settings, "HEALTH_QUEUE_STALL_SECONDS", DEFAULT_STALL_SECONDS)
 
 
+def _cluster_figures() -> tuple[list[ClusterHeartbeat], int]:
+    """Live clusters with a heartbeat, and the workers of every live cluster (the settings' count if none is seen)."""
+    from sagas.healthz import live_clusters
+
+    beats, _plain = cluster_state.live_clusters()
+    workers = sum(cluster["workers"] for cluster in live_clusters())
+    return beats, workers or settings.Q_CLUSTER.get("workers", 1)
+
+
 def worker_health(stall_seconds: int | None = None, now: datetime | None = None) -> HealthReport:
-    """Healthy unless tasks wait untaken for `stall_seconds` while no step finishes."""
+    """Healthy unless tasks wait untaken for `stall_seconds` while too few tasks finish (deployment or one cluster)."""
     stall_seconds = stall_seconds or stall_seconds_setting()
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=stall_seconds)
-    waiting = OrmQ.objects.using("default").filter(lock__lt=cutoff).aggregate(n=Count("id"), oldest=Min("lock"))
+    queue = backlog(stall_seconds, now)
     last_finish = last_step_finished_at()
+    finished = steps_finished_since(cutoff) if queue.waiting else 0
+    beats, workers = _cluster_figures()
+    verdicts = [cluster_verdict(beat, queue, now.timestamp()) for beat in beats]
     report = {
-        "waiting_tasks": waiting["n"],
-        "oldest_waiting_since": waiting["oldest"],
+        "waiting_tasks": queue.waiting,
+        "oldest_waiting_since": queue.oldest,
         "last_step_finished_at": last_finish,
         "stall_seconds": stall_seconds,
+        "steps_finished_in_window": finished,
+        "clusters": [verdict.as_dict() for verdict in verdicts],
     }
-    if not waiting["n"]:
+    if not queue.waiting:
         return HealthReport(True, f"no task has waited more than {stall_seconds}s to be taken", **report)
-    age = int((now - waiting["oldest"]).total_seconds())
-    if last_finish is not None and last_finish >= cutoff:
-        ago = int((now - last_finish).total_seconds())
+    age = int((now - queue.oldest).total_seconds())
+    since = f"{int((now - last_finish).total_seconds())}s ago" if last_finish else "never (in recent history)"
+    needed = finishes_needed(queue.waiting, workers)
+    stalled = [verdict for verdict in verdicts if verdict.stalled]
+    if finished >= needed and not stalled:
         return HealthReport(
             True,
-            f"busy, not stalled: {waiting['n']} task(s) waiting more than {stall_seconds}s "
-            f"(oldest {age}s), but a step finished {ago}s ago",
+            f"busy, not stalled: {queue.waiting} task(s) waiting more than {stall_seconds}s "
+            f"(oldest {age}s), but {finished} step(s) finished in that window (last {since})",
             **report,
         )
-    since = f"{int((now - last_finish).total_seconds())}s ago" if last_finish else "never (in recent history)"
+    if stalled:
+        reason = "; ".join(f"cluster {verdict.name}: {verdict.reason}" for verdict in stalled)
+        return HealthReport(False, f"{reason}; restart the cluster", **report)
+    if not finished:
+        progress = f"no step finished in that window (last finished {since})"
+    else:
+        progress = f"only {finished} step(s) finished in that window for {workers} worker(s) (last {since})"
     return HealthReport(
         False,
-        f"{waiting['n']} task(s) claimable for more than {stall_seconds}s (oldest {age}s) "
-        f"and no step finished in that window (last finished {since}); restart the cluster",
+        f"{queue.waiting} task(s) claimable for more than {stall_seconds}s (oldest {age}s) "
+        f"and {progress}; restart the cluster",
         **report,
     )

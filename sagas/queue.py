@@ -9,7 +9,7 @@ enqueue waits for the commit and the recovery sweep covers what a crash loses.
 import os
 import socket
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -84,3 +84,49 @@ def waiting_saga_ids() -> set[str]:
 def new_worker_id() -> str:
     """A name for one run of a task, unique across hosts and processes."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _claimed_at(lock: datetime, payload: str) -> datetime | None:
+    """When a worker cluster claimed this row (its lock is the claim time plus `retry`), or None if unclaimed.
+
+    A row enqueued with a delay also has its lock in the future, but less than `retry` after
+    it was queued; a claim always pushes the lock a full `retry` past the claim.
+    """
+    started = SignedPackage.loads(payload).get("started")
+    claimed = lock - timedelta(seconds=Conf.RETRY)
+    if started is None or claimed < started - timedelta(seconds=1):
+        return None
+    return claimed
+
+
+def release_orphaned_claims(grace_seconds: float = 5.0) -> list[int]:
+    """Hand back at once the queue rows claimed by a worker or cluster that is gone; their ids.
+
+    django-q2 keeps a claimed row locked for `retry` seconds (Q_RETRY) after the claim, and
+    only then gives it to another worker, even when the worker that took it died at once.
+    Every cluster started by run_workers says in its heartbeat which rows its processes hold
+    (queued in memory or running), so a row claimed more than `grace_seconds` ago that no
+    live cluster holds belongs to a process that is gone, and its lock is set to now. When a
+    live cluster publishes no heartbeat (a plain `qcluster`), nothing is released: what it
+    holds is unknown. A second run of a task that did start is harmless: the engine's lease
+    and fencing decide what runs.
+    """
+    if not _uses_orm_broker():
+        return []
+    from sagas import cluster_state
+
+    beats, plain = cluster_state.live_clusters()
+    if plain:
+        return []
+    in_hand = {row for beat in beats for row in beat.in_hand}
+    now = timezone.now()
+    released = []
+    rows = OrmQ.objects.using("default").filter(lock__gt=now).values_list("id", "lock", "payload")
+    for row_id, lock, payload in rows.iterator(chunk_size=500):
+        claimed = _claimed_at(lock, payload)
+        if row_id in in_hand or claimed is None or claimed > now - timedelta(seconds=grace_seconds):
+            continue
+        # Compare-and-set on the lock, as django-q2 claims: a row claimed again meanwhile is left alone.
+        if OrmQ.objects.using("default").filter(id=row_id, lock=lock).update(lock=now):
+            released.append(row_id)
+    return released

@@ -6,7 +6,9 @@ crash, or never written by a broker outside our transaction). Past-deadline saga
 kicked too; the claim turns them to compensation. The sweep only enqueues: the step
 protocol makes an extra run harmless, so overlapping sweeps are safe. A saga whose queue
 row is due and waiting for a worker is left alone: under a backlog, kicking it again would
-only add rows for the same work and make the backlog longer.
+only add rows for the same work and make the backlog longer. A queue row claimed by a worker
+or cluster that is gone is handed back first (sagas.queue.release_orphaned_claims), so its
+task runs again without waiting out django-q2's `retry` lease.
 """
 
 import logging
@@ -18,7 +20,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStyle
-from sagas.queue import enqueue_saga, waiting_saga_ids
+from sagas.queue import enqueue_saga, release_orphaned_claims, waiting_saga_ids
 
 logger = logging.getLogger("sagas.recovery")
 
@@ -33,6 +35,8 @@ class SweepReport:
     past_deadline: list[str] = field(default_factory=list)
     # Would have been kicked, but a queue row for them is already due: they wait their turn.
     already_queued: list[str] = field(default_factory=list)
+    # Queue rows whose claim was held by a process that is gone, handed back to the workers.
+    released_claims: list[int] = field(default_factory=list)
     dry_run: bool = False
 
     @property
@@ -46,6 +50,11 @@ class SweepReport:
             f"{len(self.retries_due)} retry due, {len(self.idle)} idle (lost enqueue), "
             f"{len(self.past_deadline)} past deadline"
             + (f"; {len(self.already_queued)} already queued, left alone" if self.already_queued else "")
+            + (
+                f"; {len(self.released_claims)} task(s) held by a dead worker handed back"
+                if self.released_claims
+                else ""
+            )
         )
 
 
@@ -70,6 +79,8 @@ def sagas_needing_kick(idle_seconds: int = DEFAULT_IDLE_SECONDS) -> dict[str, Qu
 def sweep(idle_seconds: int = DEFAULT_IDLE_SECONDS, dry_run: bool = False, limit: int = 5000) -> SweepReport:
     """Enqueue every saga that should be moving and is not."""
     report = SweepReport(dry_run=dry_run)
+    if not dry_run:
+        report.released_claims = release_orphaned_claims()
     found = {
         reason: [str(pk) for pk in queryset.order_by("updated_at").values_list("pk", flat=True)[:limit]]
         for reason, queryset in sagas_needing_kick(idle_seconds).items()
@@ -85,6 +96,6 @@ def sweep(idle_seconds: int = DEFAULT_IDLE_SECONDS, dry_run: bool = False, limit
             SagaInstance.objects.filter(pk__in=report.saga_ids, lease_expires_at__isnull=True).update(updated_at=now)
             for saga_id in report.saga_ids:
                 enqueue_saga(saga_id)
-    if report.saga_ids:
+    if report.saga_ids or report.released_claims:
         logger.warning("recovery sweep %s", report.summary())
     return report

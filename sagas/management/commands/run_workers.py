@@ -1,28 +1,30 @@
-"""Run the worker cluster (manage.py qcluster) in the foreground and stop it the graceful way.
+"""Run the worker cluster in the foreground, keep it working, and stop it the graceful way.
 
-For process managers that stop their children by signalling the whole process group, as
-honcho (`make run`) does: a SIGTERM to every process of django-q2's cluster kills the
-workers in the middle of a step and can leave the main process hanging. Here the cluster
-runs in a process group of its own; a SIGTERM or SIGINT to this command is passed to the
-cluster's main process only, which finishes (or hands back) the steps in flight and exits.
-If it has not exited after --grace seconds, or on a second signal, the whole cluster is
-killed; the engine's leases and the recovery sweep then recover what it held.
+The cluster is django-q2's, started as `python -m sagas.worker_cluster`: it repairs a killed
+worker by itself (django-q2 alone can stall for good when an idle worker is killed). This
+command supervises it: when the cluster stalls (tasks ready past HEALTH_QUEUE_STALL_SECONDS
+while it finishes too few of them), a worker died and was not replaced, its heartbeat stops
+or its main process exits, it restarts the cluster (graceful stop, a grace period, SIGKILL to
+its process group, a new cluster) and says why in one line. It also runs both recovery sweeps
+every WORKER_SWEEP_SECONDS. The cluster dies with this command, even if this command is
+killed with SIGKILL.
 
-Under systemd or supervisor run `manage.py qcluster` directly with the settings shown in the
-README (KillMode=mixed; stopasgroup=false, killasgroup=true): they do the same job.
+The cluster runs in a process group of its own, so a process manager that signals the whole
+group of this command (honcho, systemd's default) does not cut steps off: a SIGTERM or SIGINT
+to this command is passed to the cluster's main process only, which finishes (or hands back)
+the steps in flight and exits. If it has not exited after --grace seconds, or on a second
+signal, the whole cluster is killed; the engine's leases and the sweeps recover what it held.
 """
 
 import contextlib
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
+
+from sagas.supervisor import ClusterSupervisor, kill_group
 
 
 class Command(BaseCommand):
@@ -38,37 +40,39 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        cluster = subprocess.Popen(
-            [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "qcluster"],
-            start_new_session=True,
-        )
+        supervisor = ClusterSupervisor(stop_grace=options["grace"], say=self.stderr.write)
+        supervisor.start()
         stop_asked: list[float] = []
 
         def on_signal(signum: int, _frame: Any) -> None:
             if stop_asked:  # asked twice: stop waiting
-                _kill_group(cluster.pid)
+                kill_group(supervisor.pid)
                 return
             stop_asked.append(time.monotonic())
-            self.stderr.write(f"{signal.Signals(signum).name}: stopping the worker cluster (pid {cluster.pid})")
+            self.stderr.write(f"{signal.Signals(signum).name}: stopping the worker cluster (pid {supervisor.pid})")
             with contextlib.suppress(ProcessLookupError):
-                os.kill(cluster.pid, signal.SIGTERM)
+                supervisor.process.send_signal(signal.SIGTERM)
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        next_check = time.monotonic() + 1.0
         try:
-            while cluster.poll() is None:
-                if stop_asked and time.monotonic() - stop_asked[0] > options["grace"]:
-                    self.stderr.write(f"the cluster did not stop within {options['grace']:g}s: killing it")
-                    _kill_group(cluster.pid)
+            while True:
+                cluster = supervisor.process
+                if stop_asked:
+                    if cluster.poll() is not None:
+                        break
+                    if time.monotonic() - stop_asked[0] > options["grace"]:
+                        self.stderr.write(f"the cluster did not stop within {options['grace']:g}s: killing it")
+                        kill_group(cluster.pid)
+                elif time.monotonic() >= next_check:
+                    supervisor.tick()
+                    next_check = time.monotonic() + 1.0
                 with contextlib.suppress(subprocess.TimeoutExpired):
-                    cluster.wait(0.2)
+                    supervisor.process.wait(0.2)
         finally:
             # Nothing of the cluster may outlive this command (a worker orphaned by a dead main process).
-            _kill_group(cluster.pid)
-        if cluster.returncode:
-            raise SystemExit(cluster.returncode if cluster.returncode > 0 else 128 - cluster.returncode)
-
-
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+            kill_group(supervisor.pid)
+        code = supervisor.process.returncode
+        if code:
+            raise SystemExit(code if code > 0 else 128 - code)
