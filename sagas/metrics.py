@@ -243,12 +243,45 @@ class SagaCollector(Collector):
                 "Worker processes in live clusters.",
                 value=sum(cluster["workers"] for cluster in clusters),
             )
+            yield from _supervised_cluster_metrics()
 
         yield GaugeMetricFamily(
             "saga_metrics_scrape_seconds",
             "Time this scrape spent reading the database.",
             value=time.perf_counter() - started,
         )
+
+
+def _supervised_cluster_metrics() -> Iterator[Any]:
+    """Per cluster started by run_workers: its restarts, and how long it has finished nothing while work was ready.
+
+    The same rule as worker_health and run_workers (sagas.health.cluster_verdict).
+    """
+    from sagas import cluster_state
+    from sagas.health import backlog, cluster_verdict
+
+    beats, _plain = cluster_state.live_clusters()
+    queue = backlog(settings.HEALTH_QUEUE_STALL_SECONDS)
+    restarts = CounterMetricFamily(
+        "saga_worker_restarts", "Restarts of the worker cluster by its run_workers.", labels=["cluster"]
+    )
+    idle = GaugeMetricFamily(
+        "saga_worker_seconds_without_progress",
+        "Seconds since the cluster last finished a task while tasks were ready (0 with none ready).",
+        labels=["cluster"],
+    )
+    stalled = GaugeMetricFamily(
+        "saga_worker_stalled", "1 if the cluster is stalled against the backlog.", labels=["cluster"]
+    )
+    for beat in beats:
+        verdict = cluster_verdict(beat, queue)
+        label = beat.supervisor or beat.name
+        restarts.add_metric([label], beat.restarts)
+        idle.add_metric([label], verdict.seconds_without_progress)
+        stalled.add_metric([label], int(verdict.stalled))
+    yield restarts
+    yield idle
+    yield stalled
 
 
 def render_metrics() -> bytes:

@@ -98,3 +98,16 @@ def test_json_output_carries_the_figures(finished_saga):
     report = json.loads(out)
     assert code == 1
     assert (report["healthy"], report["waiting_tasks"], report["stall_seconds"]) == (False, 1, 120)
+
+
+def test_one_stragglers_finish_does_not_make_a_growing_backlog_healthy(finished_saga):
+    """A frozen worker that resumed finishes its one step while the other worker takes nothing."""
+    steps_last_finished(600)
+    straggler = SagaStepLog.objects.order_by("-id").first()
+    SagaStepLog.objects.filter(pk=straggler.pk).update(finished_at=timezone.now() - timedelta(seconds=5))
+    for _ in range(5):
+        queue_row(300)
+    code, out = health()
+    assert code == 1
+    assert "STALLED: 5 task(s) claimable for more than 120s (oldest 300s)" in out
+    assert "only 1 step(s) finished in that window for 2 worker(s)" in out
