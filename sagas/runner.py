@@ -148,6 +148,8 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
         position = Position(status, saga.direction, saga.step_index, saga.attempt)
         notes: list[SagaStepLog] = []
         last_error = saga.last_error
+        context = saga.context
+        turned: dict[str, Any] = {}  # the context, only when this claim turns the saga to compensate
         if (
             position.direction == Direction.FORWARD
             and saga.deadline_at is not None
@@ -157,6 +159,8 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
         ):
             position = transitions.compensation_start_for(definition, position)
             last_error = f"Deadline {saga.deadline_at:%Y-%m-%d %H:%M:%S} UTC passed before the saga finished."
+            context = transitions.with_compensation_cause(context, last_error)
+            turned["context"] = context
             notes.append(_system_note(saga_id, position, definition, last_error + " Compensating.", now))
         elif not position.terminal and position.attempt >= _policy(definition, position).max_attempts:
             exhausted_at = position
@@ -166,6 +170,9 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
                 "reported back (worker lost) and no attempts are left."
             )
             last_error = text
+            if exhausted_at.direction == Direction.FORWARD and position.direction == Direction.COMPENSATION:
+                context = transitions.with_compensation_cause(context, text)
+                turned["context"] = context
             notes.append(_system_note(saga_id, exhausted_at, definition, text, now))
         base = SagaInstance.objects.filter(pk=saga_id, version=saga.version)
         if position.terminal:
@@ -182,6 +189,7 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
                 last_error=last_error,
                 version=F("version") + 1,
                 updated_at=now,
+                **turned,
             ):
                 _close_lost_attempts(saga_id, owner, now)
                 SagaStepLog.objects.bulk_create(notes)
@@ -201,6 +209,7 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
             last_error=last_error,
             version=F("version") + 1,
             updated_at=now,
+            **turned,
         )
         if not claimed:
             return None
@@ -224,7 +233,7 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
         version=saga.version + 1,
         definition=definition,
         position=Position(position.status, position.direction, position.step_index, attempt),
-        context=saga.context,
+        context=context,
         log_id=log.pk,
         deadline_at=saga.deadline_at,
     )
@@ -323,6 +332,8 @@ def checkpoint_and_claim(claim: Claim, outcome: StepOutcome, keep_lease: bool) -
     if outcome.error is not None:
         message = outcome.error.message if isinstance(outcome.error, BusinessRefusal) else str(outcome.error)
         error_text = f"{claim.step.name}: {type(outcome.error).__name__}: {message}"
+        if not claim.compensating and new.direction == Direction.COMPENSATION:
+            context = transitions.with_compensation_cause(context, error_text)
     continue_inline = keep_lease and not new.terminal and new.delay_seconds <= 0
     chained = continue_inline and _chain_allowed(claim, new, now)
     fields: dict[str, Any] = {
@@ -338,11 +349,9 @@ def checkpoint_and_claim(claim: Claim, outcome: StepOutcome, keep_lease: bool) -
         "lease_owner": "",
         "lease_expires_at": None,
     }
-    if error_text:
-        fields["last_error"] = error_text
-    elif new.status == SagaStatus.COMPLETED:
-        # A saga that ended well shows no error; its step log keeps the failed attempts.
-        fields["last_error"] = ""
+    last_error = transitions.last_error_after(new.status, error_text, context)
+    if last_error is not None:
+        fields["last_error"] = last_error
     if new.terminal:
         fields["finished_at"] = now
     elif continue_inline:

@@ -188,6 +188,12 @@ def _fenced_update(saga: SagaInstance, **fields: Any) -> None:
         raise ActionNotAllowed("The saga changed while you were acting on it; look again and retry.")
 
 
+def _last_error_fields(status: str, context: dict[str, Any]) -> dict[str, str]:
+    """The last_error update for an operator's move to `status`, which meets no error itself."""
+    last_error = transitions.last_error_after(status, "", context)
+    return {} if last_error is None else {"last_error": last_error}
+
+
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -287,6 +293,8 @@ def saga_compensate(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> Sag
             definition, Position(saga.status, saga.direction, saga.step_index, saga.attempt)
         )
         now = timezone.now()
+        said = f"Compensated by {actor}: {reason}"
+        context = transitions.with_compensation_cause({**saga.context, "compensation_reason": said}, said)
         _fenced_update(
             saga,
             status=start.status,
@@ -299,7 +307,8 @@ def saga_compensate(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> Sag
             lease_expires_at=None,
             next_run_at=None,
             finished_at=now if start.terminal else None,
-            context={**saga.context, "compensation_reason": f"Compensated by {actor}: {reason}"},
+            context=context,
+            **_last_error_fields(start.status, context),
         )
         _audit(saga, "compensate", actor, reason, {"compensations": planned})
         if not start.terminal:
@@ -414,6 +423,7 @@ def saga_skip_step(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> Saga
             resolved_by="",
             finished_at=now if new.terminal else None,
             deadline_at=None if new.terminal else fresh_deadline(definition, now),
+            **_last_error_fields(new.status, context),
         )
         _audit(
             saga,

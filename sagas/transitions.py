@@ -4,6 +4,7 @@ Kept free of the database so every path of the state machine can be checked on i
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from sagas.definition import SagaDefinition
 from sagas.models import Direction, SagaStatus
@@ -108,3 +109,27 @@ def compensation_start_for(definition: SagaDefinition, position: Position) -> Po
         return start_compensation(definition, position.step_index)
     attempted = position.attempt > 0 or position.status == SagaStatus.FAILED
     return start_compensation(definition, position.step_index if attempted else position.step_index - 1)
+
+
+# The context key that keeps why a saga began to compensate, for its last error once it is done.
+COMPENSATION_CAUSE = "compensation_cause"
+
+
+def with_compensation_cause(context: dict[str, Any], cause: str) -> dict[str, Any]:
+    """The saga context noting `cause` as the reason its compensation began."""
+    return {**context, COMPENSATION_CAUSE: cause}
+
+
+def last_error_after(status: str, error: str, context: dict[str, Any]) -> str | None:
+    """What the saga's last error says after a move that met `error` ("" for none); None keeps it.
+
+    A finished saga's last error says why it finished as it did: nothing once it completed,
+    the cause of its compensation once it is compensated (not the errors its compensations
+    met and got past, before or after an operator's retry), the error that stopped it when it
+    failed. The step log keeps every error on the way.
+    """
+    if status == SagaStatus.COMPLETED:
+        return ""
+    if status == SagaStatus.COMPENSATED and context.get(COMPENSATION_CAUSE):
+        return str(context[COMPENSATION_CAUSE])
+    return error or None
