@@ -1,6 +1,7 @@
 """Read-only queries on the inventory database."""
 
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db.models import QuerySet
@@ -20,6 +21,14 @@ def product_list(active_only: bool = True) -> QuerySet[Product]:
     """Products by SKU, only those for sale unless told otherwise."""
     products = Product.objects.using(ALIAS).order_by("sku")
     return products.filter(active=True) if active_only else products
+
+
+def product_names(skus: Iterable[str]) -> dict[str, str]:
+    """The name customers know each product by, keyed by SKU; unknown SKUs are left out."""
+    wanted = {sku for sku in skus if sku}
+    if not wanted:
+        return {}
+    return dict(Product.objects.using(ALIAS).filter(sku__in=wanted).values_list("sku", "name"))
 
 
 def product_price(sku: str) -> Decimal | None:

@@ -119,11 +119,13 @@ def order_list(request: HttpRequest) -> HttpResponse:
     """The customer's orders, newest first, including one whose saga has not created it yet."""
     page = Paginator(progress.sagas_for_customer(_customer(request)), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     orders = order_selectors.orders_by_id(saga.order_id for saga in page)
+    names = inventory_selectors.product_names(saga.context.get("input", {}).get("sku", "") for saga in page)
     rows = [
         {
             "saga": saga,
             "order": orders.get(str(saga.order_id)),
             "input": saga.context.get("input", {}),
+            "product_name": names.get(saga.context.get("input", {}).get("sku", ""), ""),
             "status": progress.customer_status(saga),
         }
         for saga in page

@@ -90,6 +90,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date and time format on every admin page: see sagaproject/formats.
+FORMAT_MODULE_PATH = ["sagaproject.formats"]
 
 STATIC_URL = "static/"
 # Where collectstatic gathers the files whitenoise serves.

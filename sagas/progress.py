@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from inventory import selectors as inventory_selectors
 from sagaproject import order_events as ev
 from sagas.definition import get_definition
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
@@ -280,8 +281,14 @@ def _outcome(saga: SagaInstance, steps: list[StepView], logs: list[SagaStepLog],
     if saga.status == SagaStatus.COMPLETED:
         quantity, sku, total = data.get("quantity"), data.get("sku"), data.get("total")
         if quantity and sku and total:
-            return f"Your order is confirmed: {quantity} \N{MULTIPLICATION SIGN} {sku}, paid {total}."
-        return "Your order is confirmed."
+            # The name the customer chose from, not the SKU; a product since deleted keeps its SKU.
+            product = inventory_selectors.product_names([sku]).get(sku, sku)
+            return _("Your order is confirmed: %(quantity)s \N{MULTIPLICATION SIGN} %(product)s, paid %(total)s.") % {
+                "quantity": quantity,
+                "product": product,
+                "total": total,
+            }
+        return _("Your order is confirmed.")
     if saga.status == SagaStatus.COMPENSATED:
         undo_order = [call.step for call in calls if call.direction == Direction.COMPENSATION]
         undone = {step.name for step in steps if step.state == "undone"}

@@ -103,7 +103,7 @@ def test_the_order_page_shows_the_completed_order_and_every_step_done(alice):
     drain()
     html = alice.get(location).content.decode()
     assert "Completed" in html
-    assert "Your order is confirmed: 2 \N{MULTIPLICATION SIGN} WIDGET-1, paid 50.00." in html
+    assert "Your order is confirmed: 2 \N{MULTIPLICATION SIGN} Widget, paid 50.00." in html
     assert html.count('class="step step--done"') == 5
     assert 'aria-valuenow="100"' in html
     assert "Approved" in html
@@ -220,9 +220,9 @@ def test_my_orders_are_newest_first_ten_a_page_and_only_mine(alice):
     order_place(customer="bob", sku="WIDGET-1", quantity=7)
     first = alice.get(reverse("order_list")).content.decode()
     second = alice.get(reverse("order_list") + "?page=2").content.decode()
-    quantities = [int(q) for q in re.findall(r"<span>(\d+) \N{MULTIPLICATION SIGN} WIDGET-1</span>", first)]
+    quantities = [int(q) for q in re.findall(r"<span>(\d+) \N{MULTIPLICATION SIGN} Widget</span>", first)]
     assert quantities == list(range(12, 2, -1))
-    assert [int(q) for q in re.findall(r"<span>(\d+) \N{MULTIPLICATION SIGN} WIDGET-1</span>", second)] == [2, 1]
+    assert [int(q) for q in re.findall(r"<span>(\d+) \N{MULTIPLICATION SIGN} Widget</span>", second)] == [2, 1]
     assert "Page 1 of 2" in first and 'rel="next"' in first
     assert "Page 2 of 2" in second and 'rel="prev"' in second
 

@@ -40,7 +40,7 @@ def test_a_completed_saga_is_confirmed_with_every_step_done(shop):
     progress = saga_progress(place())
     assert progress.headline == "Completed" and progress.customer_status == "Completed"
     assert progress.percent == 100 and progress.terminal
-    assert progress.outcome == "Your order is confirmed: 2 \N{MULTIPLICATION SIGN} WIDGET-1, paid 50.00."
+    assert progress.outcome == "Your order is confirmed: 2 \N{MULTIPLICATION SIGN} Widget, paid 50.00."
     assert list(states(progress)) == [
         "create_order",
         "reserve_stock",
@@ -247,7 +247,7 @@ def test_a_customer_finds_only_their_own_sagas_newest_first(shop):
 @pytest.mark.parametrize(
     ("customer", "balance", "headline", "outcome"),
     [
-        ("alice", None, "Completed", "Your order is confirmed: 2 \N{MULTIPLICATION SIGN} WIDGET-1, paid 50.00."),
+        ("alice", None, "Completed", "Your order is confirmed: 2 \N{MULTIPLICATION SIGN} Widget, paid 50.00."),
         (
             "bob",
             "30.00",
