@@ -5,6 +5,12 @@ a time, so a kill interrupts that delivery (django-q2 hands its queue row out ag
 the broker's `retry` lease runs out) or the relay of the events its commit published (the
 choreography sweep relays them). The test process plays the process supervisor and the
 schedules: sagas.cluster_harness.Supervisor, plus the choreography sweep every two seconds.
+
+Only a worker caught in the middle of a task is killed, never an idle one. Where both styles
+run, the kills land on workers running an orchestrated step (they hold its lease, so the
+test knows which saga each kill hit) and, as in test_chaos.py, each must leave that attempt
+ABANDONED in the step log. A choreographed delivery leaves no row while it runs, so for
+choreography alone each kill is of a worker seen busy (inside a task, not waiting for one).
 """
 
 import contextlib
@@ -12,6 +18,7 @@ import os
 import random
 import signal
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,7 +30,7 @@ from payments.tests.factories import AccountFactory
 from sagas.choreography_sweep import sweep as choreography_sweep
 from sagas.cluster_harness import Supervisor, WorkerCluster, descendant_pids
 from sagas.consistency import find_violations
-from sagas.models import ACTIVE_STATUSES, Direction, FaultRule, SagaInstance, SagaStatus, SagaStepLog
+from sagas.models import ACTIVE_STATUSES, Direction, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.services import order_place
 from sagas.tests.effects import duplicate_effects
 from sagas.tests.factories import FaultRuleFactory
@@ -113,23 +120,23 @@ class WorkerPicker:
             self.auxiliary[cluster.pid] = set(children[cluster.workers : cluster.workers + 2])
         return [pid for pid in children if pid not in self.auxiliary[cluster.pid]]
 
-    def kill_one(self, cluster: WorkerCluster, rng: random.Random, wait: float = 2.0) -> tuple[int, bool] | None:
-        """SIGKILL a worker caught in the middle of a task (any worker after `wait` seconds).
+    def kill_one(self, cluster: WorkerCluster, rng: random.Random, wait: float = 2.0) -> tuple[int, str] | None:
+        """SIGKILL a worker caught in the middle of a task; (pid, the syscall it was in), or None.
 
-        Returns (pid, whether it was busy). A worker waiting for a task sits in futex or read.
+        None when no worker was busy within `wait` seconds: an idle worker is not what a
+        mid-flight kill means. A worker waiting for a task sits in futex or read.
         """
         workers = self.workers(cluster)
-        if not workers:
-            return None
-        busy: list[int] = []
         deadline = time.monotonic() + wait
-        while not busy and time.monotonic() < deadline:
-            busy = [pid for pid in workers if _syscall(pid) not in IDLE_SYSCALLS]
+        while workers and time.monotonic() < deadline:
+            busy = {pid: call for pid in workers if (call := _syscall(pid)) and call not in IDLE_SYSCALLS}
+            if busy:
+                pid = rng.choice(sorted(busy))
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                return pid, busy[pid]
             time.sleep(0.01)
-        pid = rng.choice(busy or workers)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        return pid, bool(busy)
+        return None
 
 
 def all_terminal() -> bool:
@@ -146,12 +153,17 @@ def event_rows_recorded_twice() -> list[tuple]:
     return list(rows.values_list("saga_id", "idempotency_key").annotate(n=Count("id")).filter(n__gt=1).order_by())
 
 
-def run_with_kills(sagas: list[SagaInstance], kills_wanted: int, timeout: float) -> dict:
+def run_with_kills(
+    sagas: list[SagaInstance],
+    kills_wanted: int,
+    timeout: float,
+    kill: Callable[[WorkerCluster, random.Random], tuple[int, str] | None],
+) -> tuple[dict, list[tuple[int, str]]]:
+    """Run the sagas to their end on one cluster, killing `kills_wanted` workers as `kill` picks them."""
     rng = random.Random(len(sagas))
-    picker = WorkerPicker()
     started = time.monotonic()
     supervisor = Supervisor([WorkerCluster(workers=2, env=CLUSTER_ENV).start()], sweep_every=2.0, idle_seconds=10)
-    kills: list[tuple[int, bool]] = []
+    kills: list[tuple[int, str]] = []
     next_kill = [started + rng.uniform(2, 4)]
     last_sweep = [started]
 
@@ -161,7 +173,7 @@ def run_with_kills(sagas: list[SagaInstance], kills_wanted: int, timeout: float)
             choreography_sweep(grace_seconds=1, idle_seconds=8)
             last_sweep[0] = now
         if len(kills) < kills_wanted and now >= next_kill[0]:
-            hit = picker.kill_one(supervisor.clusters[0], rng)
+            hit = kill(supervisor.clusters[0], rng)
             if hit is not None:
                 kills.append(hit)
                 next_kill[0] = now + rng.uniform(1.5, 4)
@@ -171,12 +183,15 @@ def run_with_kills(sagas: list[SagaInstance], kills_wanted: int, timeout: float)
     finally:
         supervisor.stop()
         print(f"\nafter {time.monotonic() - started:.0f}s: {statuses()}, {len(kills)} kills")
-    return {
-        "seconds": round(time.monotonic() - started, 1),
-        "kills": len(kills),
-        "kills_of_busy_workers": sum(1 for _, busy in kills if busy),
-        "restarts": supervisor.restarts,
-    }
+    figures = {"seconds": round(time.monotonic() - started, 1), "kills": len(kills), "restarts": supervisor.restarts}
+    return figures, kills
+
+
+def assert_each_killed_step_was_abandoned(kills: list[tuple[int, str]]) -> None:
+    """As in test_chaos.py: the attempt each killed worker was running is in the step log as ABANDONED."""
+    for pid, saga_id in kills:
+        interrupted = SagaStepLog.objects.filter(saga_id=saga_id, worker__contains=f":{pid}:")
+        assert interrupted.filter(status=StepStatus.ABANDONED).exists(), f"saga {saga_id}: the killed step vanished"
 
 
 def assert_every_saga_finished_once() -> None:
@@ -192,9 +207,11 @@ def test_choreographed_orders_survive_workers_killed_mid_flight():
     plant_faults()
     # A choreographed order runs in one task now: enough orders that the kills land mid-flight.
     sagas = shop(rng, 240, ("choreography",))
-    figures = run_with_kills(sagas, kills_wanted=8, timeout=300)
-    print(f"\n{len(sagas)} choreographed sagas: {figures}; {statuses()}")
-    assert figures["kills"] >= 5
+    figures, kills = run_with_kills(sagas, kills_wanted=8, timeout=300, kill=WorkerPicker().kill_one)
+    print(
+        f"\n{len(sagas)} choreographed sagas: {figures}; killed in syscalls {[call for _, call in kills]}; {statuses()}"
+    )
+    assert len(kills) >= 5  # each one of a worker caught inside a task
     assert_every_saga_finished_once()
 
 
@@ -202,8 +219,9 @@ def test_a_mix_of_both_styles_survives_workers_killed_mid_flight():
     rng = random.Random(7)
     plant_faults()
     sagas = shop(rng, 120, ("choreography", "orchestration"))
-    figures = run_with_kills(sagas, kills_wanted=8, timeout=300)
+    figures, kills = run_with_kills(sagas, kills_wanted=8, timeout=300, kill=WorkerCluster.kill_busy_worker)
     print(f"\n{len(sagas)} sagas of both styles: {figures}; {statuses()}")
-    assert figures["kills"] >= 5
+    assert len(kills) >= 5
     assert {saga.style for saga in sagas} == {"choreography", "orchestration"}
     assert_every_saga_finished_once()
+    assert_each_killed_step_was_abandoned(kills)
