@@ -1,4 +1,5 @@
-# make run   - set up on SQLite and start the web server and a worker (Ctrl-C stops both)
+# make run   - set up on SQLite and start the web server (port 8000, or PORT=...) and a worker
+#              (Ctrl-C stops both)
 # make test  - set up and run every test: a SQLite pass, then a PostgreSQL pass
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -10,6 +11,9 @@ PYTEST_ARGS ?=
 # The settings default to production (DEBUG off, SECRET_KEY required). These targets set up and
 # run a development site, so they turn DEBUG on unless it is given (`make run DEBUG=0`, or exported).
 run setup seed migrate: export DEBUG ?= 1
+# The web server's port: `make run PORT=8123` or `PORT=8123 make run`. honcho gives every process
+# a PORT of its own (5000, 5100, ...), so the Procfile reads WEB_PORT, which honcho leaves alone.
+PORT ?= 8000
 
 .PHONY: run test test-sqlite test-postgres setup install migrate seed lint format browsers clean
 
@@ -35,7 +39,7 @@ setup: seed
 
 run: setup
 	$(BIN)/python manage.py check
-	$(BIN)/honcho start -f Procfile
+	WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 test: test-sqlite test-postgres
 
