@@ -1,4 +1,8 @@
-"""Create the demo products, customers and logins; running it again changes nothing."""
+"""Create the demo products, customers and logins; running it again changes nothing.
+
+The customers' password is published in the README, so with DEBUG off the command refuses to
+give it to anyone unless told --allow-demo-passwords (a public demonstration) or --no-users.
+"""
 
 import os
 from decimal import Decimal
@@ -6,7 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from inventory import services as inventory
 from payments import services as payments
@@ -28,8 +33,24 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--no-users", action="store_true", help="Do not create login accounts.")
 
+        parser.add_argument(
+            "--allow-demo-passwords",
+            action="store_true",
+            help="With DEBUG off, give the demo customers the published demo password all the same.",
+        )
     def handle(self, *args: Any, **options: Any) -> None:
         for sku, name, price, stock in PRODUCTS:
+        if not settings.DEBUG and not options["no_users"] and not options["allow_demo_passwords"]:
+            # Refused before anything is written: a half-seeded production database helps nobody.
+            raise CommandError(
+                gettext(
+                    "DEBUG is off, so this looks like a real site, and the demo customers' password "
+                    "(%(password)s) is published in the README: anyone could log in as them. Run with "
+                    "--no-users for the demo data without logins, or --allow-demo-passwords if this site "
+                    "is a public demonstration."
+                )
+                % {"password": DEMO_PASSWORD}
+            )
             product = inventory.product_register(sku, name, price, stock)
             self.stdout.write(f"product {product.sku}: {product.unit_price}, {product.stock_on_hand} on hand")
         for customer, deposit in CUSTOMERS:
