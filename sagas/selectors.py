@@ -8,11 +8,26 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncHour
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog
+from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.paginators import bounded_count
 
 OUTCOME_STATUSES = (SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED)
@@ -187,20 +202,55 @@ def _as_timedelta(value: timedelta | int | float | None) -> timedelta:
 @dataclass(frozen=True)
 class ErrorCount:
     step_name: str
+    compensation: bool  # met while undoing the step, not while doing it
     error_type: str
+    status: str  # the attempt's status, where no error type was recorded
     count: int
     sample: str
     last_seen: datetime
 
+    @property
+    def kind(self) -> str:
+        """The error's class, or for an attempt logged without one (a choreographed refusal) its status."""
+        return self.error_type or str(StepStatus(self.status).label)
+
+    @property
+    def step_label(self) -> str:
+        return _("%(step)s (compensation)") % {"step": self.step_name} if self.compensation else self.step_name
+
+
+# Attempts that met an error. A choreographed service logs its refusals and failures without an
+# error type, so the status says it; an abandoned attempt (its worker lost the lease) is not a
+# step's error unless it had one.
+ERROR_STATUSES = (StepStatus.REFUSED, StepStatus.FAILED, StepStatus.TIMED_OUT)
+
 
 def frequent_errors(hours: int = 24, limit: int = 10, now: datetime | None = None) -> list[ErrorCount]:
-    """The commonest step errors of the last `hours` hours (newest STEP_SAMPLE attempts), by step and type."""
+    """The commonest step errors of the last `hours` hours (newest STEP_SAMPLE attempts).
+
+    Counted by step, by direction (a compensation's errors apart from its step's) and by error
+    type, or by status for attempts logged without a type. Both styles key a compensation
+    `...:compensate` (orchestration's step key, choreography's event key), so that tells them.
+    """
     rows = (
         _recent_steps(hours, now)
-        .exclude(error_type="")
+        .filter(Q(status__in=ERROR_STATUSES) | ~Q(error_type=""))
+        .annotate(
+            compensation=Case(
+                When(idempotency_key__endswith=":compensate", then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            bare_status=Case(When(error_type="", then=F("status")), default=Value(""), output_field=CharField()),
+        )
         .order_by()
-        .values("step_name", "error_type")
+        .values("step_name", "compensation", "error_type", "bare_status")
         .annotate(n=Count("pk"), sample=Max("error_message"), last_seen=Max("started_at"))
         .order_by("-n", "step_name")[:limit]
     )
-    return [ErrorCount(r["step_name"], r["error_type"], r["n"], r["sample"], r["last_seen"]) for r in rows]
+    return [
+        ErrorCount(
+            r["step_name"], r["compensation"], r["error_type"], r["bare_status"], r["n"], r["sample"], r["last_seen"]
+        )
+        for r in rows
+    ]
