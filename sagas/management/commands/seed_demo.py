@@ -32,14 +32,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--no-users", action="store_true", help="Do not create login accounts.")
-
         parser.add_argument(
             "--allow-demo-passwords",
             action="store_true",
             help="With DEBUG off, give the demo customers the published demo password all the same.",
         )
+
     def handle(self, *args: Any, **options: Any) -> None:
-        for sku, name, price, stock in PRODUCTS:
         if not settings.DEBUG and not options["no_users"] and not options["allow_demo_passwords"]:
             # Refused before anything is written: a half-seeded production database helps nobody.
             raise CommandError(
@@ -51,6 +50,7 @@ class Command(BaseCommand):
                 )
                 % {"password": DEMO_PASSWORD}
             )
+        for sku, name, price, stock in PRODUCTS:
             product = inventory.product_register(sku, name, price, stock)
             self.stdout.write(f"product {product.sku}: {product.unit_price}, {product.stock_on_hand} on hand")
         for customer, deposit in CUSTOMERS:
