@@ -1,13 +1,12 @@
 """Storefront pages, at the site root."""
 
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from orders import views
+from orders import auth_views, views
 
 urlpatterns = [
     path("", views.catalog, name="catalog"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orders/", views.order_list, name="order_list"),
     path("orders/new/", views.order_create, name="order_create"),

@@ -1,5 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+# The console wears the product's name, not Django's.
+admin.site.site_header = _("Sagas for Django")
+admin.site.site_title = _("Sagas for Django")
+admin.site.index_title = _("Saga operations console")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
