@@ -5,6 +5,7 @@ row in the step log (who, when, why), committed together with the enqueue it nee
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from inventory import selectors as inventory_selectors
 from payments import selectors as payment_selectors
@@ -222,6 +226,56 @@ def compensations_planned(saga: SagaInstance) -> list[str]:
         definition.step(index).name
         for index in range(start.step_index, -1, -1)
         if definition.step(index).compensation is not None
+    ]
+
+
+# The one text that says what "compensate now" promises: the admin's confirmation page and
+# compensate_saga both show it, above the list of compensation_plan.
+COMPENSATE_PLAN_HEADING = gettext_lazy(
+    "These compensations will run, in this order. Each is retried up to the attempts its policy allows; "
+    "if one still fails, the saga stops as FAILED for an operator to retry or compensate again:"
+)
+
+
+@dataclass(frozen=True)
+class PlannedCompensation:
+    """One compensation that "compensate now" would run, and how often it may be tried."""
+
+    step: str  # the forward step it undoes
+    compensation: str
+    max_attempts: int
+
+    def _text(self) -> str:
+        return ngettext(
+            "%(compensation)s (undoes %(step)s), up to %(attempts)d attempt",
+            "%(compensation)s (undoes %(step)s), up to %(attempts)d attempts",
+            self.max_attempts,
+        )
+
+    def __str__(self) -> str:
+        return self._text() % {"compensation": self.compensation, "step": self.step, "attempts": self.max_attempts}
+
+    def as_html(self) -> SafeString:
+        """The same words, with the step it undoes in bold."""
+        parts = {
+            "compensation": escape(self.compensation),
+            "step": format_html("<strong>{}</strong>", self.step),
+            "attempts": self.max_attempts,
+        }
+        return mark_safe(escape(self._text()) % parts)  # every part is escaped above
+
+
+def compensation_plan(saga: SagaInstance) -> list[PlannedCompensation]:
+    """The compensations of an orchestrated saga that "compensate now" would run, in order, with their attempts."""
+    definition = get_definition(saga.definition_name, saga.definition_version)
+    steps = {step.name: step for step in definition.steps}
+    return [
+        PlannedCompensation(
+            step=name,
+            compensation=getattr(steps[name].compensation, "__name__", name),
+            max_attempts=steps[name].compensation_retry.max_attempts,
+        )
+        for name in compensations_planned(saga)
     ]
 
 

@@ -22,7 +22,7 @@ class Plan:
     """What an operation would do to one saga, or why it would be refused."""
 
     effects: list[str] = field(default_factory=list)
-    compensations: list[str] = field(default_factory=list)
+    compensations: list[services.PlannedCompensation] = field(default_factory=list)
     refusal: str = ""
 
 
@@ -85,15 +85,10 @@ def _explain_compensate(saga: SagaInstance) -> Plan:
     if _choreographed(saga):
         heading, stages = choreography.choreography_compensation_plan()
         return Plan(effects=[heading, *stages])
-    planned = services.compensations_planned(saga)
+    planned = services.compensation_plan(saga)
     if not planned:
         return Plan(effects=["Nothing has been done that needs undoing: the saga becomes COMPENSATED at once."])
-    return Plan(
-        effects=[
-            "Stops the saga where it is and runs these compensations, in this order, each retried until it succeeds:"
-        ],
-        compensations=planned,
-    )
+    return Plan(effects=["Stops the saga where it is.", str(services.COMPENSATE_PLAN_HEADING)], compensations=planned)
 
 
 def _explain_resume(saga: SagaInstance) -> Plan:

@@ -13,10 +13,9 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from sagas.choreography import choreography_compensation_plan
-from sagas.definition import get_definition
 from sagas.management.operator import OperatorCommand, describe
 from sagas.models import SagaInstance, SagaStyle
-from sagas.services import compensations_planned, saga_compensate
+from sagas.services import COMPENSATE_PLAN_HEADING, compensation_plan, saga_compensate
 
 
 class Command(OperatorCommand):
@@ -53,16 +52,14 @@ class Command(OperatorCommand):
             for stage in stages:
                 self.stdout.write(f"  {stage}")
             return
-        planned = compensations_planned(saga)
+        planned = compensation_plan(saga)
         if not planned:
             self.stdout.write(f"Saga {saga.pk} ({describe(saga)}): nothing to undo; it will be marked compensated.")
             return
-        steps = {step.name: step for step in get_definition(saga.definition_name, saga.definition_version).steps}
-        self.stdout.write(f"Saga {saga.pk} ({describe(saga)}). These compensations will run, in this order:")
-        for number, step_name in enumerate(planned, 1):
-            step = steps.get(step_name)
-            label = getattr(step.compensation, "__name__", "") if step is not None else ""
-            self.stdout.write(f"  {number}. {label} (undoes {step_name})" if label else f"  {number}. undo {step_name}")
+        # The same words as the admin's confirmation page.
+        self.stdout.write(f"Saga {saga.pk} ({describe(saga)}). {COMPENSATE_PLAN_HEADING}")
+        for number, compensation in enumerate(planned, 1):
+            self.stdout.write(f"  {number}. {compensation}")
 
     def _confirmed(self, saga: SagaInstance, stream: Any) -> bool:
         self.stdout.write(f"Compensate saga {saga.pk}? [y/N] ", ending="")
