@@ -1,8 +1,10 @@
 """Fault injection points that participant services call before and after their effect.
 
 Rules live in the engine's database (`sagas.FaultRule`) so operators can switch them on
-from the admin and tests can plant them; nothing fires unless a rule is enabled. Rules are
-cached per process for a second, since every participant call passes through here.
+from the admin and tests can plant them; nothing fires unless a rule is enabled and the
+FAULT_INJECTION setting allows fault injection at all (by default only with DEBUG on), so a
+rule left enabled, or planted, on a production site does nothing. Rules are cached per
+process for a second, since every participant call passes through here.
 """
 
 import random
@@ -10,6 +12,7 @@ import time
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.db.models import F
 
 from sagaproject.errors import InjectedRefusal, InjectedTransientError
@@ -21,6 +24,11 @@ _cache: dict[str, Any] = {"loaded_at": 0.0, "rules": {}}
 def clear_cache() -> None:
     """Forget the cached rules so the next call reads the database."""
     _cache["loaded_at"] = 0.0
+
+
+def injection_allowed() -> bool:
+    """Whether this deployment lets fault rules fire (the FAULT_INJECTION setting)."""
+    return bool(getattr(settings, "FAULT_INJECTION", False))
 
 
 def _rules() -> dict[tuple[str, str], list]:
@@ -48,13 +56,16 @@ def _consume(rule: Any) -> bool:
 
 def inject(operation: str, phase: str = "before") -> None:
     """Apply the enabled fault rules of `operation` for this phase ("before" or "after")."""
+    if not injection_allowed():
+        return
     for rule in _rules().get((operation, phase), ()):
         if rule.probability < 1 and random.random() >= rule.probability:
             continue
         if not _consume(rule):
             continue
         if rule.mode == "delay":
-            time.sleep(rule.delay_seconds)
+            # The table refuses a negative delay; one read from elsewhere is no delay, not a crash.
+            time.sleep(max(rule.delay_seconds, 0.0))
         elif rule.mode == "hang":
             # Sleeps in short slices so a step timeout (SIGALRM) can interrupt it.
             deadline = time.monotonic() + max(rule.delay_seconds, 3600)

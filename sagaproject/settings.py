@@ -156,6 +156,10 @@ SAGA_LEASE_MARGIN_SECONDS = env_int("SAGA_LEASE_MARGIN_SECONDS", 10, minimum=1)
 # One task runs steps back to back for at most this long, then hands the saga back to the queue.
 SAGA_TASK_BUDGET_SECONDS = env_int("SAGA_TASK_BUDGET_SECONDS", 30, minimum=1)
 
+# Fault rules (admin: Sagas > Fault rules) make participant calls fail or slow down on purpose:
+# a testing tool, so they fire only where this allows, by default in development only.
+FAULT_INJECTION = env_bool("FAULT_INJECTION", DEBUG)
+
 # --- choreography: the outboxes and their sweep (see README "Choreography") -------------------
 # Delivered events and inbox records are kept this long (for inspection), then purged.
 OUTBOX_RETENTION_HOURS = env_int("OUTBOX_RETENTION_HOURS", 72, minimum=1)

@@ -2,7 +2,9 @@
 
 import uuid
 
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class SagaStatus(models.TextChoices):
@@ -180,7 +182,11 @@ class FaultRule(models.Model):
     phase = models.CharField(max_length=8, choices=Phase.choices, default=Phase.BEFORE)
     mode = models.CharField(max_length=16, choices=Mode.choices)
     probability = models.FloatField(default=1.0, help_text="Chance per call, 0 to 1.")
-    delay_seconds = models.FloatField(default=0.0, help_text="For delay; a hang lasts at least an hour.")
+    delay_seconds = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0, message=_("The delay cannot be negative."))],
+        help_text="For delay; a hang lasts at least an hour.",
+    )
     remaining = models.PositiveIntegerField(
         null=True, blank=True, help_text="Fire this many times, then stop; empty for no limit."
     )
@@ -195,7 +201,13 @@ class FaultRule(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(probability__gte=0) & models.Q(probability__lte=1), name="fault_probability_0_1"
-            )
+            ),
+            # Every writer, not only the admin form: time.sleep() refuses a negative delay mid-step.
+            models.CheckConstraint(
+                condition=models.Q(delay_seconds__gte=0),
+                name="fault_delay_not_negative",
+                violation_error_message=_("The delay cannot be negative."),
+            ),
         ]
 
     def __str__(self) -> str:

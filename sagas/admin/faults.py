@@ -1,10 +1,15 @@
-"""Fault injection switches in the admin: anyone staff may look, only superusers may change them."""
+"""Fault injection switches in the admin: anyone staff may look, only superusers may change them.
+
+Where the FAULT_INJECTION setting is off (by default, wherever DEBUG is), the rules stay
+visible and editable but fire nowhere, and the pages say so.
+"""
 
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from sagaproject import faults
 from sagas.models import FaultRule
@@ -30,6 +35,23 @@ class FaultRuleAdmin(admin.ModelAdmin):
         "updated_at",
     )
     actions = ["disable_selected"]
+
+    def _say_when_switched_off(self, request: HttpRequest) -> None:
+        if request.method == "GET" and not faults.injection_allowed():
+            messages.warning(
+                request,
+                _("Fault injection is off on this site (the FAULT_INJECTION setting): these rules fire nowhere."),
+            )
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        self._say_when_switched_off(request)
+        return super().changelist_view(request, extra_context)
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        self._say_when_switched_off(request)
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser

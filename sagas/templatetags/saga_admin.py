@@ -5,6 +5,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
+from sagaproject import faults
 from sagas.models import FaultRule
 
 register = template.Library()
@@ -16,6 +17,9 @@ def fault_banner(context: dict[str, Any]) -> dict[str, Any]:
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.is_active or not user.is_staff:
+        return {"rules": []}
+    if not faults.injection_allowed():
+        # Rules left enabled fire nowhere here; the fault rule pages say so.
         return {"rules": []}
     rules = list(FaultRule.objects.filter(enabled=True).order_by("operation", "phase"))
     return {"rules": rules, "url": reverse("admin:sagas_faultrule_changelist") + "?enabled__exact=1"}
