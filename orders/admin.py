@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from orders.models import IdempotencyRecord, InboxEvent, Order, OrderLine, OutboxEvent
+from sagas.admin.customers import CustomerAdmin
 from sagas.admin.events import InboxEventAdmin, OutboxEventAdmin
 from sagas.admin.tools import ReadOnlyAdmin, ReadOnlyInline, saga_link, saga_link_for_key
 
@@ -14,15 +15,25 @@ class OrderLineInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdmin):
-    list_display = ("id", "customer", "status", "total", "saga", "created_at")
+class OrderAdmin(CustomerAdmin):
+    list_display = ("id", "customer_name", "status", "total", "saga", "created_at")
     list_filter = ("status", ("created_at", admin.DateFieldListFilter))
     search_fields = ("id", "customer", "saga_id")
-    search_help_text = "Exact order id, customer or saga id."
+    search_help_text = "Exact order id, customer's username or saga id."
     exact_uuid_fields = ("id", "saga_id")
-    exact_text_fields = ("customer",)
-    readonly_fields = ("saga",)
-    fields = ("id", "key", "customer", "status", "total", "saga", "cancel_reason", "created_at", "updated_at")
+    readonly_fields = ("saga", "customer_name")
+    fields = (
+        "id",
+        "key",
+        "customer_name",
+        "customer",
+        "status",
+        "total",
+        "saga",
+        "cancel_reason",
+        "created_at",
+        "updated_at",
+    )
     inlines = [OrderLineInline]
 
     @admin.display(description="saga")

@@ -54,8 +54,9 @@ def order_create(
 ) -> dict[str, Any]:
     """Create a PENDING order with its lines; the total is computed from them.
 
-    With `publish`, the event handled and the event announcing the result are recorded in
-    the same transaction as the order (choreography).
+    `customer` is the customer's key (their user id, see sagaproject.customers). With
+    `publish`, the event handled and the event announcing the result are recorded in the same
+    transaction as the order (choreography).
     """
     line_list = [
         {"sku": line["sku"], "quantity": int(line["quantity"]), "unit_price": to_money(line["unit_price"])}

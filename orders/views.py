@@ -1,7 +1,8 @@
 """Storefront pages: the catalog, the order form, an order's live progress, and the customer's orders.
 
-A customer is the logged-in user; their username is their payments customer name. Every
-page that shows an order looks it up together with that name, so someone else's order is a 404.
+A customer is the logged-in user, known to orders, payments and sagas by their user id (never
+the username, which a later user may take). Every page that shows an order looks it up
+together with that key, so someone else's order is a 404.
 """
 
 import uuid
@@ -18,6 +19,7 @@ from inventory import selectors as inventory_selectors
 from orders import selectors as order_selectors
 from orders.forms import OrderForm
 from payments import selectors as payment_selectors
+from sagaproject.customers import customer_key
 from sagas import progress
 from sagas.errors import InvalidOrderRequest
 from sagas.models import SagaInstance
@@ -27,8 +29,8 @@ ORDERS_PER_PAGE = 10
 
 
 def _customer(request: HttpRequest) -> str:
-    """The logged-in user's customer name: the one place a page turns its user into a customer."""
-    return request.user.get_username()
+    """The logged-in user's customer key: the one place a page turns its user into a customer."""
+    return customer_key(request.user)
 
 
 def _balance(request: HttpRequest) -> Decimal | None:

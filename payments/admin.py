@@ -3,28 +3,30 @@
 from django.contrib import admin
 
 from payments.models import CustomerAccount, IdempotencyRecord, InboxEvent, LedgerEntry, OutboxEvent, Payment, Refund
+from sagas.admin.customers import CustomerAdmin
 from sagas.admin.events import InboxEventAdmin, OutboxEventAdmin
 from sagas.admin.tools import ReadOnlyAdmin, order_link, saga_link_for_key, saga_link_for_order
 
 
 @admin.register(CustomerAccount)
-class CustomerAccountAdmin(ReadOnlyAdmin):
-    list_display = ("customer", "balance", "created_at")
+class CustomerAccountAdmin(CustomerAdmin):
+    list_display = ("customer_name", "customer", "balance", "created_at")
     search_fields = ("customer",)
-    search_help_text = "Exact customer."
-    exact_text_fields = ("customer",)
+    search_help_text = "Exact customer's username (or user id)."
+    readonly_fields = ("customer_name",)
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ("id", "account", "amount", "status", "order", "saga", "created_at")
+class PaymentAdmin(CustomerAdmin):
+    customer_lookup = "account__customer"
+    list_display = ("id", "customer_name", "amount", "status", "order", "saga", "created_at")
     list_filter = ("status",)
     list_select_related = ("account",)
     search_fields = ("order_id", "key")
-    search_help_text = "Exact order id or idempotency key."
+    search_help_text = "Exact order id, idempotency key or customer's username."
     exact_uuid_fields = ("order_id",)
     exact_text_fields = ("key",)
-    readonly_fields = ("order", "saga")
+    readonly_fields = ("order", "saga", "customer_name")
 
     @admin.display(description="order")
     def order(self, payment: Payment) -> str:

@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from sagaproject.customers import customer_name
 from sagaproject.idempotency import IdempotencyRecordBase
 from sagaproject.outbox import InboxEventBase, OutboxEventBase
 
@@ -17,7 +18,7 @@ class CustomerAccount(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(balance__gte=0), name="balance_never_negative")]
 
     def __str__(self) -> str:
-        return f"{self.customer} ({self.balance})"
+        return f"{customer_name(self.customer)} ({self.balance})"
 
 
 class Payment(models.Model):
@@ -38,7 +39,7 @@ class Payment(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive")]
 
     def __str__(self) -> str:
-        return f"{self.amount} from {self.account.customer} for {self.order_id} ({self.status})"
+        return f"{self.amount} from {customer_name(self.account.customer)} for {self.order_id} ({self.status})"
 
 
 class Refund(models.Model):

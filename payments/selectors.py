@@ -12,7 +12,7 @@ ALIAS = "payments"
 
 
 def account_get(customer: str) -> CustomerAccount | None:
-    """The customer's account, or None."""
+    """The account of the customer with this key (their user id), or None."""
     return CustomerAccount.objects.using(ALIAS).filter(customer=customer).first()
 
 

@@ -24,7 +24,11 @@ def _recorder(publish: Reaction | None, key: str) -> outbox.Hook | None:
 
 
 def account_open(customer: str, initial_deposit: Decimal | str = "0") -> CustomerAccount:
-    """Open an account with a first deposit; an existing account is returned unchanged."""
+    """Open an account with a first deposit; an existing account is returned unchanged.
+
+    `customer` is the customer's key: their user id (sagaproject.customers.customer_key), so a
+    later user who takes a deleted user's name never finds the old account.
+    """
     amount = to_money(initial_deposit)
     with transaction.atomic(using=ALIAS):
         account, created = CustomerAccount.objects.using(ALIAS).get_or_create(customer=customer)

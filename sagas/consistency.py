@@ -31,6 +31,7 @@ from django.utils import timezone
 from inventory.models import Product, Reservation, StockMovement
 from orders.models import Order, OrderLine
 from payments.models import CustomerAccount, LedgerEntry, Payment
+from sagaproject.customers import customer_name
 from sagaproject.money import to_money
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStatus
 
@@ -300,11 +301,16 @@ def _check_money() -> Iterator[Violation]:
                 3,
                 None,
                 None,
-                f"account {customer}: balance {balance} + captured {captured} = {balance + captured}, "
+                f"account {customer_name(customer)}: balance {balance} + captured {captured} = {balance + captured}, "
                 f"but {deposited} was deposited",
             )
         if balance != booked:
-            yield Violation(3, None, None, f"account {customer}: balance {balance} but the ledger adds up to {booked}")
+            yield Violation(
+                3,
+                None,
+                None,
+                f"account {customer_name(customer)}: balance {balance} but the ledger adds up to {booked}",
+            )
 
 
 def _check_stock() -> Iterator[Violation]:

@@ -27,6 +27,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from sagaproject import customers
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.paginators import bounded_count
 
@@ -59,9 +60,9 @@ def sagas_needing_attention() -> QuerySet[SagaInstance]:
 
 
 def saga_search_condition(term: str) -> Q:
-    """Exact matches on saga id, order id, idempotency key or customer, so indexes answer."""
+    """Exact matches on saga id, order id, idempotency key or customer (by username), so indexes answer."""
     term = term.strip()
-    condition = Q(idempotency_key=term) | Q(customer=term)
+    condition = Q(idempotency_key=term) | Q(customer__in=customers.customer_search_keys(term))
     try:
         as_uuid = uuid.UUID(term)
     except ValueError:

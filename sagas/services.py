@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from inventory import selectors as inventory_selectors
 from payments import selectors as payment_selectors
+from sagaproject import customers
 from sagaproject.money import to_money
 from sagaproject.parsing import InvalidNumber, NumberProblem, parse_whole_number
 from sagas import transitions
@@ -125,15 +126,17 @@ def order_place(
 ) -> tuple[SagaInstance, bool]:
     """Validate an order request and start the saga that places it.
 
-    Raises InvalidOrderRequest naming the bad field: unknown customer, unknown or inactive
-    product, or a quantity that is not a positive whole number within the limit.
+    `customer` is the customer's key (their user id: adapters turn a user or a username into it
+    with sagaproject.customers). Raises InvalidOrderRequest naming the bad field: unknown
+    customer, unknown or inactive product, or a quantity that is not a positive whole number
+    within the limit.
     """
     amount = _parse_quantity(quantity)
     style = style or settings.SAGA_DEFAULT_STYLE
     if style not in SagaStyle.values:
         raise InvalidOrderRequest("style", f"Style must be one of: {', '.join(SagaStyle.values)}.")
     if payment_selectors.account_get(customer) is None:
-        raise InvalidOrderRequest("customer", f"Unknown customer {customer!r}.")
+        raise InvalidOrderRequest("customer", f"Unknown customer {customers.customer_name(customer)!r}.")
     product = inventory_selectors.product_get(sku)
     if product is None:
         raise InvalidOrderRequest("sku", f"Unknown product {sku!r}.")
@@ -515,7 +518,7 @@ def saga_edit_input(saga_id: uuid.UUID | str, *, actor: str, reason: str, new_in
             saga,
             status=status,
             context={**saga.context, "input": new_input},
-            customer=str(new_input.get("customer", saga.customer))[:150],
+            customer=str(new_input.get("customer", saga.customer))[: customers.KEY_MAX_LENGTH],
             attempt=0,
             finished_at=None,
             resolved_at=None,

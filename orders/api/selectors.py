@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from orders.models import Order
+from sagaproject.customers import customer_key
 from sagas.api.permissions import staff_may_view
 from sagas.models import SagaInstance, SagaStatus
 
@@ -53,6 +54,7 @@ class PlacedOrder:
 
     @property
     def customer(self) -> str:
+        """The customer's key; the API shows their username."""
         return self.saga.customer
 
     @property
@@ -84,7 +86,7 @@ def sees_every_order(user: Any) -> bool:
 def order_sagas_visible_to(user: Any) -> QuerySet[SagaInstance]:
     """The sagas that place orders the user may see: their own, or every one for `sees_every_order`."""
     sagas = SagaInstance.objects.filter(order_id__isnull=False)
-    return sagas if sees_every_order(user) else sagas.filter(customer=user.get_username())
+    return sagas if sees_every_order(user) else sagas.filter(customer=customer_key(user))
 
 
 def placed_orders_of(sagas: list[SagaInstance]) -> list[PlacedOrder]:

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from orders.api.selectors import ORDER_STATUSES
+from sagaproject.api_customers import CustomerNameField, CustomerNamesList
 from sagaproject.parsing import InvalidNumber, parse_whole_number
 from sagas.models import Direction, SagaStatus, SagaStyle, StepStatus
 from sagas.services import MAX_ORDER_QUANTITY
@@ -53,11 +54,14 @@ class OrderSagaDetailOutput(OrderSagaOutput):
 
 
 class OrderOutput(serializers.Serializer):
+    class Meta:
+        list_serializer_class = CustomerNamesList
+
     id = serializers.UUIDField()
     status = serializers.ChoiceField(
         choices=ORDER_STATUSES, help_text="PLACING until the saga's first step has created the order."
     )
-    customer = serializers.CharField()
+    customer = CustomerNameField()
     sku = serializers.CharField()
     quantity = serializers.IntegerField()
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)

@@ -18,6 +18,7 @@ from orders.api.serializers import OrderDetailOutput, OrderOutput, OrderPlaceInp
 from orders.api.throttles import OrderPlaceThrottle
 from sagaproject.api_docs import FIELD_ERRORS, READ_ERRORS, WRITE_ERRORS, ErrorOutput
 from sagaproject.api_pagination import NewestFirstCursorPagination
+from sagaproject.customers import customer_key
 from sagas.api import idempotency
 from sagas.services import order_place
 
@@ -95,7 +96,7 @@ class OrderListPlaceApi(GenericAPIView):
 
 def _place(request: Request, key: str, data: dict[str, Any]) -> Response:
     saga, _ = order_place(
-        customer=request.user.get_username(),
+        customer=customer_key(request.user),
         sku=data["sku"],
         quantity=data["quantity"],
         style=data.get("style"),

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from inventory.tests.factories import ProductFactory
 from orders.models import Order
+from sagaproject.customers import customer_key, customer_key_for_username
 from sagas.models import IdempotentRequest, SagaInstance, SagaStatus
 from sagas.testing import drain
 from sagas.tests.api_helpers import make_user, place, token_client
@@ -54,7 +55,8 @@ def test_placing_answers_202_with_the_order_its_saga_and_a_location(api, alice):
     assert (body["sku"], body["quantity"], body["total"]) == ("WIDGET-1", 2, "50.00")
     assert response["Location"] == f"http://testserver/api/orders/{saga.order_id}/"
     assert saga.idempotency_key == f"api:{alice.pk}:order-1"
-    assert saga.customer == "alice"
+    # Stored under the user's id, shown by username.
+    assert saga.customer == str(alice.pk) and body["customer"] == "alice"
 
 
 def test_the_same_key_and_body_again_returns_the_first_answer_and_places_nothing_more(api):
@@ -81,7 +83,8 @@ def test_two_customers_may_use_the_same_key_without_meeting(api, widget):
     bob = make_user("bob", account=Decimal("100.00"))
     assert place(api, WIDGETS, key="shared").status_code == 202
     assert place(token_client(bob), WIDGETS, key="shared").status_code == 202
-    assert sorted(SagaInstance.objects.values_list("customer", flat=True)) == ["alice", "bob"]
+    expected = sorted([customer_key_for_username("alice"), customer_key(bob)])
+    assert sorted(SagaInstance.objects.values_list("customer", flat=True)) == expected
 
 
 def test_a_missing_idempotency_key_is_a_400_naming_the_header(api):

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from inventory.tests.factories import ProductFactory
-from payments.tests.factories import AccountFactory
+from payments.tests.factories import account_for
 from sagas.cluster_harness import WorkerCluster
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]
@@ -47,8 +47,7 @@ def browser(monkeypatch):
 
 @pytest.fixture
 def shop():
-    AccountFactory(customer="alice", balance=Decimal("100.00"))
-    get_user_model().objects.create_user("alice", password="demo-pass-123")
+    account_for(get_user_model().objects.create_user("alice", password="demo-pass-123"), "100.00")
     ProductFactory(sku="WIDGET-1", name="Widget", unit_price=Decimal("25.00"), stock_on_hand=10)
     ProductFactory(sku="GADGET-1", name="Gadget", unit_price=Decimal("120.00"), stock_on_hand=5)
 

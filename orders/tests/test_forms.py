@@ -10,7 +10,7 @@ from django.utils.html import escape
 
 from inventory.tests.factories import ProductFactory
 from orders.forms import OrderForm, new_form_token
-from payments.tests.factories import AccountFactory
+from payments.tests.factories import account_for
 from sagas.models import SagaInstance
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -18,9 +18,10 @@ pytestmark = pytest.mark.django_db(databases="__all__")
 
 @pytest.fixture
 def customer_client(client):
-    AccountFactory(customer="alice", balance=Decimal("100.00"))
+    alice = get_user_model().objects.create_user("alice", password="demo-pass-123")
+    account_for(alice, "100.00")
     ProductFactory(sku="WIDGET-1", name="Widget", unit_price=Decimal("25.00"), stock_on_hand=10)
-    client.force_login(get_user_model().objects.create_user("alice", password="demo-pass-123"))
+    client.force_login(alice)
     return client
 
 

@@ -13,7 +13,8 @@ from django.urls import reverse
 from inventory.tests.factories import ProductFactory
 from orders.forms import new_form_token
 from orders.models import Order
-from payments.tests.factories import AccountFactory
+from payments.tests.factories import account_for
+from sagaproject.customers import customer_key_for_username
 from sagas.choreography_testing import drain_events
 from sagas.models import SagaInstance, SagaStatus
 from sagas.services import order_place
@@ -24,8 +25,9 @@ pytestmark = pytest.mark.django_db(databases="__all__")
 
 
 def make_customer(name: str, balance: str = "100.00"):
-    AccountFactory(customer=name, balance=Decimal(balance))
-    return get_user_model().objects.create_user(name, password="demo-pass-123")
+    user = get_user_model().objects.create_user(name, password="demo-pass-123")
+    account_for(user, balance)
+    return user
 
 
 @pytest.fixture
@@ -92,7 +94,7 @@ def test_placing_an_order_redirects_to_its_page_which_shows_it_being_placed(alic
     location = place_through_form(alice, quantity="2")
     saga = SagaInstance.objects.get()
     assert location == reverse("order_detail", kwargs={"order_id": saga.order_id})
-    assert saga.customer == "alice" and saga.idempotency_key.startswith("web:")
+    assert saga.customer == customer_key_for_username("alice") and saga.idempotency_key.startswith("web:")
     html = alice.get(location).content.decode()
     assert "Placing your order…" in html
     assert "Not created yet" in html
@@ -164,7 +166,7 @@ def test_a_double_click_sending_both_requests_at_once_places_one_order(widget):
 
 @pytest.mark.parametrize("page", ["order_detail", "order_progress"])
 def test_a_customer_gets_404_for_another_customers_order(alice, page):
-    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=1)
+    saga, _ = order_place(customer=customer_key_for_username("alice"), sku="WIDGET-1", quantity=1)
     drain()
     mallory = Client()
     mallory.force_login(make_customer("mallory"))
@@ -215,9 +217,9 @@ def test_an_order_for_more_than_the_stock_says_it_was_out_of_stock(alice):
 
 def test_my_orders_are_newest_first_ten_a_page_and_only_mine(alice):
     for quantity in range(1, 13):
-        order_place(customer="alice", sku="WIDGET-1", quantity=quantity)
+        order_place(customer=customer_key_for_username("alice"), sku="WIDGET-1", quantity=quantity)
     make_customer("bob")
-    order_place(customer="bob", sku="WIDGET-1", quantity=7)
+    order_place(customer=customer_key_for_username("bob"), sku="WIDGET-1", quantity=7)
     first = alice.get(reverse("order_list")).content.decode()
     second = alice.get(reverse("order_list") + "?page=2").content.decode()
     quantities = [int(q) for q in re.findall(r"<td>(\d+) \N{MULTIPLICATION SIGN} Widget</td>", first)]
@@ -228,7 +230,7 @@ def test_my_orders_are_newest_first_ten_a_page_and_only_mine(alice):
 
 
 def test_my_orders_shows_an_order_still_being_placed_and_links_to_it(alice):
-    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=1)
+    saga, _ = order_place(customer=customer_key_for_username("alice"), sku="WIDGET-1", quantity=1)
     html = alice.get(reverse("order_list")).content.decode()
     assert "Placing" in html
     assert reverse("order_detail", kwargs={"order_id": saga.order_id}) in html
@@ -241,7 +243,7 @@ def test_my_orders_says_so_when_there_are_none(alice):
 def test_a_choreographed_order_placed_through_the_form_completes_and_reads_the_same(alice):
     location = place_through_form(alice, quantity="2", style="choreography")
     saga = SagaInstance.objects.get()
-    assert saga.style == "choreography" and saga.customer == "alice"
+    assert saga.style == "choreography" and saga.customer == customer_key_for_username("alice")
     drain_events()
     progress = alice.get(location.rstrip("/") + "/progress/").json()
     assert progress["headline"] == "Completed"

@@ -20,3 +20,10 @@ class AccountFactory(DjangoModelFactory):
         from payments import services
 
         return services.account_open(kwargs["customer"], kwargs["balance"])
+
+
+def account_for(user, balance: Decimal | str = Decimal("100.00")) -> CustomerAccount:
+    """The user's payment account, under their customer key (the user id), as the pages and API look it up."""
+    from sagaproject.customers import customer_key
+
+    return AccountFactory(customer=customer_key(user), balance=Decimal(balance))

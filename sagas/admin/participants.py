@@ -15,6 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from inventory import selectors as inventory_selectors
 from orders import selectors as order_selectors
 from payments import selectors as payment_selectors
+from sagaproject.customers import customer_name
 from sagas.models import SagaInstance
 
 logger = logging.getLogger("sagas.admin")
@@ -67,7 +68,7 @@ def participants_of(saga: SagaInstance) -> list[ParticipantRows]:
             {
                 "label": f"Payment #{payment.pk}",
                 "status": payment.status,
-                "detail": f"{payment.amount} from {payment.account.customer}",
+                "detail": f"{payment.amount} from {customer_name(payment.account.customer)}",
                 "url": _admin_url("payments", "payment", payment.pk),
             }
             for payment in payment_selectors.payments_for_order(order_id)

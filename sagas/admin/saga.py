@@ -20,6 +20,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
+from sagaproject import customers
 from sagas import lookup, selectors
 from sagas.admin import operate, overview, participants
 from sagas.admin.filters import NeedsAttentionFilter, SagaTypeFilter, StuckFilter
@@ -109,7 +110,7 @@ class SagaInstanceAdmin(admin.ModelAdmin):
         "style",
         "position",
         "order",
-        "customer",
+        "customer_name",
         "idempotency_key",
         "created_at",
         "updated_at",
@@ -122,7 +123,7 @@ class SagaInstanceAdmin(admin.ModelAdmin):
         "context_json",
     )
     fieldsets = (
-        (None, {"fields": ("id", "coloured_status", "definition", "style", "position", "order", "customer")}),
+        (None, {"fields": ("id", "coloured_status", "definition", "style", "position", "order", "customer_name")}),
         ("Timing", {"fields": ("created_at", "updated_at", "finished_at", "deadline_at", "lease", "paused")}),
         ("Problems", {"fields": ("last_error_text", "resolved")}),
         ("Context", {"fields": ("idempotency_key", "context_json")}),
@@ -210,6 +211,10 @@ class SagaInstanceAdmin(admin.ModelAdmin):
             return "-"
         url = reverse("admin:orders_order_change", args=[saga.order_id])
         return format_html('<a href="{}">{}</a>', url, str(saga.order_id)[:8])
+
+    @admin.display(description="customer")
+    def customer_name(self, saga: SagaInstance) -> str:
+        return customers.customer_name(saga.customer) if saga.customer else "-"
 
     @admin.display(description="current step (attempts)")
     def step(self, saga: SagaInstance) -> str:

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from sagaproject.api_customers import CustomerNameField, CustomerNamesList
 from sagas.models import Direction, SagaStatus, SagaStyle, StepStatus
 
 
@@ -24,6 +25,9 @@ class SagaStepOutput(serializers.Serializer):
 
 
 class SagaOutput(serializers.Serializer):
+    class Meta:
+        list_serializer_class = CustomerNamesList
+
     id = serializers.UUIDField()
     type = serializers.CharField(source="definition_name")
     definition_version = serializers.IntegerField()
@@ -34,7 +38,7 @@ class SagaOutput(serializers.Serializer):
     step_index = serializers.IntegerField()
     attempt = serializers.IntegerField()
     order_id = serializers.UUIDField(allow_null=True)
-    customer = serializers.CharField()
+    customer = CustomerNameField()
     idempotency_key = serializers.CharField(allow_null=True)
     paused = serializers.BooleanField()
     last_error = serializers.CharField()

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from payments.tests.factories import AccountFactory
+from payments.tests.factories import account_for
 
 
 def permissions(names: tuple[str, ...]) -> list[Permission]:
@@ -31,7 +31,7 @@ def make_user(username: str, *, staff: bool = False, perms: tuple[str, ...] = ()
     if perms:
         user.user_permissions.add(*permissions(perms))
     if account is not None:
-        AccountFactory(customer=username, balance=account)
+        account_for(user, account)
     return user
 
 

@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from inventory.tests.factories import ProductFactory
+from sagaproject.customers import customer_key
 from sagas.choreography_testing import drain_events
 from sagas.services import order_place
 from sagas.tests.api_helpers import make_user
@@ -76,9 +77,9 @@ def operator_token(monkeypatch, settings):
     root.is_superuser = True
     root.save(update_fields=["is_superuser"])
     for quantity, style in ((1, "orchestration"), (10, "orchestration"), (1, "choreography")):
-        order_place(customer="root", sku="WIDGET-1", quantity=quantity, style=style)  # 10: out of stock
+        order_place(customer=customer_key(root), sku="WIDGET-1", quantity=quantity, style=style)  # 10: out of stock
     drain_events()
-    order_place(customer="root", sku="WIDGET-1", quantity=1)  # still pending
+    order_place(customer=customer_key(root), sku="WIDGET-1", quantity=1)  # still pending
     return {"Authorization": f"Token {Token.objects.create(user=root).key}"}
 
 

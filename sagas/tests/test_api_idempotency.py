@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from inventory.tests.factories import ProductFactory
 from orders.models import Order
+from sagaproject.customers import customer_key
 from sagas.api import idempotency
 from sagas.choreography_testing import drain_events
 from sagas.models import IdempotentRequest, SagaInstance, SagaStyle
@@ -61,7 +62,9 @@ def test_a_repeat_with_another_body_is_refused_at_once_even_while_the_first_runs
 
 
 def test_a_request_that_died_before_answering_is_taken_over_and_keeps_its_saga(alice):
-    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=2, idempotency_key=f"api:{alice.pk}:lost")
+    saga, _ = order_place(
+        customer=customer_key(alice), sku="WIDGET-1", quantity=2, idempotency_key=f"api:{alice.pk}:lost"
+    )
     in_flight(alice, "lost", age=timedelta(seconds=idempotency.ABANDONED_AFTER_SECONDS + 1))
     response = place(token_client(alice), WIDGETS, key="lost")
     assert response.status_code == 202

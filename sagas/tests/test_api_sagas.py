@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inventory.tests.factories import ProductFactory
+from sagaproject.customers import customer_key_for_username
 from sagas.models import Direction, FaultRule, SagaInstance, SagaStatus
 from sagas.services import order_place
 from sagas.testing import drain
@@ -40,7 +41,7 @@ def operator(shop):
 
 
 def started(quantity: int = 1) -> SagaInstance:
-    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=quantity)
+    saga, _ = order_place(customer=customer_key_for_username("alice"), sku="WIDGET-1", quantity=quantity)
     return saga
 
 

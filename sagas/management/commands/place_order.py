@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from sagaproject.customers import UnknownCustomer, customer_key_for_username
 from sagas.errors import InvalidOrderRequest
 from sagas.services import order_place
 
@@ -12,7 +13,7 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--customer", required=True, help="Customer name, e.g. alice.")
+        parser.add_argument("--customer", required=True, help="The customer's username, e.g. alice.")
         parser.add_argument("--sku", required=True, help="Product SKU, e.g. WIDGET-1.")
         parser.add_argument("--quantity", required=True, help="A whole number from 1 to 1000, in the digits 0-9.")
         parser.add_argument(
@@ -27,8 +28,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
+            customer = customer_key_for_username(options["customer"])
+        except UnknownCustomer as exc:
+            raise CommandError(f"customer: {exc}") from None
+        try:
             saga, created = order_place(
-                customer=options["customer"],
+                customer=customer,
                 sku=options["sku"],
                 quantity=options["quantity"],
                 style=options["style"],

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 
 from inventory import services as inventory
 from payments import services as payments
+from sagaproject.customers import customer_key
 
 PRODUCTS = [
     ("WIDGET-1", "Widget", Decimal("25.00"), 100),
@@ -53,15 +54,20 @@ class Command(BaseCommand):
         for sku, name, price, stock in PRODUCTS:
             product = inventory.product_register(sku, name, price, stock)
             self.stdout.write(f"product {product.sku}: {product.unit_price}, {product.stock_on_hand} on hand")
+        users = get_user_model()
         for customer, deposit in CUSTOMERS:
-            account = payments.account_open(customer, deposit)
-            self.stdout.write(f"customer {account.customer}: balance {account.balance}")
+            # An account belongs to a user's id, so the user comes first; until given a login
+            # (below), it has no password anyone can type.
+            user = users.objects.filter(username=customer).first() or users.objects.create_user(customer, password=None)
+            account = payments.account_open(customer_key(user), deposit)
+            self.stdout.write(f"customer {customer}: balance {account.balance}")
         if options["no_users"]:
             return
-        users = get_user_model()
         for customer, _ in CUSTOMERS:
-            if not users.objects.filter(username=customer).exists():
-                users.objects.create_user(customer, password=DEMO_PASSWORD)
+            user = users.objects.get(username=customer)
+            if not user.has_usable_password():
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
         self.stdout.write(f"customers log in with their name and the password {DEMO_PASSWORD!r}")
         if settings.DEBUG:
             password = os.environ.get("DEMO_ADMIN_PASSWORD", "admin-pass-123")

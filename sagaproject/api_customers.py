@@ -1,0 +1,30 @@
+"""The API shows a customer by username, though rows store the user's id (sagaproject.customers)."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from sagaproject import customers
+
+_NAMES = "customer_names"
+
+
+class CustomerNameField(serializers.CharField):
+    """A stored customer key, shown as the customer's current username."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "The customer's username.")
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        names = self.context.get(_NAMES) or {}
+        return names.get(value) or customers.customer_name(str(value))
+
+
+class CustomerNamesList(serializers.ListSerializer):
+    """A page of rows whose customers' usernames are read in one query, not one per row."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        items = list(data.all() if hasattr(data, "all") else data)
+        self.context[_NAMES] = customers.customer_names(str(getattr(item, "customer", "")) for item in items)
+        return super().to_representation(items)
