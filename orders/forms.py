@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import ngettext
 
 from inventory.models import Product
 from sagas.errors import InvalidOrderRequest
@@ -68,6 +69,19 @@ class OrderForm(forms.Form):
     def idempotency_key(self, user_pk: Any) -> str:
         """The key under which this submission places its order: the same for every repeat."""
         return f"web:{user_pk}:{self.cleaned_data['token']}"
+
+    def refuse_for_rate(self, seconds: int) -> None:
+        """Say above the form, which keeps what was typed, that this customer places orders too fast."""
+        self.is_valid()
+        self.add_error(
+            None,
+            ngettext(
+                "You have placed too many orders in a short time. Try again in %(seconds)d second.",
+                "You have placed too many orders in a short time. Try again in %(seconds)d seconds.",
+                seconds,
+            )
+            % {"seconds": seconds},
+        )
 
     def add_order_error(self, error: InvalidOrderRequest) -> None:
         """Show a refusal of `order_place` next to the field it concerns (or above the form)."""

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from inventory import selectors as inventory_selectors
 from orders import selectors as order_selectors
 from orders.forms import OrderForm
+from orders.throttling import order_place_wait
 from payments import selectors as payment_selectors
 from sagaproject.customers import customer_key
 from sagas import progress
@@ -65,6 +66,13 @@ def order_create(request: HttpRequest) -> HttpResponse:
     products = inventory_selectors.product_list()
     if request.method == "POST":
         form = OrderForm(request.POST, products=products)
+        wait = order_place_wait(request)
+        if wait is not None:
+            form.refuse_for_rate(wait)
+            context = {"form": form, "balance": _balance(request)}
+            response = render(request, "storefront/order_form.html", context, status=429)
+            response["Retry-After"] = str(wait)
+            return response
         if form.is_valid():
             try:
                 saga, created = order_place(
