@@ -7,14 +7,20 @@ drops out within seconds, seen from any host. That proves the sentinel runs, not
 workers take work (django-q2 #23: a dead worker can stall a cluster while the sentinel looks
 fine), so the check also applies the stall rule of `sagas.health.worker_health`: queued
 tasks free to take for HEALTH_QUEUE_STALL_SECONDS while no step finished in that time.
+
+The endpoint is public, for probes, so an anonymous caller gets the status only: host names,
+pids, cluster ids and database error text are for operators, meaning a signed-in staff user or
+a caller with the METRICS_TOKEN bearer token (the one Prometheus already holds for /metrics).
 """
 
+import hmac
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import connections
+from django.http import HttpRequest
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.conf import Conf
@@ -107,3 +113,27 @@ def health_report() -> tuple[bool, dict[str, Any]]:
         "checks": {check.name: check.as_dict() for check in checks},
         "failed": failed,
     }
+
+
+def bearer_token_matches(request: HttpRequest, token: str) -> bool:
+    """Whether the request carries `Authorization: Bearer <token>`; never for an empty token."""
+    if not token:
+        return False
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def may_see_details(request: HttpRequest) -> bool:
+    """Staff signed in, or the METRICS_TOKEN bearer token: who may read what each check found."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_active and user.is_staff:
+        return True
+    return bearer_token_matches(request, settings.METRICS_TOKEN)
+
+
+def health_report_for(request: HttpRequest) -> tuple[bool, dict[str, Any]]:
+    """health_report(), trimmed to the status for a caller who may not see the details."""
+    healthy, body = health_report()
+    if not may_see_details(request):
+        return healthy, {"status": body["status"]}
+    return healthy, body

@@ -1,10 +1,9 @@
 """The operational endpoints: /metrics for Prometheus and /healthz for probes and alerts.
 
-Both are unauthenticated by design (scrapers and probes carry no session); set METRICS_TOKEN
-to require a bearer token on /metrics, and restrict both at the proxy (see README "Monitoring").
+Both answer without a session (scrapers and probes carry none); set METRICS_TOKEN to require a
+bearer token on /metrics. /healthz tells anyone the status, and what each check found only to
+staff or to that token. Restrict both at the proxy as well (see README "Monitoring").
 """
-
-import hmac
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -12,16 +11,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from sagas.healthz import health_report
+from sagas.healthz import bearer_token_matches, health_report_for
 from sagas.metrics import render_metrics
 
 
 def _token_accepted(request: HttpRequest) -> bool:
     expected = settings.METRICS_TOKEN
-    if not expected:
-        return True
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    return hmac.compare_digest(given.encode(), expected.encode())
+    return not expected or bearer_token_matches(request, expected)
 
 
 @never_cache
@@ -39,6 +35,6 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_safe
 def healthz_view(request: HttpRequest) -> JsonResponse:
-    """200 with the checks when every database and a worker cluster are fine; 503 naming what failed."""
-    healthy, body = health_report()
+    """200 when every database and a worker cluster are fine, 503 otherwise; the checks for staff or the token."""
+    healthy, body = health_report_for(request)
     return JsonResponse(body, status=200 if healthy else 503)

@@ -18,6 +18,15 @@ from sagas.cluster_harness import WorkerCluster, wait_until
 ALIASES = ("default", "orders", "payments", "inventory")
 
 
+HEALTH_DETAILS_TOKEN = "health-details-token"
+
+
+@pytest.fixture(autouse=True)
+def _details_token(settings):
+    """These tests read what each check found, which /healthz shows only to staff or the token."""
+    settings.METRICS_TOKEN = HEALTH_DETAILS_TOKEN
+
+
 @pytest.fixture(autouse=True)
 def _no_cluster_status_from_other_tests():
     """Cluster statuses live in the shared cache, which outlives a test's data."""
@@ -25,7 +34,7 @@ def _no_cluster_status_from_other_tests():
 
 
 def healthz(client):
-    response = client.get("/healthz")
+    response = client.get("/healthz", headers={"Authorization": f"Bearer {HEALTH_DETAILS_TOKEN}"})
     return response.status_code, response.json()
 
 
