@@ -10,15 +10,17 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from inventory.tests.factories import ProductFactory
-from payments.tests.factories import AccountFactory
+from payments.tests.factories import account_for
+from sagaproject.customers import customer_key_for_username
 from sagas.services import order_place
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
 def make_customer(name: str, balance: str = "100.00"):
-    AccountFactory(customer=name, balance=Decimal(balance))
-    return get_user_model().objects.create_user(name, password="demo-pass-123")
+    user = get_user_model().objects.create_user(name, password="demo-pass-123")
+    account_for(user, balance)
+    return user
 
 
 @pytest.fixture
@@ -29,7 +31,7 @@ def alice(client):
 
 
 def test_my_orders_is_a_table_with_a_header_for_each_column(alice):
-    order_place(customer="alice", sku="WIDGET-1", quantity=2)
+    order_place(customer=customer_key_for_username("alice"), sku="WIDGET-1", quantity=2)
     html = alice.get(reverse("order_list")).content.decode()
     head = re.search(r"<thead>(.*?)</thead>", html, re.DOTALL)
     assert head, "the orders table has a header row"
