@@ -123,6 +123,22 @@ def _close_lost_attempts(saga_id: str, owner: str, now: Any) -> None:
     )
 
 
+def cut_short_attempts(saga_id: str, *, actor: str, action: str, reason: str, now: Any) -> None:
+    """Close the attempts in flight that an operator's action takes the saga away from.
+
+    Called in the action's transaction. Their workers may still be running; their late
+    checkpoints are fenced out, and the row keeps who cut them short and why.
+    """
+    SagaStepLog.objects.filter(saga_id=saga_id, status=StepStatus.RUNNING).update(
+        status=StepStatus.ABANDONED,
+        finished_at=now,
+        actor=actor,
+        error_message=(
+            f"Cut short by {actor}'s {action} ({reason}) while it ran; an answer its worker sends later is not used."
+        ),
+    )
+
+
 def claim_next_step(saga_id: str, owner: str) -> Claim | None:
     """Take the lease on the saga and log the attempt it is about to make, or return None.
 
@@ -376,6 +392,12 @@ def checkpoint_and_claim(claim: Claim, outcome: StepOutcome, keep_lease: bool) -
             log_fields["error_message"] = (
                 f"Lease lost before the checkpoint; outcome was {outcome.kind}. " + error_text
             ).strip()
+            # An operator who cut the attempt short said so on the row: keep that, add the answer.
+            cut_short = SagaStepLog.objects.filter(pk=claim.log_id).exclude(actor="").values("error_message").first()
+            if cut_short:
+                log_fields["error_message"] = (
+                    f"{cut_short['error_message']} Its worker answered afterwards: {outcome.kind}. {error_text}"
+                ).strip()
             SagaStepLog.objects.filter(pk=claim.log_id).update(**log_fields)
             logger.warning("saga %s: lease lost, checkpoint dropped", claim.saga_id)
             return "fenced", None

@@ -24,7 +24,7 @@ from payments import selectors as payment_selectors
 from sagaproject import customers
 from sagaproject.money import to_money
 from sagaproject.parsing import InvalidNumber, NumberProblem, parse_whole_number
-from sagas import transitions
+from sagas import runner, transitions
 from sagas.definition import SagaDefinition, get_definition
 from sagas.errors import ActionNotAllowed, InvalidOrderRequest, SagaNotFound
 from sagas.models import (
@@ -367,6 +367,7 @@ def saga_compensate(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> Sag
             context=context,
             **_last_error_fields(start.status, context),
         )
+        runner.cut_short_attempts(saga.pk, actor=actor, action="compensate", reason=reason, now=now)
         _audit(saga, "compensate", actor, reason, {"compensations": planned})
         if not start.terminal:
             enqueue_saga(saga.pk)
@@ -394,6 +395,8 @@ def saga_resume(saga_id: uuid.UUID | str, *, actor: str, reason: str, force: boo
                 "it is not stuck. Use force to take it over anyway."
             )
         _fenced_update(saga, lease_owner="", lease_expires_at=None, next_run_at=None)
+        if saga.lease_expires_at and saga.lease_expires_at > now:  # forced: a worker still held it
+            runner.cut_short_attempts(saga.pk, actor=actor, action="forced resume", reason=reason, now=now)
         _audit(saga, "resume", actor, reason)
         enqueue_saga(saga.pk)
     return saga_get(saga.pk)

@@ -1,0 +1,66 @@
+"""An attempt that an operator's action cut short says so, not that its worker went silent."""
+
+import pytest
+
+from orders.models import Order
+from sagas import runner
+from sagas.models import SagaStatus, SagaStepLog, StepStatus
+from sagas.queue import queued_saga_ids
+from sagas.services import order_place, saga_compensate, saga_resume
+from sagas.testing import drain
+from sagas.tests.helpers import order_of
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+@pytest.fixture
+def in_flight(shop):
+    """A saga whose first step a worker has claimed and is running now."""
+    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=2)
+    assert str(saga.pk) in queued_saga_ids()
+    claim = runner.claim_next_step(str(saga.pk), "host:1:busy")
+    assert claim is not None and claim.step.name == "create_order"
+    return saga, claim
+
+
+def _attempt(claim) -> SagaStepLog:
+    return SagaStepLog.objects.get(pk=claim.log_id)
+
+
+def test_an_attempt_cut_short_by_an_operators_compensate_says_so(in_flight):
+    saga, claim = in_flight
+    outcome = runner.execute_step(claim)  # the order is created; the worker has not checkpointed yet
+    saga_compensate(saga.pk, actor="olga", reason="customer called to cancel")
+    attempt = _attempt(claim)
+    assert attempt.status == StepStatus.ABANDONED
+    assert "olga" in attempt.error_message and "compensate" in attempt.error_message
+    assert "customer called to cancel" in attempt.error_message
+    assert "stopped reporting" not in attempt.error_message
+
+    drain()  # the compensation runs; the worker's late answer is then fenced out
+    assert runner.checkpoint(claim, outcome, keep_lease=False) == "fenced"
+    attempt = _attempt(claim)
+    assert attempt.status == StepStatus.ABANDONED
+    assert "olga" in attempt.error_message and "stopped reporting" not in attempt.error_message
+    assert "succeeded" in attempt.error_message  # what the worker said when it came back
+    saga.refresh_from_db()
+    assert saga.status == SagaStatus.COMPENSATED
+    assert order_of(saga).status == Order.Status.CANCELLED
+
+
+def test_an_attempt_cut_short_by_a_forced_resume_says_so(in_flight):
+    saga, claim = in_flight
+    saga_resume(saga.pk, actor="olga", reason="worker host is gone", force=True)
+    drain()
+    attempt = _attempt(claim)
+    assert attempt.status == StepStatus.ABANDONED
+    assert "olga" in attempt.error_message and "resume" in attempt.error_message
+    assert "stopped reporting" not in attempt.error_message
+
+
+def test_an_attempt_whose_worker_died_still_says_the_worker_stopped_reporting(in_flight):
+    saga, claim = in_flight
+    saga.refresh_from_db()
+    type(saga).objects.filter(pk=saga.pk).update(lease_expires_at=saga.created_at)  # the lease ran out
+    drain()
+    assert "stopped reporting" in _attempt(claim).error_message
