@@ -160,6 +160,9 @@ SAGA_TASK_BUDGET_SECONDS = env_int("SAGA_TASK_BUDGET_SECONDS", 30, minimum=1)
 # a testing tool, so they fire only where this allows, by default in development only.
 FAULT_INJECTION = env_bool("FAULT_INJECTION", DEBUG)
 
+# The API's saved Idempotency-Key answers are kept this long, then purged by the recovery schedule.
+IDEMPOTENCY_KEY_RETENTION_HOURS = env_int("IDEMPOTENCY_KEY_RETENTION_HOURS", 24, minimum=1)
+
 # --- choreography: the outboxes and their sweep (see README "Choreography") -------------------
 # Delivered events and inbox records are kept this long (for inspection), then purged.
 OUTBOX_RETENTION_HOURS = env_int("OUTBOX_RETENTION_HOURS", 72, minimum=1)

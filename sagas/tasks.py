@@ -12,8 +12,10 @@ def run_saga(saga_id: str) -> str:
 
 
 def recover_sagas() -> str:
-    """The periodic recovery sweep."""
+    """The periodic recovery sweep, and the purge of expired Idempotency-Key answers."""
     from sagas.recovery import sweep
+    from sagas.retention import purge_expired_idempotency_keys
 
     report = sweep()
-    return report.summary()
+    purged = purge_expired_idempotency_keys()
+    return report.summary() + (f"; {purged} expired Idempotency-Key answer(s) purged" if purged else "")
