@@ -11,7 +11,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from inventory.tests.factories import ProductFactory
 from orders.forms import new_form_token
-from payments.tests.factories import AccountFactory
+from payments.tests.factories import account_for
 from sagas.models import SagaInstance
 from sagas.tests.api_helpers import place, token_client
 
@@ -26,8 +26,8 @@ def two_orders_a_minute(monkeypatch):
 
 
 def customer(name: str):
-    AccountFactory(customer=name, balance=Decimal("1000.00"))
     user = get_user_model().objects.create_user(name, password=None)
+    account_for(user, "1000.00")
     browser = Client()
     browser.force_login(user)
     return user, browser
