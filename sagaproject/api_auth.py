@@ -1,5 +1,6 @@
 """Getting an API token with a username and password."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -9,6 +10,18 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
 from sagaproject.api_docs import FIELD_ERRORS, THROTTLED, UNSUPPORTED_MEDIA
+from sagaproject.api_fields import RequiredText
+
+
+class TokenObtainInput(AuthTokenSerializer):
+    """A username and password; neither may be blank."""
+
+    username = RequiredText(label=_("Username"), write_only=True)
+    password = RequiredText(
+        label=_("Password"), style={"input_type": "password"}, trim_whitespace=False, write_only=True
+    )
+    # Only the answer carries the token; the request schema must not ask for one.
+    token = None
 
 
 class TokenObtainThrottle(SimpleRateThrottle):
@@ -26,11 +39,12 @@ class TokenObtainApi(ObtainAuthToken):
     # No session: a password exchange must not depend on, or be refused by, a browser's CSRF state.
     authentication_classes = []
     throttle_classes = [TokenObtainThrottle]
+    serializer_class = TokenObtainInput
 
     @extend_schema(
         operation_id="token_obtain",
         summary="Get your API token",
-        request=AuthTokenSerializer,
+        request=TokenObtainInput,
         responses={
             200: inline_serializer("TokenOutput", {"token": serializers.CharField()}),
             400: FIELD_ERRORS,

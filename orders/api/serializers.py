@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from orders.api.selectors import ORDER_STATUSES
 from sagaproject.api_customers import CustomerNameField, CustomerNamesList
+from sagaproject.api_fields import RequiredText
 from sagaproject.parsing import InvalidNumber, parse_whole_number
 from sagas.models import Direction, SagaStatus, SagaStyle, StepStatus
 from sagas.services import MAX_ORDER_QUANTITY
@@ -25,7 +26,7 @@ class WholeNumberField(serializers.IntegerField):
 
 
 class OrderPlaceInput(serializers.Serializer):
-    sku = serializers.CharField(max_length=64, help_text="The product's SKU, e.g. WIDGET-1.")
+    sku = RequiredText(max_length=64, help_text="The product's SKU, e.g. WIDGET-1.")
     quantity = WholeNumberField(min_value=1, max_value=MAX_ORDER_QUANTITY)
     style = serializers.ChoiceField(
         choices=SagaStyle.choices, required=False, help_text="How the saga runs; the server's default when left out."

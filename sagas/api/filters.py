@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
 
+from sagaproject.api_fields import RequiredTextFilter
 from sagas.models import SagaInstance, SagaStatus, SagaStyle
 
 
@@ -43,7 +44,7 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 class SagaFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=SagaStatus.choices)
-    type = django_filters.CharFilter(field_name="definition_name", help_text="Saga definition name, e.g. order.")
+    type = RequiredTextFilter(field_name="definition_name", help_text="Saga definition name, e.g. order.")
     style = django_filters.ChoiceFilter(choices=SagaStyle.choices)
     created_after = UtcIsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="Created at or after this ISO 8601 time."

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from sagaproject.api_customers import CustomerNameField, CustomerNamesList
+from sagaproject.api_fields import RequiredText
 from sagas.models import Direction, SagaStatus, SagaStyle, StepStatus
 
 
@@ -58,7 +59,7 @@ class SagaDetailOutput(SagaOutput):
 
 
 class SagaActionInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, help_text="Why; it goes into the audit record.")
+    reason = RequiredText(max_length=2000, help_text="Why; it goes into the audit record.")
 
 
 class SagaResumeInput(SagaActionInput):

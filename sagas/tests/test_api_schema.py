@@ -5,6 +5,7 @@ import re
 import pytest
 from django.contrib.staticfiles import finders
 from django.core.cache import cache
+from jsonschema import Draft202012Validator
 from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -71,3 +72,42 @@ def test_a_path_without_its_trailing_slash_is_a_404_that_says_so():
     response = APIClient().get("/api/products")
     assert response.status_code == 404
     assert response.json()["detail"].endswith("end with a slash: /api/products/")
+
+
+def properties(schema: dict, component: str) -> dict:
+    return schema["components"]["schemas"][component]["properties"]
+
+
+@pytest.mark.parametrize(
+    "component, field",
+    [
+        ("OrderPlaceInput", "sku"),
+        ("SagaActionInput", "reason"),
+        ("SagaResumeInput", "reason"),
+        ("TokenObtainInput", "username"),
+    ],
+)
+@pytest.mark.parametrize("value", ["", "   ", "\t\n", "abc\x00"])
+def test_the_schema_refuses_the_blank_text_the_api_refuses(component, field, value):
+    schema = APIClient().get("/api/schema/?format=json").json()
+    assert field in schema["components"]["schemas"][component]["required"]
+    field_schema = properties(schema, component)[field]
+    assert not Draft202012Validator(field_schema).is_valid(value)
+    assert Draft202012Validator(field_schema).is_valid(" WIDGET-1 ")
+
+
+@pytest.mark.parametrize("value", ["", " ", "a\x00"])
+def test_the_schema_refuses_a_blank_type_filter(value):
+    schema = APIClient().get("/api/schema/?format=json").json()
+    parameters = schema["paths"]["/api/sagas/"]["get"]["parameters"]
+    type_filter = next(p for p in parameters if p["name"] == "type")
+    assert not Draft202012Validator(type_filter["schema"]).is_valid(value)
+    assert Draft202012Validator(type_filter["schema"]).is_valid("order")
+    assert type_filter["description"] == "Saga definition name, e.g. order."
+
+
+def test_the_token_request_asks_for_a_login_only():
+    schema = APIClient().get("/api/schema/?format=json").json()
+    request = schema["paths"]["/api/token/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    component = schema["components"]["schemas"][request["$ref"].rsplit("/", 1)[1]]
+    assert set(component["properties"]) == set(component["required"]) == {"username", "password"}
