@@ -77,6 +77,8 @@ class SagaDefinition:
     steps: tuple[Step, ...]
     deadline_seconds: int | None = None
     description: str = ""
+    # What a person calls this kind of saga ("order placement"); its name when left out.
+    label: str = ""
 
     def __post_init__(self) -> None:
         names = [step.name for step in self.steps]
@@ -99,6 +101,10 @@ class SagaDefinition:
 
     def step(self, index: int) -> Step:
         return self.steps[index]
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
 
 
 _registry: dict[tuple[str, int], SagaDefinition] = {}

@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from sagas.admin.operations import OPERATIONS, Operation
+from sagas.admin.tools import saga_title, saga_where
 from sagas.errors import ActionNotAllowed, SagaNotFound
 from sagas.models import SagaInstance
 
@@ -79,6 +80,8 @@ def _confirmation(
     bulk: bool,
 ) -> TemplateResponse:
     plans = [(saga, operation.explain(saga)) for saga in sagas]
+    for saga, plan in plans:
+        plan.title, plan.where = saga_title(saga), saga_where(saga)
     context = {
         **model_admin.admin_site.each_context(request),
         "title": f"{operation.label}: are you sure?",

@@ -24,6 +24,9 @@ class Plan:
     effects: list[str] = field(default_factory=list)
     compensations: list[services.PlannedCompensation] = field(default_factory=list)
     refusal: str = ""
+    # How the confirmation page names the saga and where it is (set by the page).
+    title: str = ""
+    where: str = ""
 
 
 @dataclass(frozen=True)

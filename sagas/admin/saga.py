@@ -25,6 +25,7 @@ from sagas import lookup, selectors
 from sagas.admin import operate, overview, participants
 from sagas.admin.filters import NeedsAttentionFilter, SagaTypeFilter, StuckFilter
 from sagas.admin.operations import OPERATIONS
+from sagas.admin.tools import has_current_step, saga_title, saga_where
 from sagas.models import SagaInstance, SagaStatus
 from sagas.paginators import EstimatedCountPaginator
 from sagas.timeline import format_duration, render_timeline
@@ -218,7 +219,7 @@ class SagaInstanceAdmin(admin.ModelAdmin):
 
     @admin.display(description="current step (attempts)")
     def step(self, saga: SagaInstance) -> str:
-        if not saga.current_step:
+        if not has_current_step(saga):
             return "-"
         return f"{saga.current_step} ({saga.attempt})"
 
@@ -241,9 +242,7 @@ class SagaInstanceAdmin(admin.ModelAdmin):
 
     @admin.display(description="where")
     def position(self, saga: SagaInstance) -> str:
-        if not saga.current_step:
-            return "-"
-        return f"{saga.current_step} ({saga.get_direction_display().lower()}), attempt {saga.attempt}"
+        return saga_where(saga) or ("finished" if saga.is_terminal else "-")
 
     @admin.display(description="lease")
     def lease(self, saga: SagaInstance) -> str:
@@ -274,7 +273,8 @@ class SagaInstanceAdmin(admin.ModelAdmin):
         saga = self.get_object(request, object_id)
         extra = dict(extra_context or {})
         if saga is not None:
-            extra.update(self._saga_page_context(request, saga))
+            # Django titles the page with str(saga), "order <uuid>", which reads like an order id.
+            extra.update(self._saga_page_context(request, saga), title=saga_title(saga), subtitle=None)
         return super().change_view(request, object_id, form_url, extra)
 
     def _saga_page_context(self, request: HttpRequest, saga: SagaInstance) -> dict[str, Any]:

@@ -9,7 +9,10 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
+from sagas.definition import get_definition
+from sagas.models import SagaInstance, SagaStatus
 from sagas.paginators import EstimatedCountPaginator
 
 
@@ -99,3 +102,27 @@ def order_link(order_id: Any) -> str:
         return "-"
     url = reverse("admin:orders_order_change", args=[order_id])
     return format_html('<a href="{}">{}</a>', url, str(order_id)[:8])
+
+
+def has_current_step(saga: SagaInstance) -> bool:
+    """Whether the saga is at a step now: a FAILED saga stopped at one, a completed or compensated one is done."""
+    return bool(saga.current_step) and saga.status not in (SagaStatus.COMPLETED, SagaStatus.COMPENSATED)
+
+
+def saga_where(saga: SagaInstance) -> str:
+    """The step the saga is at, its direction and attempt; "" once it completed or was compensated."""
+    if not has_current_step(saga):
+        return ""
+    where = f"{saga.current_step} ({saga.get_direction_display().lower()})"
+    if saga.status == SagaStatus.FAILED:
+        where = _("stopped at %(where)s") % {"where": where}
+    return _("%(where)s, attempt %(attempt)d") % {"where": where, "attempt": saga.attempt} if saga.attempt else where
+
+
+def saga_title(saga: SagaInstance) -> str:
+    """The saga as a person names it, "Saga 1a2b3c4d (order placement)", never like an order id."""
+    try:
+        kind = get_definition(saga.definition_name, saga.definition_version).title
+    except LookupError:  # a version this process does not have (during a rolling deploy)
+        kind = saga.definition_name
+    return _("Saga %(id)s (%(kind)s)") % {"id": str(saga.pk)[:8], "kind": kind}
