@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from sagaproject.databases import build_databases, sqlite_dirs
+from sagaproject.databases import build_databases, masked_url, sqlite_dirs
 from sagaproject.env import env_bool, env_choice, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -247,8 +247,22 @@ LOGGING = {
 # django-q2's clusters publish their status (the "Stat") to this cache every guard cycle; a
 # cache shared by every host is what lets /healthz and `qinfo` see clusters on other machines.
 # The table is made by `manage.py createcachetable`.
+#
+# The default cache holds the throttle counts (the API's and the storefront's). It must be one
+# that every web process shares, or N gunicorn workers would allow N times each rate: a table on
+# `default` (made by the same createcachetable), or Redis when CACHE_URL names a server.
+CACHE_URL = env_str("CACHE_URL", "").strip()
+if not CACHE_URL:
+    _DEFAULT_CACHE = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "saga_cache"}
+elif CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    _DEFAULT_CACHE = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+else:
+    raise ImproperlyConfigured(
+        f"CACHE_URL={masked_url(CACHE_URL)!r} is not a Redis URL (redis://, rediss:// or unix://); "
+        "leave it empty to keep the cache in a table on the default database."
+    )
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "default": _DEFAULT_CACHE,
     "cluster": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "saga_cluster_cache"},
 }
 Q_CLUSTER["cache"] = "cluster"
