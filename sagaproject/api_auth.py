@@ -36,6 +36,7 @@ class TokenObtainThrottle(SimpleRateThrottle):
 class TokenObtainApi(ObtainAuthToken):
     """Exchange a username and password for the user's API token; every call returns the same token."""
 
+    name = _("API token")
     # No session: a password exchange must not depend on, or be refused by, a browser's CSRF state.
     authentication_classes = []
     throttle_classes = [TokenObtainThrottle]

@@ -1,5 +1,6 @@
 """Product API: the catalogue."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +13,8 @@ from sagaproject.api_docs import READ_ERRORS
 
 class ProductListApi(APIView):
     """Products for sale, by SKU, with their price and the stock free to order."""
+
+    name = _("Products")
 
     @extend_schema(operation_id="products_list", responses={200: ProductOutput(many=True), **READ_ERRORS})
     def get(self, request: Request) -> Response:

@@ -1,11 +1,15 @@
 """Input and output shapes of the order API."""
 
+import uuid
+
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from orders.api.selectors import ORDER_STATUSES
 from sagaproject.api_customers import CustomerNameField, CustomerNamesList
 from sagaproject.api_fields import RequiredText
 from sagaproject.parsing import InvalidNumber, parse_whole_number
+from sagas.api.idempotency import KEY_MAX_LENGTH
 from sagas.models import Direction, SagaStatus, SagaStyle, StepStatus
 from sagas.services import MAX_ORDER_QUANTITY
 
@@ -30,6 +34,22 @@ class OrderPlaceInput(serializers.Serializer):
     quantity = WholeNumberField(min_value=1, max_value=MAX_ORDER_QUANTITY)
     style = serializers.ChoiceField(
         choices=SagaStyle.choices, required=False, help_text="How the saga runs; the server's default when left out."
+    )
+
+
+class OrderPlaceFormInput(OrderPlaceInput):
+    """The browsable API's order form: a browser form cannot send the Idempotency-Key header, so the
+    form carries the key as a field, filled with a fresh one each time the form is drawn."""
+
+    idempotency_key = serializers.CharField(
+        label=_("Idempotency-Key"),
+        initial=lambda: str(uuid.uuid4()),
+        required=False,
+        max_length=KEY_MAX_LENGTH,
+        help_text=_(
+            "In this form only; API clients send it as the Idempotency-Key header. Submitting the form again "
+            "with the same key returns the first answer instead of placing a second order."
+        ),
     )
 
 

@@ -3,18 +3,20 @@
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from orders.api.selectors import order_sagas_visible_to, placed_order_get, placed_order_of, placed_orders_of
-from orders.api.serializers import OrderDetailOutput, OrderOutput, OrderPlaceInput
+from orders.api.serializers import OrderDetailOutput, OrderOutput, OrderPlaceFormInput, OrderPlaceInput
 from orders.api.throttles import OrderPlaceThrottle
 from sagaproject.api_docs import FIELD_ERRORS, READ_ERRORS, WRITE_ERRORS, ErrorOutput
 from sagaproject.api_pagination import NewestFirstCursorPagination
@@ -40,15 +42,23 @@ REPLAYED = OpenApiParameter(
     response=[202],
     description="`true` when this is the stored answer to an earlier request with the same key.",
 )
+# Where the browsable API's order form carries the key (see OrderPlaceFormInput).
+FORM_KEY_FIELD = "idempotency_key"
 ORDER_ID = OpenApiParameter("order_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id.")
 PLACE_EXAMPLE = OpenApiExample("Two widgets", value={"sku": "WIDGET-1", "quantity": 2}, request_only=True)
 
 
 class OrderListPlaceApi(GenericAPIView):
-    """GET lists the caller's orders (staff: everyone's), newest first; POST places one."""
+    """GET lists the caller's orders (staff with the view permission on orders: everyone's), newest
+    first; POST places one."""
 
+    name = _("Orders")
     pagination_class = NewestFirstCursorPagination
     serializer_class = OrderOutput
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        # The browsable API draws its POST form from this: the fields a client sends, not the answer's.
+        return OrderPlaceFormInput if self.request.method == "POST" else OrderOutput
 
     def get_queryset(self) -> Any:
         return order_sagas_visible_to(self.request.user)
@@ -86,7 +96,8 @@ class OrderListPlaceApi(GenericAPIView):
         },
     )
     def post(self, request: Request) -> Response:
-        key = idempotency.idempotency_key_of(request)
+        from_html_form = isinstance(request.accepted_renderer, BrowsableAPIRenderer)
+        key = idempotency.idempotency_key_of(request, form_field=FORM_KEY_FIELD if from_html_form else "")
         data = OrderPlaceInput(data=request.data)
         data.is_valid(raise_exception=True)
         return idempotency.respond_once(
@@ -95,7 +106,7 @@ class OrderListPlaceApi(GenericAPIView):
 
 
 def _place(request: Request, key: str, data: dict[str, Any]) -> Response:
-    saga, _ = order_place(
+    saga, _started = order_place(
         customer=customer_key(request.user),
         sku=data["sku"],
         quantity=data["quantity"],
@@ -104,12 +115,16 @@ def _place(request: Request, key: str, data: dict[str, Any]) -> Response:
         idempotency_key=f"api:{request.user.pk}:{key}",
     )
     location = request.build_absolute_uri(reverse("api:order-detail", args=[saga.order_id]))
-    body = OrderOutput(placed_order_of(saga)).data
+    # A plain dict: the browsable API would draw its next form from the serializer the data came from.
+    body = dict(OrderOutput(placed_order_of(saga)).data)
     return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
 
 class OrderDetailApi(APIView):
-    """One order with its saga's status and steps; 404 unless it is the caller's (or the caller is staff)."""
+    """One order with its saga's status and steps; 404 unless it is the caller's (or the caller is staff
+    with the view permission on orders)."""
+
+    name = _("Order")
 
     @extend_schema(
         operation_id="orders_retrieve", parameters=[ORDER_ID], responses={200: OrderDetailOutput, **READ_ERRORS}

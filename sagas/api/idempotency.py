@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -50,9 +50,15 @@ class IdempotencyKeyInFlight(APIException):
     default_code = "idempotency_key_in_flight"
 
 
-def idempotency_key_of(request: Request) -> str:
-    """The request's Idempotency-Key header; a 400 naming the header when it is missing or malformed."""
+def idempotency_key_of(request: Request, *, form_field: str = "") -> str:
+    """The request's Idempotency-Key header; a 400 naming the header when it is missing or malformed.
+
+    With `form_field`, a request without the header may carry the key in that body field instead:
+    for the browsable API's HTML form, which cannot set a header.
+    """
     key = request.headers.get(HEADER, "").strip()
+    if not key and form_field and isinstance(request.data, Mapping):
+        key = str(request.data.get(form_field, "")).strip()
     if not key:
         raise ValidationError({HEADER: ["This header is required: a unique value per intended request."]})
     if len(key) > KEY_MAX_LENGTH or not re.match(KEY_PATTERN, key):

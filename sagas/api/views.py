@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -24,6 +25,8 @@ ACTION_ERRORS = {**WRITE_ERRORS, 409: CONFLICT}
 class SagaListApi(GenericAPIView):
     """Every saga, newest first, filtered by status, type, style and creation time."""
 
+    name = _("Sagas")
+
     permission_classes = [CanViewSagas]
     queryset = SagaInstance.objects.all()
     filterset_class = SagaFilter
@@ -42,6 +45,8 @@ class SagaListApi(GenericAPIView):
 class SagaDetailApi(APIView):
     """One saga with its whole step log, operator actions included."""
 
+    name = _("Saga")
+
     permission_classes = [CanViewSagas]
 
     @extend_schema(
@@ -57,10 +62,11 @@ class _SagaActionApi(APIView):
     permission_classes = [HasSagaActionPermission]
     # A name in the admin's OPERATIONS: its permission and its service, written once.
     operation = ""
-    input_serializer: type[SagaActionInput] = SagaActionInput
+    # Also what the browsable API draws its form from.
+    serializer_class: type[SagaActionInput] = SagaActionInput
 
     def post(self, request: Request, saga_id: str) -> Response:
-        data = self.input_serializer(data=request.data)
+        data = self.serializer_class(data=request.data)
         data.is_valid(raise_exception=True)
         service = OPERATIONS[self.operation].service
         saga = service(saga_id, actor=request.user.get_username(), **data.validated_data)
@@ -84,15 +90,18 @@ def _action_schema(operation_id: str, summary: str, request: type = SagaActionIn
 
 @_action_schema("sagas_retry", "Run the failed step of a FAILED saga again")
 class SagaRetryApi(_SagaActionApi):
+    name = _("Retry")
     operation = "retry"
 
 
 @_action_schema("sagas_compensate", "Stop the saga and undo its steps in reverse order")
 class SagaCompensateApi(_SagaActionApi):
+    name = _("Compensate")
     operation = "compensate"
 
 
 @_action_schema("sagas_resume", "Hand a stuck saga back to the workers", request=SagaResumeInput)
 class SagaResumeApi(_SagaActionApi):
+    name = _("Resume")
     operation = "resume"
-    input_serializer = SagaResumeInput
+    serializer_class = SagaResumeInput

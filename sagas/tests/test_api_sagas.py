@@ -1,12 +1,14 @@
 """The staff saga API: lists with filters and cursors, one saga with its steps, and the operator actions."""
 
 import base64
+import re
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -310,6 +312,18 @@ def test_staff_with_view_and_the_actions_permission_may_act(shop, action):
     response = staff.post(f"/api/sagas/{saga.pk}/{action}/", {"reason": "needed"}, format="json")
     assert response.status_code == 200
     assert saga.steps.get(direction=Direction.OPERATOR).action == action
+
+
+@pytest.mark.parametrize("action, fields", [("retry", {"reason"}), ("resume", {"reason", "force"})])
+def test_the_browsable_action_page_offers_a_form_with_the_actions_input(shop, action, fields):
+    saga = failed()
+    browser = Client()
+    browser.force_login(make_user("browsing", staff=True, perms=(VIEW, f"{action}_saga")))
+    html = browser.get(f"/api/sagas/{saga.pk}/{action}/", HTTP_ACCEPT="text/html").content.decode()
+    form = re.search(r'<form action="[^"]*" method="POST" enctype="multipart/form-data".*?</form>', html, re.S)
+    assert form, "the page has no form for the action"
+    names = set(re.findall(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"', form.group(0)))
+    assert names - {"csrfmiddlewaretoken"} == fields
 
 
 def test_a_customer_may_not_act_on_a_saga_even_their_own(shop):

@@ -61,15 +61,24 @@ def test_the_docs_page_loads_its_assets_from_our_static_files_only():
         assert finders.find(asset.removeprefix("/static/")), f"{asset} is not among the static files"
 
 
-@pytest.mark.parametrize("path", ["/api/", "/api/nothing-here/", "/api/orders/x/y/z/"])
+def test_the_api_root_links_every_endpoint():
+    response = APIClient().get("/api/")
+    assert response.status_code == 200
+    links = response.json()
+    assert set(links) == {"products", "orders", "sagas", "token", "schema", "docs"}
+    assert links["orders"] == "http://testserver/api/orders/"
+
+
+@pytest.mark.parametrize("path", ["/api/nothing-here/", "/api/orders/x/y/z/", "/api/sagas/x/retry/y/"])
 def test_an_unknown_api_path_is_a_json_404(path):
     response = APIClient().get(path)
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
 
 
-def test_a_path_without_its_trailing_slash_is_a_404_that_says_so():
-    response = APIClient().get("/api/products")
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_a_path_without_its_trailing_slash_is_a_404_that_says_so(method):
+    response = getattr(APIClient(enforce_csrf_checks=True), method)("/api/products")
     assert response.status_code == 404
     assert response.json()["detail"].endswith("end with a slash: /api/products/")
 
