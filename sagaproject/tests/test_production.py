@@ -90,6 +90,9 @@ def test_gunicorn_serves_the_collected_static_files(tmp_path):
     env = production_env(tmp_path)
     collected = manage(env, "collectstatic", "--noinput")
     assert collected.returncode == 0, collected.stderr
+    # As a release does (README "Production"): the throttles' counts live in this table.
+    cache_table = manage(env, "createcachetable", "--database=default")
+    assert cache_table.returncode == 0, cache_table.stderr
     port = _free_port()
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "sagaproject.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
