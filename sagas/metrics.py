@@ -77,6 +77,16 @@ def attention_figures(now: Any) -> dict[str, int]:
     return figures
 
 
+def definition_version_unknown_count() -> int:
+    """Sagas in progress that wait for a worker with their definition version (see runner.UNKNOWN_VERSION_NOTE).
+
+    The status index narrows the search to the sagas in progress, a small set.
+    """
+    from sagas.runner import UNKNOWN_VERSION_NOTE
+
+    return SagaInstance.objects.filter(status__in=ACTIVE_STATUSES, last_error__startswith=UNKNOWN_VERSION_NOTE).count()
+
+
 def recent_step_rows(now: Any, window_seconds: int, sample_rows: int) -> list[dict[str, Any]]:
     """Step attempts that finished in the window, grouped by step, direction, status and bucket.
 
@@ -213,6 +223,11 @@ class SagaCollector(Collector):
         )
         yield GaugeMetricFamily(
             "sagas_failed_unresolved", "FAILED sagas no one has marked resolved.", value=extra["failed_unresolved"]
+        )
+        yield GaugeMetricFamily(
+            "saga_definition_version_unknown",
+            "Sagas in progress handed back by a worker that lacks their definition version (deploy workers first).",
+            value=definition_version_unknown_count(),
         )
 
         yield from _step_histograms(

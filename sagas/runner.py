@@ -139,6 +139,48 @@ def cut_short_attempts(saga_id: str, *, actor: str, action: str, reason: str, no
     )
 
 
+# During a rolling deploy a web process on new code may start a saga on a definition version
+# that a worker still on old code does not have. That worker hands the saga back this long
+# later, for a worker that has the version; the saga is neither failed nor lost.
+UNKNOWN_VERSION_RETRY_SECONDS = 30
+# The start of the last error such a hand-back leaves, until a worker with the version runs it.
+UNKNOWN_VERSION_NOTE = "Waiting for a worker that has saga definition"
+
+
+def _hand_back_unknown_version(saga: SagaInstance, owner: str, now: Any) -> None:
+    """Say in the saga's log and last error that this worker lacks its definition version, and requeue it.
+
+    Called inside the claim's transaction. A repeat (redelivered to an old worker again) only
+    requeues: the step log gets one note per wait, not one per try.
+    """
+    text = (
+        f"{UNKNOWN_VERSION_NOTE} {saga.definition_name} v{saga.definition_version}: worker {owner} "
+        f"does not have it (deploy workers before web). Handed back, tried again in "
+        f"{UNKNOWN_VERSION_RETRY_SECONDS} s."
+    )
+    logger.warning("saga %s: %s", saga.pk, text)
+    if not saga.last_error.startswith(UNKNOWN_VERSION_NOTE):
+        moved = SagaInstance.objects.filter(pk=saga.pk, version=saga.version).update(
+            last_error=text, version=F("version") + 1, updated_at=now
+        )
+        if not moved:
+            return  # someone else moved the saga meanwhile; whoever did enqueued it
+        SagaStepLog.objects.create(
+            saga_id=saga.pk,
+            step_name=saga.current_step,
+            step_index=saga.step_index,
+            direction=Direction.SYSTEM,
+            attempt=saga.attempt,
+            status=StepStatus.RECORDED,
+            started_at=now,
+            finished_at=now,
+            actor="engine",
+            action="definition_version_unknown",
+            reason=text,
+        )
+    enqueue_saga(saga.pk, UNKNOWN_VERSION_RETRY_SECONDS)
+
+
 def claim_next_step(saga_id: str, owner: str) -> Claim | None:
     """Take the lease on the saga and log the attempt it is about to make, or return None.
 
@@ -159,11 +201,16 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
             return None
         if saga.next_run_at and saga.next_run_at > now + timedelta(milliseconds=200):
             return None
-        definition = get_definition(saga.definition_name, saga.definition_version)
+        try:
+            definition = get_definition(saga.definition_name, saga.definition_version)
+        except LookupError:
+            _hand_back_unknown_version(saga, owner, now)
+            return None
         status = SagaStatus.RUNNING if saga.status == SagaStatus.PENDING else saga.status
         position = Position(status, saga.direction, saga.step_index, saga.attempt)
         notes: list[SagaStepLog] = []
-        last_error = saga.last_error
+        # A worker that has the version is here: the note about waiting for one no longer holds.
+        last_error = "" if saga.last_error.startswith(UNKNOWN_VERSION_NOTE) else saga.last_error
         context = saga.context
         turned: dict[str, Any] = {}  # the context, only when this claim turns the saga to compensate
         if (
