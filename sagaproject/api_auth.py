@@ -5,12 +5,14 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
 from sagaproject.api_docs import FIELD_ERRORS, THROTTLED, UNSUPPORTED_MEDIA
 from sagaproject.api_fields import RequiredText
+from sagaproject.login_lockout import lockout_message
 
 
 class TokenObtainInput(AuthTokenSerializer):
@@ -55,4 +57,10 @@ class TokenObtainApi(ObtainAuthToken):
         auth=[],
     )
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            # django-axes refused this username from this address, right password or not: say so.
+            if getattr(request, "axes_locked_out", False):
+                raise Throttled(detail=lockout_message()) from None
+            raise

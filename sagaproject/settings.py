@@ -5,6 +5,7 @@ set SECRET_KEY, never a known development key. `make run` and the test suite tur
 Production sets SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL; see README.md.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -35,6 +36,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    # Locks out password guessing on /login/ and /admin/login/ (see LOGIN_FAILURE_LIMIT below).
+    "axes",
     "sagas",
     "orders",
     "payments",
@@ -50,6 +53,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sagaproject.urls"
@@ -82,6 +87,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password guessing: after LOGIN_FAILURE_LIMIT failed logins for one username from one address,
+# that pair is refused, right password or not, for LOGIN_LOCKOUT_MINUTES (django-axes, whose
+# attempts live in a table on `default`); other users and other addresses are not affected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The attempts are in the admin (Axes > Access attempts); no log line per attempt or at start-up.
+AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "sagaproject.login_lockout.lockout_response"
+# The client address by the same rule as the API's throttles (NUM_PROXIES), so a client cannot
+# pick a fresh address by sending X-Forwarded-For itself.
+AXES_CLIENT_IP_CALLABLE = "sagaproject.login_lockout.client_address"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog"
 LOGOUT_REDIRECT_URL = "catalog"
