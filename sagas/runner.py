@@ -14,6 +14,7 @@ runs, so a task delivered twice or to two workers at once runs each step once at
 """
 
 import logging
+import os
 import time
 import traceback as traceback_module
 from dataclasses import dataclass, field
@@ -37,6 +38,15 @@ from sagas.transitions import Position
 
 logger = logging.getLogger("sagas.runner")
 
+# A timeout alarm that is handled this much later than it fell due was not late by the step's
+# doing: the alarm interrupts Python code and database waits at once, so the process itself
+# was not running (frozen by SIGSTOP, a paused container or VM, or starved of CPU).
+HELD_TOLERANCE_SECONDS = 2.0
+
+
+class WorkerHeld(StepTimeout):
+    """The step's process was not running when its timeout fell due: its outcome is unknown."""
+
 
 def step_key(saga_id: str, step_name: str, direction: str) -> str:
     """The idempotency key a participant sees for one step in one direction."""
@@ -54,6 +64,7 @@ class Claim:
     context: dict[str, Any]
     log_id: int
     deadline_at: Any = None
+    lease_expires_at: Any = None
 
     @property
     def step(self) -> Step:
@@ -260,6 +271,7 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
             return None
         step = definition.step(position.step_index)
         attempt = position.attempt + 1
+        lease_expires_at = _lease_until(now, step)
         claimed = base.update(
             status=position.status,
             direction=position.direction,
@@ -267,7 +279,7 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
             current_step=step.name,
             attempt=attempt,
             lease_owner=owner,
-            lease_expires_at=_lease_until(now, step),
+            lease_expires_at=lease_expires_at,
             next_run_at=None,
             last_error=last_error,
             version=F("version") + 1,
@@ -299,6 +311,7 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
         context=context,
         log_id=log.pk,
         deadline_at=saga.deadline_at,
+        lease_expires_at=lease_expires_at,
     )
 
 
@@ -329,6 +342,7 @@ def execute_step(claim: Claim) -> StepOutcome:
         reason=claim.context.get("compensation_reason", ""),
     )
     with saga_log_context(claim.saga_id, step.name, claim.position.attempt):
+        started = time.monotonic()
         try:
             result = call_with_timeout(lambda: function(call), step.timeout_seconds)
             return StepOutcome("succeeded", result=result or {})
@@ -336,13 +350,45 @@ def execute_step(claim: Claim) -> StepOutcome:
             logger.info("step refused: %s", refusal.message)
             return StepOutcome("refused", result=refusal.as_dict(), error=refusal)
         except StepTimeout as timeout:
-            logger.warning("step timed out: %s", timeout)
+            error: StepTimeout = timeout
+            overdue = time.monotonic() - started - step.timeout_seconds
+            if overdue > HELD_TOLERANCE_SECONDS:
+                error = _held_error(claim, step.timeout_seconds, overdue)
+                logger.warning("worker held: %s", error)
+            else:
+                logger.warning("step timed out: %s", timeout)
             _reset_service_connections(force=True)
-            return StepOutcome("timed_out", error=timeout, traceback=traceback_module.format_exc())
+            return StepOutcome("timed_out", error=error, traceback=traceback_module.format_exc())
         except Exception as error:
             logger.warning("step failed: %s: %s", type(error).__name__, error)
             _reset_service_connections(force=False)
             return StepOutcome("failed", error=error, traceback=traceback_module.format_exc())
+
+
+def _held_error(claim: Claim, timeout_seconds: float, overdue: float) -> WorkerHeld:
+    """What happened to a step whose timeout alarm was handled `overdue` seconds late."""
+    lease = ""
+    if claim.lease_expires_at is not None:
+        past = (timezone.now() - claim.lease_expires_at).total_seconds()
+        if past > 0:
+            lease = f", {past:.0f}s past its lease"
+    return WorkerHeld(
+        f"worker process {os.getpid()} running saga {claim.saga_id} was frozen or held (not running, "
+        f"e.g. stopped by SIGSTOP): its {timeout_seconds:g}s timeout fell due {overdue:.0f}s before it ran "
+        f"again{lease}; the step's outcome is unknown"
+    )
+
+
+def _fenced_message(claim: Claim, outcome: StepOutcome, error_text: str, arrived: Any) -> str:
+    """What the step log says of an answer that came after another worker took the saga over."""
+    late = (arrived - claim.lease_expires_at).total_seconds() if claim.lease_expires_at is not None else 0.0
+    if isinstance(outcome.error, WorkerHeld) or late > HELD_TOLERANCE_SECONDS:
+        return (
+            f"Worker process {os.getpid()} was frozen or held past its lease on saga {claim.saga_id}: "
+            f"its answer ({outcome.kind}) came {late:.0f}s after the lease ran out, when another worker "
+            f"had taken the saga over, and is not used. {error_text}"
+        ).strip()
+    return (f"Lease lost before the checkpoint; outcome was {outcome.kind}. " + error_text).strip()
 
 
 def _next_position(claim: Claim, outcome: StepOutcome) -> Position:
@@ -385,9 +431,21 @@ def checkpoint_and_claim(claim: Claim, outcome: StepOutcome, keep_lease: bool) -
     and keeps every guarantee of a separate claim: the attempt and its log row commit before
     the participant is called, under a lease fenced by the version.
     """
-    definition = claim.definition
     new = _next_position(claim, outcome)
-    now = timezone.now()
+    with transaction.atomic(using="default", durable=True):
+        # The clock is read once the transaction is open: a process frozen before it does not
+        # date its answer to before the freeze.
+        status, next_claim, error_text = _checkpoint_in_transaction(claim, outcome, new, keep_lease, timezone.now())
+    if status == "finished":
+        _log_finished(claim.saga_id, new.status, error_text)
+    return status, next_claim
+
+
+def _checkpoint_in_transaction(
+    claim: Claim, outcome: StepOutcome, new: Position, keep_lease: bool, now: Any
+) -> tuple[str, Claim | None, str]:
+    """checkpoint_and_claim's writes, in its transaction; also the error text the outcome logged."""
+    definition = claim.definition
     context = claim.context
     error_text = ""
     if outcome.kind == "succeeded" and not claim.compensating:
@@ -432,53 +490,53 @@ def checkpoint_and_claim(claim: Claim, outcome: StepOutcome, keep_lease: bool) -
         "error_message": error_text,
         "traceback": outcome.traceback,
     }
-    with transaction.atomic(using="default", durable=True):
-        moved = SagaInstance.objects.filter(pk=claim.saga_id, version=claim.version).update(**fields)
-        if not moved:
-            log_fields["status"] = StepStatus.ABANDONED
+    moved = SagaInstance.objects.filter(pk=claim.saga_id, version=claim.version).update(**fields)
+    if not moved:
+        # The answer arrives now, when the fence turns it away: a freeze may lie since `now`.
+        arrived = timezone.now()
+        log_fields["finished_at"] = arrived
+        log_fields["status"] = StepStatus.ABANDONED
+        log_fields["error_message"] = _fenced_message(claim, outcome, error_text, arrived)
+        # An operator who cut the attempt short said so on the row: keep that, add the answer.
+        cut_short = SagaStepLog.objects.filter(pk=claim.log_id).exclude(actor="").values("error_message").first()
+        if cut_short:
             log_fields["error_message"] = (
-                f"Lease lost before the checkpoint; outcome was {outcome.kind}. " + error_text
+                f"{cut_short['error_message']} Its worker answered afterwards: {outcome.kind}. {error_text}"
             ).strip()
-            # An operator who cut the attempt short said so on the row: keep that, add the answer.
-            cut_short = SagaStepLog.objects.filter(pk=claim.log_id).exclude(actor="").values("error_message").first()
-            if cut_short:
-                log_fields["error_message"] = (
-                    f"{cut_short['error_message']} Its worker answered afterwards: {outcome.kind}. {error_text}"
-                ).strip()
-            SagaStepLog.objects.filter(pk=claim.log_id).update(**log_fields)
-            logger.warning("saga %s: lease lost, checkpoint dropped", claim.saga_id)
-            return "fenced", None
         SagaStepLog.objects.filter(pk=claim.log_id).update(**log_fields)
-        if not new.terminal and not continue_inline:
-            enqueue_saga(claim.saga_id, new.delay_seconds)
-        next_claim = None
-        if chained:
-            step = definition.step(new.step_index)
-            log = SagaStepLog.objects.create(
-                saga_id=claim.saga_id,
-                step_name=step.name,
-                step_index=new.step_index,
-                direction=new.direction,
-                attempt=1,
-                status=StepStatus.RUNNING,
-                idempotency_key=step_key(claim.saga_id, step.name, new.direction),
-                started_at=now,
-                worker=claim.owner,
-            )
-            next_claim = Claim(
-                saga_id=claim.saga_id,
-                owner=claim.owner,
-                version=claim.version + 1,
-                definition=definition,
-                position=Position(new.status, new.direction, new.step_index, 1),
-                context=context,
-                log_id=log.pk,
-                deadline_at=claim.deadline_at,
-            )
+        logger.warning("saga %s: lease lost, checkpoint of worker process %s dropped", claim.saga_id, os.getpid())
+        return "fenced", None, error_text
+    SagaStepLog.objects.filter(pk=claim.log_id).update(**log_fields)
+    if not new.terminal and not continue_inline:
+        enqueue_saga(claim.saga_id, new.delay_seconds)
+    next_claim = None
+    if chained:
+        step = definition.step(new.step_index)
+        log = SagaStepLog.objects.create(
+            saga_id=claim.saga_id,
+            step_name=step.name,
+            step_index=new.step_index,
+            direction=new.direction,
+            attempt=1,
+            status=StepStatus.RUNNING,
+            idempotency_key=step_key(claim.saga_id, step.name, new.direction),
+            started_at=now,
+            worker=claim.owner,
+        )
+        next_claim = Claim(
+            saga_id=claim.saga_id,
+            owner=claim.owner,
+            version=claim.version + 1,
+            definition=definition,
+            position=Position(new.status, new.direction, new.step_index, 1),
+            context=context,
+            log_id=log.pk,
+            deadline_at=claim.deadline_at,
+            lease_expires_at=fields["lease_expires_at"],
+        )
     if new.terminal:
-        _log_finished(claim.saga_id, new.status, error_text)
-        return "finished", None
-    return ("continue" if continue_inline else "queued"), next_claim
+        return "finished", None, error_text
+    return ("continue" if continue_inline else "queued"), next_claim, error_text
 
 
 def _log_finished(saga_id: str, status: str, error: str) -> None:
