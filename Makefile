@@ -28,6 +28,7 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
 install: $(VENV)/.installed
 
 migrate: install
+	@mkdir -p "$${DATA_DIR:-var}" && printf '# Written by make setup: the development site that make run serves.\nDEBUG=%s\n' "$$DEBUG" > "$${DATA_DIR:-var}/development.env"
 	@for alias in $(ALIASES); do $(BIN)/python manage.py migrate --database=$$alias --verbosity=0 || exit 1; done
 	@$(BIN)/python manage.py createcachetable --database=default
 	@echo "migrated: $(ALIASES)"

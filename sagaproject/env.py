@@ -7,8 +7,12 @@ so a typo in a deployment never turns into a silently wrong setting.
 import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+DEVELOPMENT_ENV_FILE = "development.env"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -73,3 +77,17 @@ def env_rate(name: str, default: str, environ: Mapping[str, str] = os.environ) -
             f"{name}={value!r} is not a rate: write it as a number per second, minute, hour or day, e.g. 60/minute."
         )
     return value
+
+
+def load_development_env(base_dir: Path) -> Path | None:
+    """Load the development site's variables that `make setup` wrote beside its databases, if any.
+
+    The file lives in the data directory (DATA_DIR, by default var/), which only a development
+    checkout has, so a deployment keeps the production defaults. A variable already in the
+    environment wins over the file, so `DEBUG=0 manage.py ...` still means what it says.
+    """
+    path = Path(os.environ.get("DATA_DIR") or base_dir / "var") / DEVELOPMENT_ENV_FILE
+    if not path.is_file():
+        return None
+    load_dotenv(path, override=False)
+    return path

@@ -1,7 +1,9 @@
 """Settings, read once from the environment.
 
 DEBUG is off unless DEBUG=1: a deployment that forgets it gets the strict settings and must
-set SECRET_KEY, never a known development key. `make run` and the test suite turn DEBUG on.
+set SECRET_KEY, never a known development key. `make run` and the test suite turn DEBUG on;
+`make setup` also writes it to the development site's var/development.env, so every
+`manage.py` command typed in a development checkout sees the same site that `make run` serves.
 Production sets SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL; see README.md.
 """
 
@@ -11,9 +13,10 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from sagaproject.databases import build_databases, masked_url, sqlite_dirs
-from sagaproject.env import env_bool, env_choice, env_int, env_list, env_rate, env_str
+from sagaproject.env import env_bool, env_choice, env_int, env_list, env_rate, env_str, load_development_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+load_development_env(BASE_DIR)
 
 DEBUG = env_bool("DEBUG", False)
 _DEV_SECRET = "dev-only-insecure-secret-key-change-me-in-production-0123456789"

@@ -3,6 +3,7 @@ delay is never negative."""
 
 import subprocess
 import sys
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,7 +30,14 @@ def _fault_injection_setting(**env: str) -> str:
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=BASE,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "sagaproject.settings", "SECRET_KEY": "k" * 60, **env},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "sagaproject.settings",
+            "SECRET_KEY": "k" * 60,
+            # A data directory of its own: no development.env of a local `make run` leaks in.
+            "DATA_DIR": tempfile.mkdtemp(),
+            **env,
+        },
         capture_output=True,
         text=True,
     )

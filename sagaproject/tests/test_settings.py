@@ -1,3 +1,4 @@
+import os
 import secrets
 import subprocess
 import sys
@@ -176,3 +177,39 @@ def test_the_router_puts_each_service_on_its_alias_and_the_rest_on_default():
     assert not router.allow_migrate("default", "payments")
     assert not router.allow_migrate("orders", "auth")
     assert not router.allow_relation(_Model("orders"), _Model("payments"))
+
+
+def test_the_development_env_file_beside_the_databases_turns_debug_on(tmp_path):
+    (tmp_path / "development.env").write_text("DEBUG=1\n")
+    result = _settings_in_a_clean_environment("print(settings.DEBUG)", DATA_DIR=str(tmp_path))
+    assert result.stdout.split() == ["True"], result.stderr
+
+
+def test_a_variable_in_the_environment_wins_over_the_development_env_file(tmp_path):
+    (tmp_path / "development.env").write_text("DEBUG=1\n")
+    result = _settings_in_a_clean_environment(
+        "print(settings.DEBUG)", DATA_DIR=str(tmp_path), DEBUG="0", SECRET_KEY="k" * 60
+    )
+    assert result.stdout.split() == ["False"], result.stderr
+
+
+def test_after_make_migrate_a_manage_py_command_typed_in_another_shell_sees_the_development_site(tmp_path):
+    environ = {"PATH": os.environ["PATH"], "DATA_DIR": str(tmp_path)}
+    made = subprocess.run(["make", "migrate"], cwd=BASE, env=environ, capture_output=True, text=True)
+    assert made.returncode == 0, made.stdout + made.stderr
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-v",
+            "0",
+            "-c",
+            "from django.conf import settings; print(settings.DEBUG)",
+        ],
+        cwd=BASE,
+        env=environ,
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.split() == ["True"], result.stderr
