@@ -18,7 +18,7 @@ from payments import selectors as payment_selectors
 from sagaproject import eventbus
 from sagaproject import order_events as ev
 from sagaproject.outbox import Event, new_event
-from sagas import monitor
+from sagas import monitor, transitions
 from sagas import order_choreography as flow
 from sagas.definition import get_definition
 from sagas.errors import ActionNotAllowed
@@ -143,8 +143,12 @@ def compensate_refusal(saga: SagaInstance) -> str | None:
     return None
 
 
-def request_cancel(saga: SagaInstance, actor: str, reason: str) -> dict[str, Any]:
-    """The saga context after queueing a cancel request; call inside a transaction on `default`."""
+def request_cancel(saga: SagaInstance, actor: str, reason: str, cause: str = "") -> dict[str, Any]:
+    """The saga context after queueing a cancel request; call inside a transaction on `default`.
+
+    `cause` is what the saga's last error says once it is compensated (by default, who asked
+    and why), unless something turned it back before.
+    """
     cancel = new_event(
         ev.ORDER_CANCEL_REQUESTED,
         source="sagas",
@@ -156,7 +160,10 @@ def request_cancel(saga: SagaInstance, actor: str, reason: str) -> dict[str, Any
     )
     context = _send(saga.context, cancel)
     monitor.event_log(saga, cancel, timezone.now()).save()
-    return {**context, "compensation_reason": f"Compensated by {actor}: {reason}"}
+    said = f"Compensated by {actor}: {reason}"
+    if not context.get(transitions.COMPENSATION_CAUSE):
+        context = transitions.with_compensation_cause(context, cause or said)
+    return {**context, "compensation_reason": said}
 
 
 def choreography_compensate(saga: SagaInstance, actor: str, reason: str) -> SagaInstance:

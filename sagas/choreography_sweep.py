@@ -162,9 +162,9 @@ def cancel_past_deadline(limit: int = 1000, dry_run: bool = False) -> list[str]:
             continue
         with transaction.atomic(using="default"):
             text = f"Deadline {saga.deadline_at:%Y-%m-%d %H:%M:%S} UTC passed before the saga finished."
-            context = request_cancel(saga, "deadline", text)
+            context = request_cancel(saga, "deadline", text, cause=text)
             fields = monitor.view(saga, context, now)
-            if monitor.fenced_update(saga, now, **fields, last_error=text):
+            if monitor.fenced_update(saga, now, **{**fields, "last_error": text}):
                 _system_note(saga, text + " Cancel requested.", {}).save()
             else:
                 transaction.set_rollback(True, using="default")

@@ -77,8 +77,12 @@ def deliver_event(payload: dict[str, Any], skip: list[str] | tuple[str, ...] = (
 
 
 def _then_what_it_published(deliver_now: Callable[[], T]) -> T:
-    """Run a delivery, then deliver what its handlers published (unless an outer task does)."""
-    with outbox.relay_inline() as followups:
+    """Run a delivery, then deliver what its handlers published (unless an outer task does).
+
+    The monitor names the run on each saga it delivers events of while services still have
+    them to hear (see sagas.monitor.delivery_run), so a run cut short is logged ABANDONED.
+    """
+    with monitor.delivery_run(), outbox.relay_inline() as followups:
         result = deliver_now()
         if followups is not None:
             deliver_followups(followups)
@@ -131,6 +135,8 @@ def _deliver_once(name: str, payload: dict[str, Any], attempt: int) -> str:
     event = Event.from_dict(payload)
     with saga_log_context(event.saga_id, sub.step or sub.name, attempt):
         if sub.handled is not None and sub.handled(event.id, sub.name):
+            # A repeat is how a killed worker's delivery comes back: log that run as cut short.
+            monitor.settle_deliveries(event.saga_id)
             return "duplicate"
         if attempt > sub.max_attempts:
             return _give_up(sub, event, attempt, f"gave up after {sub.max_attempts} failed attempts")
