@@ -6,6 +6,8 @@ each compensation passes the key of the action it undoes.
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from inventory import services as inventory
 from orders import services as orders
 from payments import services as payments
@@ -60,6 +62,8 @@ ORDER_SAGA = register(
     SagaDefinition(
         name="order",
         version=1,
+        # Shown to people (the saga page's title); the choreographed order shares this definition.
+        label=_("order placement"),
         description="Place an order: create it, reserve stock, charge the customer, approve.",
         steps=(
             Step("create_order", create_order, compensation=cancel_order),
