@@ -7,16 +7,23 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from sagas import admin_bench
+from sagas.management.arguments import whole_number
 
 
 class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--sagas", type=int, default=1_000_000, help="Fill up to this many sagas (default 1M).")
+        parser.add_argument(
+            "--sagas", type=whole_number(), default=1_000_000, help="Fill up to this many sagas (default 1M)."
+        )
         parser.add_argument("--no-fill", action="store_true", help="Measure the table as it is.")
-        parser.add_argument("--runs", type=int, default=5, help="Fetches per page; the median is reported.")
-        parser.add_argument("--consistency-runs", type=int, default=3, help="Runs of check_consistency.")
+        parser.add_argument(
+            "--runs", type=whole_number(minimum=1), default=5, help="Fetches per page; the median is reported."
+        )
+        parser.add_argument(
+            "--consistency-runs", type=whole_number(minimum=1), default=3, help="Runs of check_consistency."
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -18,14 +18,19 @@ from django.test.utils import override_settings
 
 from sagas import benchmark
 from sagas.cluster_harness import WorkerCluster, descendant_pids
+from sagas.management.arguments import decimal_number, whole_number
 
 
 class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--sagas", type=int, default=2000, help="Orders to place (default 2000).")
-        parser.add_argument("--workers", type=int, default=2, help="Worker processes in the cluster (default 2).")
+        parser.add_argument(
+            "--sagas", type=whole_number(minimum=1), default=2000, help="Orders to place (default 2000)."
+        )
+        parser.add_argument(
+            "--workers", type=whole_number(minimum=1), default=2, help="Worker processes in the cluster (default 2)."
+        )
         parser.add_argument(
             "--broker",
             choices=["orm", "redis"],
@@ -33,7 +38,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--external", action="store_true", help="Use a cluster that is already running.")
         parser.add_argument(
-            "--clusters", type=int, default=1, help="qcluster processes to start, each with --workers (default 1)."
+            "--clusters",
+            type=whole_number(minimum=1),
+            default=1,
+            help="qcluster processes to start, each with --workers (default 1).",
         )
         parser.add_argument(
             "--one-by-one",
@@ -41,11 +49,20 @@ class Command(BaseCommand):
             help="Place each order only when the one before has finished: latency on an idle system.",
         )
         parser.add_argument("--style", choices=["orchestration", "choreography", "mixed"], default="orchestration")
-        parser.add_argument("--fail-rate", type=float, default=0.0, help="Share of orders refused for lack of funds.")
+        parser.add_argument(
+            "--fail-rate",
+            type=decimal_number(maximum=1),
+            default=0.0,
+            help="Share of orders refused for lack of funds.",
+        )
         parser.add_argument("--contended", action="store_true", help="Aim every order at two products and customers.")
         parser.add_argument("--baseline", action="store_true", help="Alternate with plain django-q2 tasks.")
-        parser.add_argument("--rounds", type=int, default=2, help="Alternating rounds with --baseline (default 2).")
-        parser.add_argument("--timeout", type=float, default=900, help="Seconds to wait for a round to finish.")
+        parser.add_argument(
+            "--rounds", type=whole_number(minimum=1), default=2, help="Alternating rounds with --baseline (default 2)."
+        )
+        parser.add_argument(
+            "--timeout", type=decimal_number(), default=900, help="Seconds to wait for a round to finish."
+        )
         parser.add_argument(
             "--json", metavar="PATH", help="Also write the figures as one JSON object ('-' for stdout)."
         )

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from sagas.consistency import DEFAULT_STUCK_GRACE_SECONDS, INVARIANTS, find_violations
+from sagas.management.arguments import whole_number
 
 
 class Command(BaseCommand):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object instead of text.")
         parser.add_argument(
             "--stuck-grace",
-            type=int,
+            type=whole_number(),
             default=DEFAULT_STUCK_GRACE_SECONDS,
             metavar="SECONDS",
             help=f"How long past its deadline an untouched saga may sit before it counts as stuck "

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from sagas.management.arguments import whole_number
 from sagas.recovery import DEFAULT_IDLE_SECONDS, sweep
 
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Only list what would be enqueued.")
         parser.add_argument(
             "--older-than",
-            type=int,
+            type=whole_number(),
             default=DEFAULT_IDLE_SECONDS,
             metavar="SECONDS",
             help=f"Idle time after which a saga counts as lost (default {DEFAULT_IDLE_SECONDS}).",

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from sagas.choreography_sweep import relay_pending, sweep
+from sagas.management.arguments import decimal_number
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Only list what would be delivered.")
         parser.add_argument(
             "--older-than",
-            type=float,
+            type=decimal_number(),
             default=0,
             metavar="SECONDS",
             help="Leave events younger than this to the relay on commit (default 0: deliver all).",

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
 from sagas.health import worker_health
+from sagas.management.arguments import whole_number
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
             "--stall-seconds",
-            type=int,
+            type=whole_number(),
             default=None,
             metavar="SECONDS",
             help="How long a task may wait untaken with no step finishing "
