@@ -14,7 +14,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +193,26 @@ class SupervisedWorkers(WorkerCluster):
         main = self.cluster_pid()
         return heartbeat_of(socket.gethostname(), main) if main else None
 
+    def restarts(self) -> int:
+        """Restarts run_workers made, as it logged them (the heartbeat's count lags a restart by seconds)."""
+        return self.log().count("restarting the worker cluster")
+
+    def kill_worker(self, kind: "WorkerState", rng: random.Random, spare: set[int] = frozenset()) -> "Kill | None":
+        """SIGKILL one worker of the current cluster (not in `spare`) found in state `kind` now; None if none is.
+
+        The state is read twice, just before the kill, so the kill lands where it says.
+        """
+        candidates = [pid for pid in self.worker_pids() if pid not in spare and worker_state(pid) == kind]
+        rng.shuffle(candidates)
+        for pid in candidates:
+            holders = lease_holders()
+            if worker_state(pid, holders) != kind:
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            return Kill(pid=pid, kind=kind, saga_id=holders.get(pid, ""), at=timezone.now())
+        return None
+
     def stop(self, grace_seconds: float = 30) -> int | None:
         group = self.cluster_pid()
         code = super().stop(grace_seconds)
@@ -198,6 +220,45 @@ class SupervisedWorkers(WorkerCluster):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(group, signal.SIGKILL)
         return code
+
+
+class WorkerState(StrEnum):
+    IDLE = "idle"  # waiting for a task: in no task at all
+    IN_STEP = "in step"  # holding a saga's lease: running an orchestrated step
+    BETWEEN_STEPS = "between steps"  # inside a task, holding no saga's lease (a delivery, a claim, a checkpoint)
+    GONE = "gone"
+
+
+# Syscalls a django-q2 worker waits for a task in: futex (the queue's read lock), read (its pipe).
+IDLE_SYSCALLS = {"0", "202"}
+
+
+def _syscall(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/syscall").read_text().split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def worker_state(pid: int, holders: dict[int, str] | None = None) -> WorkerState:
+    """What the worker process `pid` is doing now, from its saga lease and the syscall it is in."""
+    if pid in (lease_holders() if holders is None else holders):
+        return WorkerState.IN_STEP
+    call = _syscall(pid)
+    if not call:
+        return WorkerState.GONE
+    if call in IDLE_SYSCALLS:
+        time.sleep(0.02)  # seen twice waiting: not a passing lock inside a task
+        return WorkerState.IDLE if _syscall(pid) in IDLE_SYSCALLS else WorkerState.BETWEEN_STEPS
+    return WorkerState.BETWEEN_STEPS
+
+
+@dataclass(frozen=True)
+class Kill:
+    pid: int
+    kind: WorkerState
+    saga_id: str  # the saga whose step it ran, for a kill in a step
+    at: datetime
 
 
 def _parent_of(pid: int) -> int:
