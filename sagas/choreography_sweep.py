@@ -10,12 +10,12 @@
 4. Idle: a saga in progress that nothing has touched for a while and that has no delivery
    in the queue (its queue rows were lost) has all its events delivered again; repeats are
    harmless. With django-q2's ORM broker a delivery whose worker was killed stays queued;
-   its queue row is handed back first (sagas.queue.release_orphaned_claims) when the
+   its queue row is handed back first (sagas.engine.queue.release_orphaned_claims) when the
    worker's cluster runs under run_workers, else after the broker's `retry` lease. So this
    step is for other brokers.
 
 It runs as a django-q2 schedule every minute and as `manage.py relay_outbox`. The
-orchestration sweep (sagas.recovery) leaves choreographed sagas alone, and this one leaves
+orchestration sweep (sagas.engine.recovery) leaves choreographed sagas alone, and this one leaves
 orchestrated sagas alone.
 """
 
@@ -40,8 +40,8 @@ from sagaproject import order_events as ev
 from sagaproject.outbox import Event
 from sagas import monitor
 from sagas.choreography import redeliver, request_cancel
+from sagas.engine.queue import release_orphaned_claims
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
-from sagas.queue import release_orphaned_claims
 from sagas.selectors import needs_attention_condition
 
 logger = logging.getLogger("sagas.choreography")

@@ -27,8 +27,8 @@ from django_q.models import OrmQ
 
 from sagaproject.databases import SERVICE_ALIASES
 from sagas.cluster_state import ClusterHeartbeat, heartbeat_of
+from sagas.engine.recovery import sweep
 from sagas.models import SagaInstance, SagaStepLog
-from sagas.recovery import sweep
 
 
 def _url_for(alias: str) -> str:

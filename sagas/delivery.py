@@ -25,10 +25,10 @@ from sagaproject.errors import BusinessRefusal
 from sagaproject.eventbus import Subscription
 from sagaproject.outbox import Event
 from sagas import monitor
-from sagas.lifecycle import cluster_stopping
+from sagas.engine.lifecycle import cluster_stopping
+from sagas.engine.timeouts import StepTimeout, call_with_timeout
 from sagas.logging import saga_log_context
 from sagas.models import StepStatus
-from sagas.timeouts import StepTimeout, call_with_timeout
 
 logger = logging.getLogger("sagas.delivery")
 

@@ -82,7 +82,7 @@ def definition_version_unknown_count() -> int:
 
     The status index narrows the search to the sagas in progress, a small set.
     """
-    from sagas.runner import UNKNOWN_VERSION_NOTE
+    from sagas.engine.runner import UNKNOWN_VERSION_NOTE
 
     return SagaInstance.objects.filter(status__in=ACTIVE_STATUSES, last_error__startswith=UNKNOWN_VERSION_NOTE).count()
 

@@ -225,7 +225,7 @@ class IdempotentRequest(models.Model):
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
     response_headers = models.JSONField(default=dict, blank=True)
-    # Indexed for the purge that runs every minute (sagas.retention).
+    # Indexed for the purge that runs every minute (sagas.engine.retention).
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

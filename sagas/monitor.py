@@ -32,10 +32,10 @@ from sagaproject import eventbus
 from sagaproject.eventbus import Subscription
 from sagaproject.outbox import Event, event_key
 from sagas import order_choreography as flow
-from sagas import transitions
+from sagas.engine import transitions
+from sagas.engine.queue import new_worker_id
 from sagas.logging import saga_log_context
 from sagas.models import TERMINAL_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
-from sagas.queue import new_worker_id
 
 logger = logging.getLogger("sagas.monitor")
 

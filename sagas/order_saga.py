@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from inventory import services as inventory
 from orders import services as orders
 from payments import services as payments
-from sagas.definition import RetryPolicy, SagaDefinition, Step, StepCall, register
+from sagas.engine.definition import RetryPolicy, SagaDefinition, Step, StepCall, register
 
 
 def create_order(call: StepCall) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from inventory import selectors as inventory_selectors
 from sagaproject import order_events as ev
-from sagas.definition import get_definition
+from sagas.engine.definition import get_definition
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
 
 # What each step of the order saga means to the customer: the step, what it does while it

@@ -24,8 +24,10 @@ from payments import selectors as payment_selectors
 from sagaproject import customers
 from sagaproject.money import to_money
 from sagaproject.parsing import InvalidNumber, NumberProblem, parse_whole_number
-from sagas import runner, transitions
-from sagas.definition import SagaDefinition, get_definition
+from sagas.engine import runner, transitions
+from sagas.engine.definition import SagaDefinition, get_definition
+from sagas.engine.queue import enqueue_saga
+from sagas.engine.transitions import Position
 from sagas.errors import ActionNotAllowed, InvalidOrderRequest, SagaNotFound
 from sagas.models import (
     ACTIVE_STATUSES,
@@ -36,8 +38,6 @@ from sagas.models import (
     SagaStyle,
     StepStatus,
 )
-from sagas.queue import enqueue_saga
-from sagas.transitions import Position
 
 MAX_ORDER_QUANTITY = 1000
 

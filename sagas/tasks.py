@@ -1,6 +1,6 @@
 """django-q2 entry points: they take ids and hand them to the engine."""
 
-from sagas import runner
+from sagas.engine import runner
 from sagas.logging import saga_log_context
 
 
@@ -13,8 +13,8 @@ def run_saga(saga_id: str) -> str:
 
 def recover_sagas() -> str:
     """The periodic recovery sweep, and the purge of expired Idempotency-Key answers."""
-    from sagas.recovery import sweep
-    from sagas.retention import purge_expired_idempotency_keys
+    from sagas.engine.recovery import sweep
+    from sagas.engine.retention import purge_expired_idempotency_keys
 
     report = sweep()
     purged = purge_expired_idempotency_keys()

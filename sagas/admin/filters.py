@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from sagas import selectors
-from sagas.definition import registered_names
+from sagas.engine.definition import registered_names
 
 
 class SagaTypeFilter(admin.SimpleListFilter):

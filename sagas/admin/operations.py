@@ -11,10 +11,11 @@ from typing import Any
 
 from django.utils import timezone
 
-from sagas import choreography, services, transitions
-from sagas.definition import get_definition
+from sagas import choreography, services
+from sagas.engine import transitions
+from sagas.engine.definition import get_definition
+from sagas.engine.transitions import Position
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStyle
-from sagas.transitions import Position
 
 
 @dataclass

@@ -1,8 +1,8 @@
-"""Install the recovery sweep as a django-q2 schedule running every minute (see sagas.schedules)."""
+"""Install the recovery sweep as a django-q2 schedule running every minute (see sagas.engine.schedules)."""
 
 from django.db import migrations, router
 
-from sagas.schedules import RECOVERY_SCHEDULE_NAME, install_recovery_schedule
+from sagas.engine.schedules import RECOVERY_SCHEDULE_NAME, install_recovery_schedule
 
 
 def install_schedule(apps, schema_editor):

@@ -22,8 +22,8 @@ from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagas.cluster_harness import Supervisor, WorkerCluster, wait_until
 from sagas.consistency import find_violations
+from sagas.engine.queue import enqueue_saga
 from sagas.models import ACTIVE_STATUSES, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
-from sagas.queue import enqueue_saga
 from sagas.services import order_place
 from sagas.tests.effects import (
     duplicate_effects,

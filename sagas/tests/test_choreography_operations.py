@@ -11,10 +11,10 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from payments.models import Payment
-from sagas import recovery, runner
 from sagas.choreography_sweep import relay_pending, sweep
 from sagas.choreography_testing import drain_events
 from sagas.consistency import find_violations
+from sagas.engine import recovery, runner
 from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.services import (

@@ -16,8 +16,8 @@ from django_q.signing import SignedPackage
 from django_q.status import Stat, Status
 
 from sagas import cluster_state
+from sagas.engine.queue import enqueue_saga
 from sagas.metrics import render_metrics
-from sagas.queue import enqueue_saga
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -3,9 +3,9 @@
 import pytest
 
 from orders.models import Order
-from sagas import runner
+from sagas.engine import runner
+from sagas.engine.queue import queued_saga_ids
 from sagas.models import SagaStatus, SagaStepLog, StepStatus
-from sagas.queue import queued_saga_ids
 from sagas.services import order_place, saga_compensate, saga_resume
 from sagas.testing import drain
 from sagas.tests.helpers import order_of

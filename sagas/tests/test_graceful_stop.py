@@ -13,8 +13,8 @@ from django.conf import settings
 
 from sagas.cluster_harness import WorkerCluster, database_environment, descendant_pids, wait_until
 from sagas.consistency import find_violations
+from sagas.engine.queue import queued_saga_ids
 from sagas.models import Direction, SagaStatus, SagaStepLog, StepStatus
-from sagas.queue import queued_saga_ids
 from sagas.services import order_place
 from sagas.testing import drain
 from sagas.tests.factories import FaultRuleFactory

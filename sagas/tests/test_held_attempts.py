@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from sagas import runner
+from sagas.engine import runner
 from sagas.models import SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.services import order_place
 from sagas.testing import drain

@@ -10,8 +10,8 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from payments.tests.factories import AccountFactory
+from sagas.engine.queue import enqueue_saga
 from sagas.models import SagaInstance, SagaStatus, SagaStepLog
-from sagas.queue import enqueue_saga
 from sagas.services import order_place
 from sagas.testing import drain
 from sagas.tests.factories import FaultRuleFactory

@@ -11,8 +11,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from orders.models import Order
+from sagas.engine.queue import queued_saga_ids
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog
-from sagas.queue import queued_saga_ids
 from sagas.services import order_place
 from sagas.testing import drain
 from sagas.tests.factories import FaultRuleFactory

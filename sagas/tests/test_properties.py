@@ -28,11 +28,11 @@ from payments.models import CustomerAccount, LedgerEntry, Payment, Refund
 from payments.models import IdempotencyRecord as PaymentRecord
 from payments.tests.factories import AccountFactory
 from sagaproject import faults
-from sagas import runner
 from sagas.consistency import find_violations
+from sagas.engine import runner
+from sagas.engine.queue import RUN_SAGA
+from sagas.engine.recovery import sweep
 from sagas.models import Direction, FaultRule, SagaInstance, SagaStatus, SagaStepLog
-from sagas.queue import RUN_SAGA
-from sagas.recovery import sweep
 from sagas.services import order_place
 from sagas.tests.effects import duplicate_effects, overlapping_attempts, unfinished_attempts
 

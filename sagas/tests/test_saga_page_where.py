@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from sagas.definition import get_definition
+from sagas.engine.definition import get_definition
 from sagas.models import SagaStatus
 from sagas.tests.admin_support import placed, saga_row, staff_user
 

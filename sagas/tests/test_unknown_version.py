@@ -7,8 +7,9 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
-from sagas import definition, runner, tasks
-from sagas.definition import SagaDefinition, Step, register
+from sagas import tasks
+from sagas.engine import definition, runner
+from sagas.engine.definition import SagaDefinition, Step, register
 from sagas.metrics import render_metrics
 from sagas.models import Direction, SagaStatus
 from sagas.services import saga_start

@@ -2,8 +2,8 @@
 
 import pytest
 
-from sagas import runner
-from sagas.definition import SagaDefinition, Step, register
+from sagas.engine import runner
+from sagas.engine.definition import SagaDefinition, Step, register
 from sagas.models import SagaStatus
 from sagas.services import saga_start
 from sagas.testing import drain

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import OrmQ
 
+from sagas.engine.queue import enqueue_saga
 from sagas.models import SagaStepLog
-from sagas.queue import enqueue_saga
 from sagas.services import order_place
 from sagas.testing import drain
 

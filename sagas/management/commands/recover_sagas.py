@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from sagas.engine.recovery import DEFAULT_IDLE_SECONDS, sweep
 from sagas.management.arguments import whole_number
-from sagas.recovery import DEFAULT_IDLE_SECONDS, sweep
 
 
 class Command(BaseCommand):

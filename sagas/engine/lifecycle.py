@@ -24,7 +24,7 @@ from typing import Any
 
 from django.db import transaction
 
-from sagas.queue import enqueue_saga
+from sagas.engine.queue import enqueue_saga
 
 _NOT_FOUND = object()
 _found: dict[int, Any] = {}

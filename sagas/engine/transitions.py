@@ -6,7 +6,7 @@ Kept free of the database so every path of the state machine can be checked on i
 from dataclasses import dataclass
 from typing import Any
 
-from sagas.definition import SagaDefinition
+from sagas.engine.definition import SagaDefinition
 from sagas.models import Direction, SagaStatus
 
 

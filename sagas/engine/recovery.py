@@ -7,7 +7,7 @@ kicked too; the claim turns them to compensation. The sweep only enqueues: the s
 protocol makes an extra run harmless, so overlapping sweeps are safe. A saga whose queue
 row is due and waiting for a worker is left alone: under a backlog, kicking it again would
 only add rows for the same work and make the backlog longer. A queue row claimed by a worker
-or cluster that is gone is handed back first (sagas.queue.release_orphaned_claims), so its
+or cluster that is gone is handed back first (sagas.engine.queue.release_orphaned_claims), so its
 task runs again without waiting out django-q2's `retry` lease.
 """
 
@@ -19,8 +19,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from sagas.engine.queue import enqueue_saga, release_orphaned_claims, waiting_saga_ids
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStyle
-from sagas.queue import enqueue_saga, release_orphaned_claims, waiting_saga_ids
 
 logger = logging.getLogger("sagas.recovery")
 

@@ -28,13 +28,13 @@ from django.utils import timezone
 
 from sagaproject.databases import SERVICE_ALIASES
 from sagaproject.errors import BusinessRefusal
-from sagas import lifecycle, transitions
-from sagas.definition import SagaDefinition, Step, StepCall, get_definition
+from sagas.engine import lifecycle, transitions
+from sagas.engine.definition import SagaDefinition, Step, StepCall, get_definition
+from sagas.engine.queue import enqueue_saga, new_worker_id
+from sagas.engine.timeouts import StepTimeout, call_with_timeout
+from sagas.engine.transitions import Position
 from sagas.logging import saga_log_context
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
-from sagas.queue import enqueue_saga, new_worker_id
-from sagas.timeouts import StepTimeout, call_with_timeout
-from sagas.transitions import Position
 
 logger = logging.getLogger("sagas.runner")
 

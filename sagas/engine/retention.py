@@ -2,7 +2,7 @@
 
 A client repeats a request within seconds or minutes, not days, so an answer older than
 IDEMPOTENCY_KEY_RETENTION_HOURS is deleted, and its key may then start a new request. The
-recovery schedule (sagas.schedules) runs the purge every minute, so each run deletes about a
+recovery schedule (sagas.engine.schedules) runs the purge every minute, so each run deletes about a
 minute's worth of rows; the batches keep the first run after a long pause from holding one
 long transaction.
 """

@@ -1,7 +1,7 @@
 """The django-q2 schedule that runs the recovery sweep every minute, cluster-wide.
 
 Its task (sagas.tasks.recover_sagas) also purges the API's Idempotency-Key answers older than
-IDEMPOTENCY_KEY_RETENTION_HOURS (sagas.retention).
+IDEMPOTENCY_KEY_RETENTION_HOURS (sagas.engine.retention).
 
 A schedule row lives in the database every cluster shares, and django-q2's scheduler locks
 due rows (select_for_update) before enqueueing, so the sweep runs once a minute for the
