@@ -3,7 +3,8 @@
 Each service declares its subscriptions in its own `handlers.py` (found on first use, like
 admin modules). An event is one queued task (`DELIVER_EVENT_TASK`) that hands it to each of
 its subscribers in turn; a subscriber that fails gets its own retry task (`DELIVER_TASK`),
-so it is retried without repeating the others. Both tasks live in `sagas.delivery`.
+so it is retried without repeating the others. Both tasks are entry points in `sagas.tasks`
+that call `sagas.choreography.delivery`.
 """
 
 from collections.abc import Callable
@@ -24,8 +25,9 @@ from django_q.tasks import async_task
 
 from sagaproject.outbox import Event
 
-DELIVER_EVENT_TASK = "sagas.delivery.deliver_event"
-DELIVER_TASK = "sagas.delivery.deliver"
+# Stored in queued task rows: django-q2 entry points live in sagas.tasks, whose paths never move.
+DELIVER_EVENT_TASK = "sagas.tasks.deliver_event"
+DELIVER_TASK = "sagas.tasks.deliver"
 ANY_EVENT = "*"
 
 Handler = Callable[[Event], str | None]

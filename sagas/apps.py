@@ -12,6 +12,6 @@ class SagasConfig(AppConfig):
 
         pre_migrate.connect(ensure_service_schema, dispatch_uid="sagas.ensure_service_schema")
         # The choreography sweep's schedule lives on `default`, made once that alias is migrated.
-        from sagas.choreography_sweep import install_schedule
+        from sagas.choreography.sweep import install_schedule
 
         post_migrate.connect(install_schedule, sender=self, dispatch_uid="sagas.choreography_schedule")

@@ -18,7 +18,7 @@ from inventory import selectors as inventory_selectors
 from orders import selectors as order_selectors
 from payments import selectors as payment_selectors
 from sagaproject.eventbus import DELIVER_EVENT_TASK, DELIVER_TASK
-from sagas.choreography_sweep import relay_pending
+from sagas.choreography.sweep import relay_pending
 from sagas.engine.queue import RUN_SAGA
 from sagas.models import SagaInstance
 

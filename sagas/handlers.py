@@ -1,6 +1,6 @@
 """The saga monitor subscribes to every event, so each choreographed saga shows its events."""
 
 from sagaproject.eventbus import subscribe
-from sagas.monitor import MONITOR
+from sagas.choreography.monitor import MONITOR
 
 subscribe(MONITOR)

@@ -153,7 +153,7 @@ def order_place(
         "total": str(unit_price * amount),
     }
     if style == SagaStyle.CHOREOGRAPHY:
-        from sagas.choreography import choreography_start
+        from sagas.choreography.start import choreography_start
 
         return choreography_start(saga_input, idempotency_key=idempotency_key)
     return saga_start(
@@ -211,7 +211,7 @@ def _require_reason(reason: str) -> str:
 def _refuse_choreography(saga: SagaInstance, action: str) -> None:
     """Actions that steer a step of the engine mean nothing to a choreographed saga."""
     if saga.style == SagaStyle.CHOREOGRAPHY:
-        from sagas.choreography import refusal_for
+        from sagas.choreography.start import refusal_for
 
         raise ActionNotAllowed(refusal_for(action))
 
@@ -219,7 +219,7 @@ def _refuse_choreography(saga: SagaInstance, action: str) -> None:
 def compensations_planned(saga: SagaInstance) -> list[str]:
     """The compensations that "compensate now" would run, in the order they would run."""
     if saga.style == SagaStyle.CHOREOGRAPHY:
-        from sagas.choreography import choreography_compensations_planned
+        from sagas.choreography.start import choreography_compensations_planned
 
         return choreography_compensations_planned(saga)
     definition = get_definition(saga.definition_name, saga.definition_version)
@@ -341,7 +341,7 @@ def saga_compensate(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> Sag
         if refusal:
             raise ActionNotAllowed(refusal)
         if saga.style == SagaStyle.CHOREOGRAPHY:
-            from sagas.choreography import choreography_compensate
+            from sagas.choreography.start import choreography_compensate
 
             return choreography_compensate(saga, actor=actor, reason=reason)
         planned = compensations_planned(saga)
@@ -381,7 +381,7 @@ def saga_resume(saga_id: uuid.UUID | str, *, actor: str, reason: str, force: boo
         saga = saga_get(saga_id)
         if saga.style == SagaStyle.CHOREOGRAPHY:
             # Resuming re-delivers the saga's events, which also revives a FAILED one.
-            from sagas.choreography import choreography_resume
+            from sagas.choreography.start import choreography_resume
 
             return choreography_resume(saga, actor=actor, reason=reason)
         if saga.status not in ACTIVE_STATUSES:

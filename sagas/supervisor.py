@@ -181,7 +181,7 @@ class ClusterSupervisor:
     def sweep_if_due(self) -> None:
         if not self.thresholds.sweep_seconds or time.monotonic() - self._last_sweep < self.thresholds.sweep_seconds:
             return
-        from sagas import choreography_sweep
+        from sagas.choreography import sweep as choreography_sweep
         from sagas.engine import recovery
 
         self._last_sweep = time.monotonic()

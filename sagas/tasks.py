@@ -1,5 +1,9 @@
 """django-q2 entry points: they take ids and hand them to the engine."""
 
+from typing import Any
+
+from sagas.choreography import delivery
+from sagas.choreography import sweep as choreography_sweeper
 from sagas.engine import runner
 from sagas.logging import saga_log_context
 
@@ -19,3 +23,18 @@ def recover_sagas() -> str:
     report = sweep()
     purged = purge_expired_idempotency_keys()
     return report.summary() + (f"; {purged} expired Idempotency-Key answer(s) purged" if purged else "")
+
+
+def deliver_event(payload: dict[str, Any], skip: list[str] | tuple[str, ...] = ()) -> dict[str, str]:
+    """Hand one event to each of its subscribers in turn (queued by the event bus)."""
+    return delivery.deliver_event(payload, skip)
+
+
+def deliver(name: str, payload: dict[str, Any], attempt: int = 1) -> str:
+    """Run one subscription on an event again (queued when its first delivery failed)."""
+    return delivery.deliver(name, payload, attempt)
+
+
+def choreography_sweep() -> str:
+    """The choreography sweep, scheduled every minute: relay, purge, cancel and re-deliver."""
+    return choreography_sweeper.sweep().summary()

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from sagas import choreography, services
+from sagas import services
+from sagas.choreography import start as choreography
 from sagas.engine import transitions
 from sagas.engine.definition import get_definition
 from sagas.engine.transitions import Position

@@ -61,7 +61,7 @@ class SweepReport:
 def sagas_needing_kick(idle_seconds: int = DEFAULT_IDLE_SECONDS) -> dict[str, QuerySet[SagaInstance]]:
     """Sagas the sweep would enqueue, by reason; each saga appears under one reason only."""
     now = timezone.now()
-    # Choreographed sagas have their own sweep (sagas.choreography_sweep): no step to run here.
+    # Choreographed sagas have their own sweep (sagas.choreography.sweep): no step to run here.
     movable = SagaInstance.objects.filter(
         style=SagaStyle.ORCHESTRATION, status__in=ACTIVE_STATUSES, paused=False
     ).filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))

@@ -10,7 +10,7 @@ Only a worker caught in the middle of a delivery is killed, never an idle one, a
 must leave the attempt it cut short ABANDONED in the step log, as test_chaos.py asserts. Where
 both styles run, the kills land on workers running an orchestrated step (they hold its lease).
 For choreography alone they land on workers that the saga monitor names on a saga as delivering
-its events (sagas.monitor.delivery_run, the choreographed delivery's lease); once django-q2's
+its events (sagas.choreography.monitor.delivery_run, the choreographed delivery's lease); once django-q2's
 timeout has passed, the next delivery of that saga (the killed task coming back) logs the run
 as cut short.
 """
@@ -30,7 +30,8 @@ from django.utils import timezone
 
 from inventory.tests.factories import ProductFactory
 from payments.tests.factories import AccountFactory
-from sagas.choreography_sweep import sweep as choreography_sweep
+from sagas.choreography.monitor import DELIVERIES
+from sagas.choreography.sweep import sweep as choreography_sweep
 from sagas.cluster_harness import Supervisor, WorkerCluster
 from sagas.consistency import find_violations
 from sagas.models import (
@@ -43,7 +44,6 @@ from sagas.models import (
     SagaStyle,
     StepStatus,
 )
-from sagas.monitor import DELIVERIES
 from sagas.services import order_place
 from sagas.tests.effects import duplicate_effects
 from sagas.tests.factories import FaultRuleFactory

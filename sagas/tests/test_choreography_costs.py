@@ -83,7 +83,7 @@ def events_published() -> int:
         ("orchestration", "alice", 2, SagaStatus.COMPLETED, 1, 0, 34),
         # One task: the worker delivers the events its handlers publish itself, queue-free.
         # The monitor names the delivery run on the saga in the writes it makes anyway
-        # (sagas.monitor.delivery_run): no statement on `default` for it in a run that ends well.
+        # (sagas.choreography.monitor.delivery_run): no statement on `default` for it in a run that ends well.
         ("choreography", "alice", 2, SagaStatus.COMPLETED, 1, 5, 31),
         ("orchestration", "bob", 2, SagaStatus.COMPENSATED, 1, 0, 34),
         ("choreography", "bob", 2, SagaStatus.COMPENSATED, 1, 6, 36),

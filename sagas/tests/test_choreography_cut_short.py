@@ -23,7 +23,7 @@ from inventory.tests.factories import ProductFactory
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagaproject import order_events as ev
-from sagas import monitor
+from sagas.choreography import monitor
 from sagas.choreography_testing import drain_events
 from sagas.cluster_harness import wait_until
 from sagas.models import FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus

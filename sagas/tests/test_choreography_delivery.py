@@ -18,8 +18,8 @@ from orders.models import Order
 from payments.models import LedgerEntry, Payment
 from payments.tests.factories import AccountFactory
 from sagaproject import eventbus
-from sagas.choreography import saga_events
-from sagas.choreography_sweep import SCHEDULE_FUNC, SCHEDULE_NAME, relay_pending, sweep
+from sagas.choreography.start import saga_events
+from sagas.choreography.sweep import SCHEDULE_FUNC, SCHEDULE_NAME, relay_pending, sweep
 from sagas.choreography_testing import drain_events, outbox_backlog
 from sagas.consistency import find_violations
 from sagas.errors import ActionNotAllowed

@@ -9,8 +9,8 @@ from django.db import connections
 from inventory.tests.factories import ProductFactory
 from payments.tests.factories import AccountFactory
 from sagaproject import order_events as ev
-from sagas import monitor
-from sagas.choreography import saga_events
+from sagas.choreography import monitor
+from sagas.choreography.start import saga_events
 from sagas.choreography_testing import drain_events
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog
 from sagas.order_choreography import status_for

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from payments.models import Payment
-from sagas.choreography_sweep import relay_pending, sweep
+from sagas.choreography.sweep import relay_pending, sweep
 from sagas.choreography_testing import drain_events
 from sagas.consistency import find_violations
 from sagas.engine import recovery, runner

@@ -13,8 +13,8 @@ from orders.models import OutboxEvent as OrderOutbox
 from payments.models import InboxEvent as PaymentInbox
 from payments.models import OutboxEvent as PaymentOutbox
 from sagaproject import faults
-from sagas import choreography_sweep
-from sagas.choreography_sweep import sweep
+from sagas.choreography import sweep as choreography_sweep
+from sagas.choreography.sweep import sweep
 from sagas.choreography_testing import drain_events
 from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaInstance, SagaStatus

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from sagas.choreography import choreography_compensation_plan
+from sagas.choreography.start import choreography_compensation_plan
 from sagas.management.operator import OperatorCommand, describe
 from sagas.models import SagaInstance, SagaStyle
 from sagas.services import COMPENSATE_PLAN_HEADING, compensation_plan, saga_compensate

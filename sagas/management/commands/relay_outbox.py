@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from sagas.choreography_sweep import relay_pending, sweep
+from sagas.choreography.sweep import relay_pending, sweep
 from sagas.management.arguments import decimal_number
 
 

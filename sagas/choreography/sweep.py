@@ -38,8 +38,8 @@ from payments import services as payment_services
 from sagaproject import eventbus
 from sagaproject import order_events as ev
 from sagaproject.outbox import Event
-from sagas import monitor
-from sagas.choreography import redeliver, request_cancel
+from sagas.choreography import monitor
+from sagas.choreography.start import redeliver, request_cancel
 from sagas.engine.queue import release_orphaned_claims
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
 from sagas.selectors import needs_attention_condition
@@ -47,7 +47,8 @@ from sagas.selectors import needs_attention_condition
 logger = logging.getLogger("sagas.choreography")
 
 SCHEDULE_NAME = "choreography-sweep"
-SCHEDULE_FUNC = "sagas.choreography_sweep.sweep_task"
+# Stored in the schedule row: django-q2 entry points live in sagas.tasks, whose paths never move.
+SCHEDULE_FUNC = "sagas.tasks.choreography_sweep"
 
 # (service, relay, pending) for each participant's outbox.
 OUTBOXES = (
@@ -227,11 +228,6 @@ def sweep(
     if report.relayed or report.cancelled or report.redelivered or report.released_claims:
         logger.warning(report.summary())
     return report
-
-
-def sweep_task() -> str:
-    """The scheduled sweep (django-q2 entry point)."""
-    return sweep().summary()
 
 
 def install_schedule(using: str = "default", **kwargs: Any) -> None:

@@ -18,8 +18,8 @@ from payments import selectors as payment_selectors
 from sagaproject import eventbus
 from sagaproject import order_events as ev
 from sagaproject.outbox import Event, new_event
-from sagas import monitor
 from sagas import order_choreography as flow
+from sagas.choreography import monitor
 from sagas.engine import transitions
 from sagas.engine.definition import get_definition
 from sagas.errors import ActionNotAllowed

@@ -24,7 +24,7 @@ from sagaproject.databases import SERVICE_ALIASES
 from sagaproject.errors import BusinessRefusal
 from sagaproject.eventbus import Subscription
 from sagaproject.outbox import Event
-from sagas import monitor
+from sagas.choreography import monitor
 from sagas.engine.lifecycle import cluster_stopping
 from sagas.engine.timeouts import StepTimeout, call_with_timeout
 from sagas.logging import saga_log_context
@@ -80,7 +80,7 @@ def _then_what_it_published(deliver_now: Callable[[], T]) -> T:
     """Run a delivery, then deliver what its handlers published (unless an outer task does).
 
     The monitor names the run on each saga it delivers events of while services still have
-    them to hear (see sagas.monitor.delivery_run), so a run cut short is logged ABANDONED.
+    them to hear (see sagas.choreography.monitor.delivery_run), so a run cut short is logged ABANDONED.
     """
     with monitor.delivery_run(), outbox.relay_inline() as followups:
         result = deliver_now()
