@@ -26,7 +26,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _fresh_fault_cache():
     """Each test sees the fault rules it planted, not a neighbour's cached ones."""
-    from sagaproject import faults
+    from sagas.participant import faults
 
     faults.clear_cache()
     yield

@@ -2,8 +2,8 @@
 
 from django.db import models
 
-from sagaproject.idempotency import IdempotencyRecordBase
-from sagaproject.outbox import InboxEventBase, OutboxEventBase
+from sagas.participant.idempotency import IdempotencyRecordBase
+from sagas.participant.outbox import InboxEventBase, OutboxEventBase
 
 
 class Product(models.Model):

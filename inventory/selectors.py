@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from inventory.models import InboxEvent, OutboxEvent, Product, Reservation
-from sagaproject.outbox import Event, pending
+from sagas.participant.outbox import Event, pending
 
 ALIAS = "inventory"
 

@@ -15,10 +15,10 @@ from django.db.models import F
 
 from inventory.errors import OutOfStock, ProductInactive, ProductNotFound, ReservationNotFound
 from inventory.models import IdempotencyRecord, InboxEvent, OutboxEvent, Product, Reservation, StockMovement
-from sagaproject import faults, outbox
-from sagaproject.idempotency import abandon_once, compensate_once, perform_once
-from sagaproject.money import to_money
-from sagaproject.outbox import Reaction
+from sagas.participant import faults, outbox
+from sagas.participant.idempotency import abandon_once, compensate_once, perform_once
+from sagas.participant.money import to_money
+from sagas.participant.outbox import Reaction
 
 ALIAS = "inventory"
 

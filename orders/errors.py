@@ -1,6 +1,6 @@
 """Business refusals of the orders service."""
 
-from sagaproject.errors import BusinessRefusal
+from sagas.participant.refusals import BusinessRefusal
 
 
 class OrderNotFound(BusinessRefusal):

@@ -10,9 +10,9 @@ from typing import Any
 from orders import selectors, services
 from orders.errors import InvalidOrderTransition
 from sagaproject import order_events as ev
-from sagaproject.errors import BusinessRefusal
-from sagaproject.eventbus import Subscription, subscribe
-from sagaproject.outbox import Event, Reaction, event_key
+from sagas.participant.eventbus import Subscription, subscribe
+from sagas.participant.outbox import Event, Reaction, event_key
+from sagas.participant.refusals import BusinessRefusal
 
 
 def _cancel(event: Event, handler: str, reason: str) -> dict[str, Any]:

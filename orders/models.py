@@ -4,8 +4,8 @@ import uuid
 
 from django.db import models
 
-from sagaproject.idempotency import IdempotencyRecordBase
-from sagaproject.outbox import InboxEventBase, OutboxEventBase
+from sagas.participant.idempotency import IdempotencyRecordBase
+from sagas.participant.outbox import InboxEventBase, OutboxEventBase
 
 
 class Order(models.Model):
@@ -16,7 +16,7 @@ class Order(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     key = models.CharField(max_length=200, unique=True, help_text="Idempotency key of the create call.")
-    # The user's id as text, never the username: see sagaproject.customers.
+    # The user's id as text, never the username: see sagas.participant.customers.
     customer = models.CharField(max_length=160, db_index=True, help_text="The customer's key: their user id.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     total = models.DecimalField(max_digits=14, decimal_places=2)

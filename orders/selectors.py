@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 
 from orders.models import InboxEvent, Order, OutboxEvent
-from sagaproject.outbox import Event, pending
+from sagas.participant.outbox import Event, pending
 
 ALIAS = "orders"
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from orders.errors import InvalidOrderTransition, OrderNotFound
 from orders.models import IdempotencyRecord, InboxEvent, Order, OrderLine, OutboxEvent
-from sagaproject import faults, outbox
-from sagaproject.idempotency import compensate_once, perform_once
-from sagaproject.money import to_money
-from sagaproject.outbox import Reaction
+from sagas.participant import faults, outbox
+from sagas.participant.idempotency import compensate_once, perform_once
+from sagas.participant.money import to_money
+from sagas.participant.outbox import Reaction
 
 ALIAS = "orders"
 
@@ -54,7 +54,7 @@ def order_create(
 ) -> dict[str, Any]:
     """Create a PENDING order with its lines; the total is computed from them.
 
-    `customer` is the customer's key (their user id, see sagaproject.customers). With
+    `customer` is the customer's key (their user id, see sagas.participant.customers). With
     `publish`, the event handled and the event announcing the result are recorded in the same
     transaction as the order (choreography).
     """

@@ -20,10 +20,10 @@ from orders import selectors as order_selectors
 from orders.forms import OrderForm
 from orders.throttling import order_place_wait
 from payments import selectors as payment_selectors
-from sagaproject.customers import customer_key
 from sagas import progress
 from sagas.errors import InvalidOrderRequest
 from sagas.models import SagaInstance
+from sagas.participant.customers import customer_key
 from sagas.services import order_place
 
 ORDERS_PER_PAGE = 10

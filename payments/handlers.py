@@ -2,9 +2,9 @@
 
 from payments import selectors, services
 from sagaproject import order_events as ev
-from sagaproject.errors import ActionBlocked, BusinessRefusal
-from sagaproject.eventbus import Subscription, subscribe
-from sagaproject.outbox import Event, Reaction, event_key
+from sagas.participant.eventbus import Subscription, subscribe
+from sagas.participant.outbox import Event, Reaction, event_key
+from sagas.participant.refusals import ActionBlocked, BusinessRefusal
 
 
 def charge_payment(event: Event) -> str | None:

@@ -2,13 +2,13 @@
 
 from django.db import models
 
-from sagaproject.customers import customer_name
-from sagaproject.idempotency import IdempotencyRecordBase
-from sagaproject.outbox import InboxEventBase, OutboxEventBase
+from sagas.participant.customers import customer_name
+from sagas.participant.idempotency import IdempotencyRecordBase
+from sagas.participant.outbox import InboxEventBase, OutboxEventBase
 
 
 class CustomerAccount(models.Model):
-    # The user's id as text, never the username: see sagaproject.customers.
+    # The user's id as text, never the username: see sagas.participant.customers.
     customer = models.CharField(max_length=160, unique=True, help_text="The customer's key: their user id.")
     balance = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from payments.models import CustomerAccount, InboxEvent, OutboxEvent, Payment
-from sagaproject.outbox import Event, pending
+from sagas.participant.outbox import Event, pending
 
 ALIAS = "payments"
 

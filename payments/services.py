@@ -11,10 +11,10 @@ from django.db.models import F
 
 from payments.errors import AccountNotFound, InsufficientFunds
 from payments.models import CustomerAccount, IdempotencyRecord, InboxEvent, LedgerEntry, OutboxEvent, Payment, Refund
-from sagaproject import faults, outbox
-from sagaproject.idempotency import abandon_once, compensate_once, perform_once
-from sagaproject.money import to_money
-from sagaproject.outbox import Reaction
+from sagas.participant import faults, outbox
+from sagas.participant.idempotency import abandon_once, compensate_once, perform_once
+from sagas.participant.money import to_money
+from sagas.participant.outbox import Reaction
 
 ALIAS = "payments"
 
@@ -26,7 +26,7 @@ def _recorder(publish: Reaction | None, key: str) -> outbox.Hook | None:
 def account_open(customer: str, initial_deposit: Decimal | str = "0") -> CustomerAccount:
     """Open an account with a first deposit; an existing account is returned unchanged.
 
-    `customer` is the customer's key: their user id (sagaproject.customers.customer_key), so a
+    `customer` is the customer's key: their user id (sagas.participant.customers.customer_key), so a
     later user who takes a deleted user's name never finds the old account.
     """
     amount = to_money(initial_deposit)

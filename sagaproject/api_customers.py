@@ -1,10 +1,10 @@
-"""The API shows a customer by username, though rows store the user's id (sagaproject.customers)."""
+"""The API shows a customer by username, though rows store the user's id (sagas.participant.customers)."""
 
 from typing import Any
 
 from rest_framework import serializers
 
-from sagaproject import customers
+from sagas.participant import customers
 
 _NAMES = "customer_names"
 

@@ -9,7 +9,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
-from sagaproject.parsing import InvalidNumber, parse_whole_number
+from sagas.participant.parsing import InvalidNumber, parse_whole_number
 
 
 class NewestFirstCursorPagination(CursorPagination):

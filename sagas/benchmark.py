@@ -26,8 +26,8 @@ from orders import services as orders
 from orders.models import Order
 from payments import services as payments
 from sagaproject.databases import SERVICE_ALIASES
-from sagaproject.errors import BusinessRefusal
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStepLog
+from sagas.participant.refusals import BusinessRefusal
 from sagas.services import order_place
 
 PRICE = Decimal("10.00")

@@ -17,10 +17,10 @@ from django_q.signing import SignedPackage
 from inventory import selectors as inventory_selectors
 from orders import selectors as order_selectors
 from payments import selectors as payment_selectors
-from sagaproject.eventbus import DELIVER_EVENT_TASK, DELIVER_TASK
 from sagas.choreography.sweep import relay_pending
 from sagas.engine.queue import RUN_SAGA
 from sagas.models import SagaInstance
+from sagas.participant.eventbus import DELIVER_EVENT_TASK, DELIVER_TASK
 
 
 def outbox_backlog() -> int:

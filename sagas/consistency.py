@@ -31,9 +31,9 @@ from django.utils import timezone
 from inventory.models import Product, Reservation, StockMovement
 from orders.models import Order, OrderLine
 from payments.models import CustomerAccount, LedgerEntry, Payment
-from sagaproject.customers import customer_name
-from sagaproject.money import to_money
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStatus
+from sagas.participant.customers import customer_name
+from sagas.participant.money import to_money
 
 CHUNK_SIZE = 5000
 # Past its deadline a saga is turned to compensation by the next sweep (every minute, picked

@@ -47,7 +47,7 @@ class SagaInstance(models.Model):
     context = models.JSONField(default=dict, help_text="The saga's input and each step's result.")
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     order_id = models.UUIDField(null=True, blank=True, db_index=True)
-    # The user's id as text, never the username: see sagaproject.customers.
+    # The user's id as text, never the username: see sagas.participant.customers.
     customer = models.CharField(max_length=160, blank=True, default="", help_text="The customer's key: their user id.")
     # The lease: who runs the saga now and until when. `version` fences out late commits.
     lease_owner = models.CharField(max_length=200, blank=True, default="")

@@ -21,9 +21,6 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from inventory import selectors as inventory_selectors
 from payments import selectors as payment_selectors
-from sagaproject import customers
-from sagaproject.money import to_money
-from sagaproject.parsing import InvalidNumber, NumberProblem, parse_whole_number
 from sagas.engine import runner, transitions
 from sagas.engine.definition import SagaDefinition, get_definition
 from sagas.engine.queue import enqueue_saga
@@ -38,6 +35,9 @@ from sagas.models import (
     SagaStyle,
     StepStatus,
 )
+from sagas.participant import customers
+from sagas.participant.money import to_money
+from sagas.participant.parsing import InvalidNumber, NumberProblem, parse_whole_number
 
 MAX_ORDER_QUANTITY = 1000
 
@@ -127,7 +127,7 @@ def order_place(
     """Validate an order request and start the saga that places it.
 
     `customer` is the customer's key (their user id: adapters turn a user or a username into it
-    with sagaproject.customers). Raises InvalidOrderRequest naming the bad field: unknown
+    with sagas.participant.customers). Raises InvalidOrderRequest naming the bad field: unknown
     customer, unknown or inactive product, or a quantity that is not a positive whole number
     within the limit.
     """

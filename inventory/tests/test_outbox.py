@@ -11,8 +11,8 @@ from inventory import selectors, services
 from inventory.errors import OutOfStock
 from inventory.models import InboxEvent, OutboxEvent, Reservation
 from inventory.tests.factories import ProductFactory
-from sagaproject.errors import ActionBlocked
-from sagaproject.outbox import Reaction, new_event
+from sagas.participant.outbox import Reaction, new_event
+from sagas.participant.refusals import ActionBlocked
 
 pytestmark = pytest.mark.django_db(databases=["default", "inventory"])
 

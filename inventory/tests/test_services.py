@@ -8,7 +8,7 @@ from inventory import services
 from inventory.errors import OutOfStock, ProductInactive, ProductNotFound
 from inventory.models import Product, Reservation, StockMovement
 from inventory.tests.factories import ProductFactory
-from sagaproject.errors import ActionBlocked
+from sagas.participant.refusals import ActionBlocked
 
 pytestmark = pytest.mark.django_db(databases=["default", "inventory"])
 

@@ -13,9 +13,9 @@ from typing import Any
 from django.db.models import QuerySet
 
 from orders.models import Order
-from sagaproject.customers import customer_key
 from sagas.api.permissions import staff_may_view
 from sagas.models import SagaInstance, SagaStatus
+from sagas.participant.customers import customer_key
 
 ALIAS = "orders"
 PLACING = "PLACING"

@@ -20,8 +20,8 @@ from orders.api.serializers import OrderDetailOutput, OrderOutput, OrderPlaceFor
 from orders.api.throttles import OrderPlaceThrottle
 from sagaproject.api_docs import FIELD_ERRORS, READ_ERRORS, WRITE_ERRORS, ErrorOutput
 from sagaproject.api_pagination import NewestFirstCursorPagination
-from sagaproject.customers import customer_key
 from sagas.api import idempotency
+from sagas.participant.customers import customer_key
 from sagas.services import order_place
 
 IDEMPOTENCY_KEY = OpenApiParameter(

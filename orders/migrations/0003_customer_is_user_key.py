@@ -3,7 +3,7 @@ inherit their orders. Orders whose user is gone keep the name behind `deleted:`.
 
 from django.db import migrations, models
 
-from sagaproject import customers
+from sagas.participant import customers
 
 
 def usernames_to_keys(apps, schema_editor):

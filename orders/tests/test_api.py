@@ -9,8 +9,8 @@ from rest_framework.test import APIClient
 
 from inventory.tests.factories import ProductFactory
 from orders.models import Order
-from sagaproject.customers import customer_key, customer_key_for_username
 from sagas.models import IdempotentRequest, SagaInstance, SagaStatus
+from sagas.participant.customers import customer_key, customer_key_for_username
 from sagas.testing import drain
 from sagas.tests.api_helpers import make_user, place, token_client
 

@@ -16,8 +16,8 @@ from orders.models import Order
 from payments import selectors as payment_selectors
 from payments.models import CustomerAccount
 from payments.tests.factories import AccountFactory, account_for
-from sagaproject import customers
 from sagas.models import SagaInstance, SagaStatus
+from sagas.participant import customers
 from sagas.services import order_place
 from sagas.testing import drain
 from sagas.tests.api_helpers import token_client

@@ -6,8 +6,8 @@ import pytest
 
 from orders import selectors, services
 from orders.models import InboxEvent, Order, OutboxEvent
-from sagaproject.errors import ActionBlocked
-from sagaproject.outbox import Reaction, new_event, publish
+from sagas.participant.outbox import Reaction, new_event, publish
+from sagas.participant.refusals import ActionBlocked
 
 pytestmark = pytest.mark.django_db(databases=["default", "orders"])
 

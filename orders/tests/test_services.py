@@ -6,7 +6,7 @@ import pytest
 from orders import services
 from orders.errors import InvalidOrderTransition, OrderNotFound
 from orders.models import Order, OrderLine
-from sagaproject.errors import ActionBlocked
+from sagas.participant.refusals import ActionBlocked
 
 pytestmark = pytest.mark.django_db(databases=["default", "orders"])
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from inventory.tests.factories import ProductFactory
 from payments.tests.factories import account_for
-from sagaproject.customers import customer_key_for_username
+from sagas.participant.customers import customer_key_for_username
 from sagas.services import order_place
 
 pytestmark = pytest.mark.django_db(databases="__all__")

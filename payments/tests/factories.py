@@ -24,6 +24,6 @@ class AccountFactory(DjangoModelFactory):
 
 def account_for(user, balance: Decimal | str = Decimal("100.00")) -> CustomerAccount:
     """The user's payment account, under their customer key (the user id), as the pages and API look it up."""
-    from sagaproject.customers import customer_key
+    from sagas.participant.customers import customer_key
 
     return AccountFactory(customer=customer_key(user), balance=Decimal(balance))

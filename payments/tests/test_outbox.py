@@ -9,8 +9,8 @@ from payments import selectors, services
 from payments.errors import InsufficientFunds
 from payments.models import InboxEvent, OutboxEvent, Payment
 from payments.tests.factories import AccountFactory
-from sagaproject.errors import ActionBlocked
-from sagaproject.outbox import Reaction, new_event
+from sagas.participant.outbox import Reaction, new_event
+from sagas.participant.refusals import ActionBlocked
 
 pytestmark = pytest.mark.django_db(databases=["default", "payments"])
 

@@ -7,7 +7,7 @@ from payments import services
 from payments.errors import AccountNotFound, InsufficientFunds
 from payments.models import CustomerAccount, LedgerEntry, Payment, Refund
 from payments.tests.factories import AccountFactory
-from sagaproject.errors import ActionBlocked
+from sagas.participant.refusals import ActionBlocked
 
 pytestmark = pytest.mark.django_db(databases=["default", "payments"])
 

@@ -13,9 +13,9 @@ from django.urls import reverse
 
 from inventory.tests.factories import ProductFactory
 from payments.tests.factories import AccountFactory
-from sagaproject import faults
-from sagaproject.errors import InjectedRefusal
 from sagas.models import FaultRule, SagaStatus
+from sagas.participant import faults
+from sagas.participant.refusals import InjectedRefusal
 from sagas.services import order_place
 from sagas.testing import drain
 from sagas.tests.factories import FaultRuleFactory

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sagaproject.parsing import InvalidNumber, NumberProblem, parse_whole_number
+from sagas.participant.parsing import InvalidNumber, NumberProblem, parse_whole_number
 
 
 @pytest.mark.parametrize(("text", "number"), [("7", 7), (" 12 ", 12), ("007", 7), ("0", 0), (5, 5)])

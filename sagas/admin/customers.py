@@ -8,8 +8,8 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from sagaproject import customers
 from sagas.admin.tools import ReadOnlyAdmin
+from sagas.participant import customers
 
 # Set on each row of a list page, so the column costs one query per page, not one per row.
 _NAME = "_customer_name"

@@ -8,8 +8,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from sagaproject.outbox import InboxEventBase, OutboxEventBase
 from sagas.admin.tools import ReadOnlyAdmin, saga_link
+from sagas.participant.outbox import InboxEventBase, OutboxEventBase
 
 
 class PendingFilter(admin.SimpleListFilter):

@@ -11,8 +11,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from sagaproject import faults
 from sagas.models import FaultRule
+from sagas.participant import faults
 
 
 @admin.register(FaultRule)

@@ -15,8 +15,8 @@ from django.urls import NoReverseMatch, reverse
 from inventory import selectors as inventory_selectors
 from orders import selectors as order_selectors
 from payments import selectors as payment_selectors
-from sagaproject.customers import customer_name
 from sagas.models import SagaInstance
+from sagas.participant.customers import customer_name
 
 logger = logging.getLogger("sagas.admin")
 

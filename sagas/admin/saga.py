@@ -20,7 +20,6 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
-from sagaproject import customers
 from sagas import lookup, selectors
 from sagas.admin import operate, overview, participants
 from sagas.admin.filters import NeedsAttentionFilter, SagaTypeFilter, StuckFilter
@@ -28,6 +27,7 @@ from sagas.admin.operations import OPERATIONS
 from sagas.admin.tools import has_current_step, saga_title, saga_where
 from sagas.models import SagaInstance, SagaStatus
 from sagas.paginators import EstimatedCountPaginator
+from sagas.participant import customers
 from sagas.timeline import format_duration, render_timeline
 
 STATUS_COLOURS = {

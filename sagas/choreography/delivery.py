@@ -19,16 +19,16 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import connections, transaction
 
-from sagaproject import eventbus, outbox
 from sagaproject.databases import SERVICE_ALIASES
-from sagaproject.errors import BusinessRefusal
-from sagaproject.eventbus import Subscription
-from sagaproject.outbox import Event
 from sagas.choreography import monitor
 from sagas.engine.lifecycle import cluster_stopping
 from sagas.engine.timeouts import StepTimeout, call_with_timeout
 from sagas.logging import saga_log_context
 from sagas.models import StepStatus
+from sagas.participant import eventbus, outbox
+from sagas.participant.eventbus import Subscription
+from sagas.participant.outbox import Event
+from sagas.participant.refusals import BusinessRefusal
 
 logger = logging.getLogger("sagas.delivery")
 

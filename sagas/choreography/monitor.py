@@ -28,14 +28,14 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.conf import Conf
 
-from sagaproject import eventbus
-from sagaproject.eventbus import Subscription
-from sagaproject.outbox import Event, event_key
 from sagas import order_choreography as flow
 from sagas.engine import transitions
 from sagas.engine.queue import new_worker_id
 from sagas.logging import saga_log_context
 from sagas.models import TERMINAL_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
+from sagas.participant import eventbus
+from sagas.participant.eventbus import Subscription
+from sagas.participant.outbox import Event, event_key
 
 logger = logging.getLogger("sagas.monitor")
 

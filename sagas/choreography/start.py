@@ -15,15 +15,15 @@ from django.utils import timezone
 from inventory import selectors as inventory_selectors
 from orders import selectors as order_selectors
 from payments import selectors as payment_selectors
-from sagaproject import eventbus
 from sagaproject import order_events as ev
-from sagaproject.outbox import Event, new_event
 from sagas import order_choreography as flow
 from sagas.choreography import monitor
 from sagas.engine import transitions
 from sagas.engine.definition import get_definition
 from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
+from sagas.participant import eventbus
+from sagas.participant.outbox import Event, new_event
 from sagas.services import fresh_deadline
 
 ORDER_FIELDS = ("customer", "sku", "quantity", "unit_price", "total")

@@ -35,13 +35,13 @@ from orders import selectors as order_selectors
 from orders import services as order_services
 from payments import selectors as payment_selectors
 from payments import services as payment_services
-from sagaproject import eventbus
 from sagaproject import order_events as ev
-from sagaproject.outbox import Event
 from sagas.choreography import monitor
 from sagas.choreography.start import redeliver, request_cancel
 from sagas.engine.queue import release_orphaned_claims
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
+from sagas.participant import eventbus
+from sagas.participant.outbox import Event
 from sagas.selectors import needs_attention_condition
 
 logger = logging.getLogger("sagas.choreography")

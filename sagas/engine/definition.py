@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sagaproject.errors import BusinessRefusal
+from sagas.participant.refusals import BusinessRefusal
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from sagaproject.databases import SERVICE_ALIASES
-from sagaproject.errors import BusinessRefusal
 from sagas.engine import lifecycle, transitions
 from sagas.engine.definition import SagaDefinition, Step, StepCall, get_definition
 from sagas.engine.queue import enqueue_saga, new_worker_id
@@ -35,6 +34,7 @@ from sagas.engine.timeouts import StepTimeout, call_with_timeout
 from sagas.engine.transitions import Position
 from sagas.logging import saga_log_context
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
+from sagas.participant.refusals import BusinessRefusal
 
 logger = logging.getLogger("sagas.runner")
 

@@ -1,7 +1,7 @@
 """Numbers given to the ops commands, read by the one strict parse of numbers people type.
 
 argparse's `type=int` refuses "²" but takes full-width digits as ASCII ones, and `type=float` also takes
-"nan", "inf" and "1e3". These adapters accept the ASCII digits 0-9 only (sagaproject.parsing),
+"nan", "inf" and "1e3". These adapters accept the ASCII digits 0-9 only (sagas.participant.parsing),
 and a refusal reads like the forms' and the API's: "argument --older-than: Enter a whole number
 of at least 0, in the digits 0-9."
 """
@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from django.utils.translation import gettext as _
 
-from sagaproject.parsing import InvalidNumber, parse_whole_number
+from sagas.participant.parsing import InvalidNumber, parse_whole_number
 
 
 def whole_number(*, minimum: int = 0, maximum: int | None = None) -> Callable[[str], int]:

@@ -4,7 +4,7 @@ Sagas whose user is gone keep the name behind `deleted:`."""
 
 from django.db import migrations, models
 
-from sagaproject import customers
+from sagas.participant import customers
 
 MAY_RUN_AGAIN = ("PENDING", "RUNNING", "COMPENSATING", "FAILED")
 

@@ -5,8 +5,8 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
-from sagaproject import faults
 from sagas.models import FaultRule
+from sagas.participant import faults
 
 register = template.Library()
 

@@ -7,8 +7,8 @@ from typing import Any
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
-from sagaproject import faults
 from sagas.models import SagaInstance, SagaStatus
+from sagas.participant import faults
 from sagas.services import order_place
 from sagas.testing import drain
 from sagas.tests.factories import FaultRuleFactory

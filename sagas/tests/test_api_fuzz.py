@@ -28,9 +28,9 @@ from schemathesis import Case
 from schemathesis.generation import GenerationMode
 
 from inventory.tests.factories import ProductFactory
-from sagaproject.customers import customer_key
 from sagas.api import idempotency
 from sagas.choreography_testing import drain_events
+from sagas.participant.customers import customer_key
 from sagas.services import order_place
 from sagas.tests.api_helpers import make_user, permissions
 

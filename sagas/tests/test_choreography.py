@@ -9,10 +9,10 @@ from inventory.models import Reservation
 from orders.models import Order
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
-from sagaproject import faults
 from sagas.choreography_testing import drain_events
 from sagas.consistency import find_violations
 from sagas.models import Direction, SagaStatus, StepStatus
+from sagas.participant import faults
 from sagas.services import order_place, saga_resume
 from sagas.tests.factories import FaultRuleFactory
 from sagas.tests.helpers import balance, on_hand, order_of, payments_of, reservations_of

@@ -5,9 +5,9 @@ import io
 import pytest
 from django.core.management import call_command
 
-from sagaproject import faults
 from sagas.choreography_testing import drain_events
 from sagas.models import SagaStatus
+from sagas.participant import faults
 from sagas.services import order_place, saga_compensate, saga_resume
 from sagas.tests.factories import FaultRuleFactory
 

@@ -12,12 +12,12 @@ from orders.models import InboxEvent as OrderInbox
 from orders.models import OutboxEvent as OrderOutbox
 from payments.models import InboxEvent as PaymentInbox
 from payments.models import OutboxEvent as PaymentOutbox
-from sagaproject import faults
 from sagas.choreography import sweep as choreography_sweep
 from sagas.choreography.sweep import sweep
 from sagas.choreography_testing import drain_events
 from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaInstance, SagaStatus
+from sagas.participant import faults
 from sagas.selectors import sagas_needing_attention
 from sagas.services import order_place, saga_resolve, saga_resume
 from sagas.tests.factories import FaultRuleFactory

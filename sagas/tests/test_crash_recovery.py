@@ -22,11 +22,11 @@ from inventory.tests.factories import ProductFactory
 from orders.models import Order
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
-from sagaproject import faults
 from sagas.consistency import find_violations
 from sagas.engine import runner
 from sagas.engine.recovery import sweep
 from sagas.models import ACTIVE_STATUSES, Direction, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
+from sagas.participant import faults
 from sagas.services import order_place
 from sagas.testing import drain
 from sagas.tests.effects import duplicate_effects, overlapping_attempts, unfinished_attempts

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from payments.tests.factories import AccountFactory
-from sagaproject import faults
 from sagas.choreography_testing import drain_events
+from sagas.participant import faults
 from sagas.selectors import frequent_errors
 from sagas.services import order_place
 from sagas.testing import drain

@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from sagaproject import faults
 from sagas.models import SagaStatus
+from sagas.participant import faults
 from sagas.services import order_place, saga_compensate, saga_retry
 from sagas.testing import drain
 from sagas.tests.admin_support import staff_user

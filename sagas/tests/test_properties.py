@@ -27,12 +27,12 @@ from orders.models import Order, OrderLine
 from payments.models import CustomerAccount, LedgerEntry, Payment, Refund
 from payments.models import IdempotencyRecord as PaymentRecord
 from payments.tests.factories import AccountFactory
-from sagaproject import faults
 from sagas.consistency import find_violations
 from sagas.engine import runner
 from sagas.engine.queue import RUN_SAGA
 from sagas.engine.recovery import sweep
 from sagas.models import Direction, FaultRule, SagaInstance, SagaStatus, SagaStepLog
+from sagas.participant import faults
 from sagas.services import order_place
 from sagas.tests.effects import duplicate_effects, overlapping_attempts, unfinished_attempts
 

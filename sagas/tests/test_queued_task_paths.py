@@ -7,8 +7,8 @@ from django.utils.module_loading import import_string
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
-from sagaproject import eventbus
 from sagas import tasks
+from sagas.participant import eventbus
 
 BEFORE = ("sagas", "0008_idempotent_request_created_index")
 REWRITE = ("sagas", "0009_queued_task_paths")

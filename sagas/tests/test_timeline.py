@@ -7,8 +7,8 @@ from xml.etree import ElementTree
 import pytest
 from django.utils import timezone
 
-from sagaproject import faults
 from sagas.models import Direction, SagaStepLog, StepStatus
+from sagas.participant import faults
 from sagas.selectors import saga_audit_records, saga_step_logs
 from sagas.tests.admin_support import placed, saga_row
 from sagas.tests.factories import FaultRuleFactory

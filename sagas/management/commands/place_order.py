@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sagaproject.customers import UnknownCustomer, customer_key_for_username
 from sagas.errors import InvalidOrderRequest
+from sagas.participant.customers import UnknownCustomer, customer_key_for_username
 from sagas.services import order_place
 
 

@@ -12,10 +12,10 @@ from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
 
-from sagaproject.customers import customer_name
 from sagas.lookup import ID_HELP
 from sagas.management.operator import resolve_or_explain
 from sagas.models import Direction, SagaInstance, SagaStepLog
+from sagas.participant.customers import customer_name
 
 
 class Command(BaseCommand):

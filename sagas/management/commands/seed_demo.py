@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 
 from inventory import services as inventory
 from payments import services as payments
-from sagaproject.customers import customer_key
+from sagas.participant.customers import customer_key
 
 PRODUCTS = [
     ("WIDGET-1", "Widget", Decimal("25.00"), 100),

@@ -23,7 +23,7 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 from django_q.tasks import async_task
 
-from sagaproject.outbox import Event
+from sagas.participant.outbox import Event
 
 # Stored in queued task rows: django-q2 entry points live in sagas.tasks, whose paths never move.
 DELIVER_EVENT_TASK = "sagas.tasks.deliver_event"

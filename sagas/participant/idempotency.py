@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, models, transaction
 
-from sagaproject.errors import ActionBlocked, BusinessRefusal
+from sagas.participant.refusals import ActionBlocked, BusinessRefusal
 
 
 class Outcome(models.TextChoices):

@@ -228,7 +228,7 @@ def relay_committed(outbox_model: type[OutboxEventBase], alias: str, event: Even
 
     The relay right after a commit already holds the event, so it reads nothing back.
     """
-    from sagaproject import eventbus
+    from sagas.participant import eventbus
 
     collecting = _inline.get()
     if collecting is not None:
@@ -305,7 +305,7 @@ def relay(
     The queue rows commit before the rows are marked, so a crash in between delivers twice
     (which subscribers tolerate) rather than never.
     """
-    from sagaproject import eventbus
+    from sagas.participant import eventbus
 
     rows = list(pending(outbox_model, alias, ids=ids, older_than_seconds=older_than_seconds)[:limit])
     if not rows:

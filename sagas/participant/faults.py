@@ -15,7 +15,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db.models import F
 
-from sagaproject.errors import InjectedRefusal, InjectedTransientError
+from sagas.participant.refusals import InjectedRefusal, InjectedTransientError
 
 _CACHE_SECONDS = 1.0
 _cache: dict[str, Any] = {"loaded_at": 0.0, "rules": {}}

@@ -1,0 +1,1 @@
+"""The toolkit every participant imports: idempotency records, outbox, event bus, fault points, refusals, money."""
