@@ -243,13 +243,13 @@ LOG_LEVEL = env_choice("LOG_LEVEL", "info", _LOG_LEVELS).upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"saga_context": {"()": "sagas.logging.SagaContextFilter"}},
+    "filters": {"saga_context": {"()": "sagas.ops.logging.SagaContextFilter"}},
     "formatters": {
         "text": {
             "format": "%(asctime)s %(levelname)s %(name)s [saga=%(saga_id)s step=%(step)s "
             "attempt=%(attempt)s] %(message)s"
         },
-        "json": {"()": "sagas.logging.JsonFormatter"},
+        "json": {"()": "sagas.ops.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {

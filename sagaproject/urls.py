@@ -10,6 +10,6 @@ admin.site.index_title = _("Saga operations console")
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("sagaproject.api_urls")),
-    path("", include("sagas.ops_urls")),
+    path("", include("sagas.ops.urls")),
     path("", include("orders.urls")),
 ]

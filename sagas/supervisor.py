@@ -3,7 +3,7 @@
 The cluster (sagas.worker_cluster) repairs a killed worker by itself; the supervisor is for
 what it cannot repair: its main process or sentinel gone, a worker that died and was not
 replaced, a heartbeat that stopped (the guard loop hung), or no progress against the
-backlog (the rule of `sagas.health.cluster_verdict`, the same one `worker_health`, /healthz
+backlog (the rule of `sagas.ops.health.cluster_verdict`, the same one `worker_health`, /healthz
 and /metrics apply). A restart is the graceful one: SIGTERM to the main process, a grace
 period, SIGKILL to the whole process group, a new cluster. The engine's leases and the
 sweeps carry on every saga the old cluster held. The supervisor also runs both recovery
@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from sagas import cluster_state
-from sagas.health import backlog, cluster_verdict
+from sagas.ops.health import backlog, cluster_verdict
 
 logger = logging.getLogger("sagas.workers")
 

@@ -5,7 +5,7 @@ from typing import Any
 from sagas.choreography import delivery
 from sagas.choreography import sweep as choreography_sweeper
 from sagas.engine import runner
-from sagas.logging import saga_log_context
+from sagas.ops.logging import saga_log_context
 
 
 def run_saga(saga_id: str) -> str:

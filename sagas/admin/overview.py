@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from sagas import selectors
 from sagas.admin.charts import render_outcome_chart
-from sagas.timeline import format_duration
+from sagas.ops.timeline import format_duration
 
 STUCK_SHOWN = 25
 

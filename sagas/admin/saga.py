@@ -26,9 +26,9 @@ from sagas.admin.filters import NeedsAttentionFilter, SagaTypeFilter, StuckFilte
 from sagas.admin.operations import OPERATIONS
 from sagas.admin.tools import has_current_step, saga_title, saga_where
 from sagas.models import SagaInstance, SagaStatus
+from sagas.ops.timeline import format_duration, render_timeline
 from sagas.paginators import EstimatedCountPaginator
 from sagas.participant import customers
-from sagas.timeline import format_duration, render_timeline
 
 STATUS_COLOURS = {
     SagaStatus.PENDING: "#6c757d",

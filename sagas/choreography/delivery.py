@@ -23,8 +23,8 @@ from sagaproject.databases import SERVICE_ALIASES
 from sagas.choreography import monitor
 from sagas.engine.lifecycle import cluster_stopping
 from sagas.engine.timeouts import StepTimeout, call_with_timeout
-from sagas.logging import saga_log_context
 from sagas.models import StepStatus
+from sagas.ops.logging import saga_log_context
 from sagas.participant import eventbus, outbox
 from sagas.participant.eventbus import Subscription
 from sagas.participant.outbox import Event

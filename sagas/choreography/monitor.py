@@ -31,8 +31,8 @@ from django_q.conf import Conf
 from sagas import order_choreography as flow
 from sagas.engine import transitions
 from sagas.engine.queue import new_worker_id
-from sagas.logging import saga_log_context
 from sagas.models import TERMINAL_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
+from sagas.ops.logging import saga_log_context
 from sagas.participant import eventbus
 from sagas.participant.eventbus import Subscription
 from sagas.participant.outbox import Event, event_key

@@ -32,8 +32,8 @@ from sagas.engine.definition import SagaDefinition, Step, StepCall, get_definiti
 from sagas.engine.queue import enqueue_saga, new_worker_id
 from sagas.engine.timeouts import StepTimeout, call_with_timeout
 from sagas.engine.transitions import Position
-from sagas.logging import saga_log_context
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
+from sagas.ops.logging import saga_log_context
 from sagas.participant.refusals import BusinessRefusal
 
 logger = logging.getLogger("sagas.runner")

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sagas import selectors
-from sagas.metrics import attention_figures
 from sagas.models import SagaStatus
+from sagas.ops.metrics import attention_figures
 from sagas.tests.admin_support import saga_row, staff_user
 
 pytestmark = pytest.mark.django_db(databases="__all__")

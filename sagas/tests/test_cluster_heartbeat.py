@@ -17,7 +17,7 @@ from django_q.status import Stat, Status
 
 from sagas import cluster_state
 from sagas.engine.queue import enqueue_saga
-from sagas.metrics import render_metrics
+from sagas.ops.metrics import render_metrics
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -12,8 +12,8 @@ import pytest
 from django.conf import settings
 
 from sagas.cluster_harness import WorkerCluster, wait_until
-from sagas.logging import JsonFormatter, SagaContextFilter, saga_log_context
 from sagas.models import SagaInstance, SagaStatus
+from sagas.ops.logging import JsonFormatter, SagaContextFilter, saga_log_context
 from sagas.services import order_place
 from sagas.testing import drain
 from sagas.tests.factories import FaultRuleFactory
@@ -116,7 +116,7 @@ def run_manage_shell(code: str, **env: str) -> subprocess.CompletedProcess:
 
 LOG_IN_A_STEP = (
     "import logging\n"
-    "from sagas.logging import saga_log_context\n"
+    "from sagas.ops.logging import saga_log_context\n"
     "with saga_log_context('saga-9', 'charge_payment', 2):\n"
     "    logging.getLogger('payments.services').warning('declined\\nby the bank')\n"
 )

@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from sagas import saga_totals
 from sagas.models import SagaInstance, SagaStatus
+from sagas.ops import totals as saga_totals
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -8,11 +8,11 @@ import pytest
 from django.utils import timezone
 
 from sagas.models import Direction, SagaStepLog, StepStatus
+from sagas.ops.timeline import COLOURS, format_duration, render_timeline
 from sagas.participant import faults
 from sagas.selectors import saga_audit_records, saga_step_logs
 from sagas.tests.admin_support import placed, saga_row
 from sagas.tests.factories import FaultRuleFactory
-from sagas.timeline import COLOURS, format_duration, render_timeline
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

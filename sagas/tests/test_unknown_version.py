@@ -10,8 +10,8 @@ from django_q.signing import SignedPackage
 from sagas import tasks
 from sagas.engine import definition, runner
 from sagas.engine.definition import SagaDefinition, Step, register
-from sagas.metrics import render_metrics
 from sagas.models import Direction, SagaStatus
+from sagas.ops.metrics import render_metrics
 from sagas.services import saga_start
 from sagas.testing import drain
 

@@ -18,8 +18,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
-from sagas.health import worker_health
 from sagas.management.arguments import whole_number
+from sagas.ops.health import worker_health
 
 
 class Command(BaseCommand):

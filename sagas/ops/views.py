@@ -11,8 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from sagas.healthz import bearer_token_matches, health_report_for
-from sagas.metrics import render_metrics
+from sagas.ops.healthz import bearer_token_matches, health_report_for
+from sagas.ops.metrics import render_metrics
 
 
 def _token_accepted(request: HttpRequest) -> bool:

@@ -5,7 +5,7 @@ process's memory would never see the workers' work. The figures are derived inst
 the state every process shares, with a handful of indexed queries per scrape:
 
 - exact counts by status (sagas started, finished by outcome, in progress by status) from
-  `sagas.saga_totals`, whose cost follows the recent and unfinished sagas, not the table;
+  `sagas.ops.totals`, whose cost follows the recent and unfinished sagas, not the table;
 - one aggregate over the in-progress sagas gives the paused and stuck counts;
 - one grouped query over the newest step log rows (a primary-key range, so its cost is
   bounded by METRICS_STEP_SAMPLE_ROWS, not by the table) gives the step duration histogram;
@@ -44,9 +44,10 @@ from django_q.models import OrmQ
 from prometheus_client.core import CounterMetricFamily, GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from sagas import healthz, selectors
+from sagas import selectors
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
-from sagas.saga_totals import status_counts
+from sagas.ops import healthz
+from sagas.ops.totals import status_counts
 
 # Upper bounds in seconds: from a fast local call to a step near its timeout.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -270,10 +271,10 @@ class SagaCollector(Collector):
 def _supervised_cluster_metrics() -> Iterator[Any]:
     """Per cluster started by run_workers: its restarts, and how long it has finished nothing while work was ready.
 
-    The same rule as worker_health and run_workers (sagas.health.cluster_verdict).
+    The same rule as worker_health and run_workers (sagas.ops.health.cluster_verdict).
     """
     from sagas import cluster_state
-    from sagas.health import backlog, cluster_verdict
+    from sagas.ops.health import backlog, cluster_verdict
 
     beats, _plain = cluster_state.live_clusters()
     queue = backlog(settings.HEALTH_QUEUE_STALL_SECONDS)

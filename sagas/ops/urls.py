@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sagas import ops_views
+from sagas.ops import views as ops_views
 
 urlpatterns = [
     path("metrics", ops_views.metrics_view, name="metrics"),

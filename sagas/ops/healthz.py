@@ -5,7 +5,7 @@ status (the Stat: host, its workers' pids, Idle or Working) to the shared "clust
 every guard cycle (half a second) with a three-second expiry, so a killed or hung cluster
 drops out within seconds, seen from any host. That proves the sentinel runs, not that its
 workers take work (django-q2 #23: a dead worker can stall a cluster while the sentinel looks
-fine), so the check also applies the stall rule of `sagas.health.worker_health`: queued
+fine), so the check also applies the stall rule of `sagas.ops.health.worker_health`: queued
 tasks free to take for HEALTH_QUEUE_STALL_SECONDS while no step finished in that time.
 
 The endpoint is public, for probes, so an anonymous caller gets the status only: host names,
@@ -26,7 +26,7 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.status import Stat
 
-from sagas.health import worker_health
+from sagas.ops.health import worker_health
 
 
 @dataclass

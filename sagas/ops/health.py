@@ -142,7 +142,7 @@ def stall_seconds_setting() -> int:
 
 def _cluster_figures() -> tuple[list[ClusterHeartbeat], int]:
     """Live clusters with a heartbeat, and the workers of every live cluster (the settings' count if none is seen)."""
-    from sagas.healthz import live_clusters
+    from sagas.ops.healthz import live_clusters
 
     beats, _plain = cluster_state.live_clusters()
     workers = sum(cluster["workers"] for cluster in live_clusters())

@@ -1,0 +1,1 @@
+"""Operations: metrics, health checks, timelines, totals, structured logging and their views."""
