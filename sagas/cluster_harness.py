@@ -26,9 +26,9 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from sagaproject.databases import SERVICE_ALIASES
-from sagas.cluster_state import ClusterHeartbeat, heartbeat_of
 from sagas.engine.recovery import sweep
 from sagas.models import SagaInstance, SagaStepLog
+from sagas.workers.heartbeat import ClusterHeartbeat, heartbeat_of
 
 
 def _url_for(alias: str) -> str:

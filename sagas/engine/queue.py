@@ -113,7 +113,7 @@ def release_orphaned_claims(grace_seconds: float = 5.0) -> list[int]:
     """
     if not _uses_orm_broker():
         return []
-    from sagas import cluster_state
+    from sagas.workers import heartbeat as cluster_state
 
     beats, plain = cluster_state.live_clusters()
     if plain:

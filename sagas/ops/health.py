@@ -9,7 +9,7 @@ workers took nothing healthy.
 
 The rule is applied twice: to the whole deployment, with the saga steps finished in the
 step log; and to each cluster started by run_workers, with the tasks it says it finished
-in its heartbeat (sagas.cluster_state), so one stalled cluster beside a working one shows.
+in its heartbeat (sagas.workers.heartbeat), so one stalled cluster beside a working one shows.
 """
 
 import time
@@ -22,9 +22,9 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from sagas import cluster_state
-from sagas.cluster_state import ClusterHeartbeat
 from sagas.models import Direction, SagaStepLog
+from sagas.workers import heartbeat as cluster_state
+from sagas.workers.heartbeat import ClusterHeartbeat
 
 DEFAULT_STALL_SECONDS = 120
 # Recent step log rows are found by primary key (indexed) rather than by finish time (not

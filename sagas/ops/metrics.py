@@ -273,8 +273,8 @@ def _supervised_cluster_metrics() -> Iterator[Any]:
 
     The same rule as worker_health and run_workers (sagas.ops.health.cluster_verdict).
     """
-    from sagas import cluster_state
     from sagas.ops.health import backlog, cluster_verdict
+    from sagas.workers import heartbeat as cluster_state
 
     beats, _plain = cluster_state.live_clusters()
     queue = backlog(settings.HEALTH_QUEUE_STALL_SECONDS)

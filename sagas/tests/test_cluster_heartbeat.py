@@ -15,9 +15,9 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 from django_q.status import Stat, Status
 
-from sagas import cluster_state
 from sagas.engine.queue import enqueue_saga
 from sagas.ops.metrics import render_metrics
+from sagas.workers import heartbeat as cluster_state
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

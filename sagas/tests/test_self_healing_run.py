@@ -11,7 +11,6 @@ import time
 
 from sagas.cluster_harness import Kill, SupervisedWorkers, WorkerState, lease_holders, wait_until
 from sagas.models import SagaStepLog
-from sagas.supervisor import process_alive
 from sagas.tests.test_self_healing_sagas import (
     BOUND_SECONDS,
     RUN_WORKERS_ENV,
@@ -24,6 +23,7 @@ from sagas.tests.test_self_healing_sagas import (
     statuses,
     terminate_cluster_connections,
 )
+from sagas.workers.supervisor import process_alive
 
 FREEZE_SECONDS = 14  # past the lease: the step's timeout (10 s) plus one second
 

@@ -16,7 +16,7 @@ from django_q.models import OrmQ
 from django_q.tasks import async_task
 
 from sagas.cluster_harness import SupervisedWorkers, WorkerCluster, descendant_pids, wait_until
-from sagas.supervisor import process_alive
+from sagas.workers.supervisor import process_alive
 
 pytestmark = [
     pytest.mark.postgres,

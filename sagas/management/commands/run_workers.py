@@ -1,6 +1,6 @@
 """Run the worker cluster in the foreground, keep it working, and stop it the graceful way.
 
-The cluster is django-q2's, started as `python -m sagas.worker_cluster`: it repairs a killed
+The cluster is django-q2's, started as `python -m sagas.workers.cluster`: it repairs a killed
 worker by itself (django-q2 alone can stall for good when an idle worker is killed). This
 command supervises it: when the cluster stalls (tasks ready past HEALTH_QUEUE_STALL_SECONDS
 while it finishes too few of them), a worker died and was not replaced, its heartbeat stops
@@ -24,7 +24,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from sagas.supervisor import ClusterSupervisor, kill_group
+from sagas.workers.supervisor import ClusterSupervisor, kill_group
 
 
 class Command(BaseCommand):

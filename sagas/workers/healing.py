@@ -1,4 +1,4 @@
-"""django-q2's sentinel, repaired against killed processes (see sagas.worker_cluster).
+"""django-q2's sentinel, repaired against killed processes (see sagas.workers.cluster).
 
 Imported only in a cluster process, after Django is set up (django_q.cluster needs the apps).
 """
@@ -22,8 +22,8 @@ from django_q.signals import post_execute_in_worker, pre_execute
 from django_q.signing import SignedPackage
 from django_q.status import Stat
 
-from sagas import cluster_state
-from sagas.worker_cluster import die_with_parent
+from sagas.workers import heartbeat as cluster_state
+from sagas.workers.cluster import die_with_parent
 
 logger = logging.getLogger("sagas.workers")
 
@@ -134,8 +134,8 @@ def _on_task_end(sender: Any, task: dict[str, Any], **kwargs: Any) -> None:
         _LAST_FINISH.value = time.time()
 
 
-pre_execute.connect(_on_task_start, dispatch_uid="sagas.healing.task_start")
-post_execute_in_worker.connect(_on_task_end, dispatch_uid="sagas.healing.task_end")
+pre_execute.connect(_on_task_start, dispatch_uid="sagas.workers.healing.task_start")
+post_execute_in_worker.connect(_on_task_end, dispatch_uid="sagas.workers.healing.task_end")
 
 
 class HealingSentinel(Sentinel):

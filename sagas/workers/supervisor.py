@@ -1,6 +1,6 @@
 """What `manage.py run_workers` does while its cluster runs: watch it, and restart it when it stops working.
 
-The cluster (sagas.worker_cluster) repairs a killed worker by itself; the supervisor is for
+The cluster (sagas.workers.cluster) repairs a killed worker by itself; the supervisor is for
 what it cannot repair: its main process or sentinel gone, a worker that died and was not
 replaced, a heartbeat that stopped (the guard loop hung), or no progress against the
 backlog (the rule of `sagas.ops.health.cluster_verdict`, the same one `worker_health`, /healthz
@@ -26,8 +26,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
-from sagas import cluster_state
 from sagas.ops.health import backlog, cluster_verdict
+from sagas.workers import heartbeat as cluster_state
 
 logger = logging.getLogger("sagas.workers")
 
@@ -103,7 +103,7 @@ class ClusterSupervisor:
             "SAGA_WORKER_STOP_GRACE": str(self.stop_grace),
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sagas.worker_cluster"],
+            [sys.executable, "-m", "sagas.workers.cluster"],
             cwd=settings.BASE_DIR,
             env=env,
             start_new_session=True,  # a group of its own: signals to ours do not reach its workers

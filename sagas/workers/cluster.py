@@ -1,6 +1,6 @@
 """The worker cluster that `manage.py run_workers` starts: django-q2's cluster, made to heal.
 
-Run as `python -m sagas.worker_cluster`. It is django-q2's own cluster (same settings, same
+Run as `python -m sagas.workers.cluster`. It is django-q2's own cluster (same settings, same
 broker, same workers) with a sentinel that repairs what a killed process leaves behind:
 
 - **The task queue's read lock.** Every idle worker waits in `Queue.get()`, and the one next
@@ -20,8 +20,8 @@ broker, same workers) with a sentinel that repairs what a killed process leaves 
   children through Linux's parent-death signal, the main process through the signal set by
   run_workers and, as a fallback, a thread that watches its parent.
 
-The repairs live in `sagas.healing`. Each guard cycle the sentinel publishes a heartbeat to the
-shared cluster cache (`sagas.cluster_state`): tasks finished, the queue rows its processes hold, its workers.
+The repairs live in `sagas.workers.healing`. Each guard cycle the sentinel publishes a heartbeat to the
+shared cluster cache (`sagas.workers.heartbeat`): tasks finished, the queue rows its processes hold, its workers.
 run_workers, `worker_health`, /healthz and /metrics read it.
 """
 
@@ -86,7 +86,7 @@ def main() -> None:
     django.setup()
     from django_q import cluster as q_cluster
 
-    from sagas import healing
+    from sagas.workers import healing
 
     watch_parent(float(os.environ.get("SAGA_WORKER_STOP_GRACE", "60")))
     # The cluster below starts its sentinel from this name: this process is ours alone.

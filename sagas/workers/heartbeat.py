@@ -1,6 +1,6 @@
 """The heartbeat each healing worker cluster publishes, and how the rest of the system reads it.
 
-A cluster started by `run_workers` (sagas.worker_cluster) writes one entry to django-q2's
+A cluster started by `run_workers` (sagas.workers.cluster) writes one entry to django-q2's
 cluster cache (the `cache` of Q_CLUSTER, shared by every host) every few seconds: the tasks
 it finished, the queue rows its processes hold, its workers, and its supervisor's restart
 count. The entry expires when the cluster stops writing it. A cluster started with a plain

@@ -1,0 +1,1 @@
+"""Worker processes: the supervised cluster, its heartbeat and the self-healing of stuck tasks."""
