@@ -27,8 +27,8 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from sagas.admin.paginators import bounded_count
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
-from sagas.paginators import bounded_count
 from sagas.participant import customers
 
 OUTCOME_STATUSES = (SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED)

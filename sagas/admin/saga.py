@@ -24,10 +24,10 @@ from sagas import lookup, selectors
 from sagas.admin import operate, overview, participants
 from sagas.admin.filters import NeedsAttentionFilter, SagaTypeFilter, StuckFilter
 from sagas.admin.operations import OPERATIONS
+from sagas.admin.paginators import EstimatedCountPaginator
 from sagas.admin.tools import has_current_step, saga_title, saga_where
 from sagas.models import SagaInstance, SagaStatus
 from sagas.ops.timeline import format_duration, render_timeline
-from sagas.paginators import EstimatedCountPaginator
 from sagas.participant import customers
 
 STATUS_COLOURS = {

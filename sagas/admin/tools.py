@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from sagas.admin.paginators import EstimatedCountPaginator
 from sagas.engine.definition import get_definition
 from sagas.models import SagaInstance, SagaStatus
-from sagas.paginators import EstimatedCountPaginator
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

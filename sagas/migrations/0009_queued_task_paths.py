@@ -12,6 +12,7 @@ MOVED = {
     "sagas.delivery.deliver_event": "sagas.tasks.deliver_event",
     "sagas.delivery.deliver": "sagas.tasks.deliver",
     "sagas.choreography_sweep.sweep_task": "sagas.tasks.choreography_sweep",
+    "sagas.benchmark.baseline_order": "sagas.bench.run.baseline_order",
 }
 
 

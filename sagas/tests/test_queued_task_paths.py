@@ -8,6 +8,7 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
 from sagas import tasks
+from sagas.bench import run as bench_run
 from sagas.participant import eventbus
 
 BEFORE = ("sagas", "0008_idempotent_request_created_index")
@@ -29,11 +30,13 @@ def test_tasks_queued_under_old_paths_name_the_entry_points_in_sagas_tasks_after
     migrate(BEFORE)
     try:
         event = {"event_id": "e-1", "type": "OrderPlaced", "saga_id": "s-1", "data": {"sku": "WIDGET-1"}}
-        # What the previous release queued: a delivery, a retry of one subscriber, the sweep; and a saga run.
+        # What the previous release queued: a delivery, a retry of one subscriber, the sweep, a benchmark
+        # order; and a saga run, whose path never moved.
         eventbus.enqueue_task("sagas.delivery.deliver_event", (event, ["sagas.monitor"]))
         eventbus.enqueue_task("sagas.delivery.deliver", ("payments.charge", event, 2))
         eventbus.enqueue_task("sagas.choreography_sweep.sweep_task", ())
         eventbus.enqueue_task("sagas.tasks.run_saga", ("s-1",))
+        eventbus.enqueue_task("sagas.benchmark.baseline_order", ({"order_id": "o-1"},))
     finally:
         migrate(REWRITE)
 
@@ -43,12 +46,14 @@ def test_tasks_queued_under_old_paths_name_the_entry_points_in_sagas_tasks_after
         "sagas.tasks.deliver",
         "sagas.tasks.choreography_sweep",
         "sagas.tasks.run_saga",
+        "sagas.bench.run.baseline_order",
     ]
     assert [row["args"] for row in rows] == [
         (event, ["sagas.monitor"]),
         ("payments.charge", event, 2),
         (),
         ("s-1",),
+        ({"order_id": "o-1"},),
     ]
     # A worker resolves each path to a function that exists.
     assert [import_string(row["func"]) for row in rows] == [
@@ -56,4 +61,5 @@ def test_tasks_queued_under_old_paths_name_the_entry_points_in_sagas_tasks_after
         tasks.deliver,
         tasks.choreography_sweep,
         tasks.run_saga,
+        bench_run.baseline_order,
     ]

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from sagas import admin_bench
+from sagas.bench import admin_pages as admin_bench
 from sagas.management.arguments import whole_number
 
 

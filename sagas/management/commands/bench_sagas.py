@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
-from sagas import benchmark
+from sagas.bench import run as benchmark
 from sagas.cluster_harness import WorkerCluster, descendant_pids
 from sagas.management.arguments import decimal_number, whole_number
 

@@ -96,7 +96,7 @@ def baseline_order(order: dict[str, Any]) -> str:
 
 
 def enqueue_baseline(order: dict[str, Any], tag: str) -> None:
-    async_task("sagas.benchmark.baseline_order", order, group=tag, task_name=f"baseline-{order['order_id'][:8]}")
+    async_task("sagas.bench.run.baseline_order", order, group=tag, task_name=f"baseline-{order['order_id'][:8]}")
 
 
 def percentile(values: list[float], pct: float) -> float:

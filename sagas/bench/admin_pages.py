@@ -23,7 +23,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from sagas import bench_fill
+from sagas.bench import fill as bench_fill
 from sagas.models import SagaInstance, SagaStatus, SagaStepLog
 
 BENCH_USER = "bench-admin"

@@ -1,0 +1,1 @@
+"""Benchmarks: the saga throughput run, the bulk fill and the admin page timings."""
