@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 
 from inventory.tests.factories import ProductFactory
 from payments.tests.factories import account_for
-from sagas.cluster_harness import WorkerCluster
+from sagas.testing.cluster import WorkerCluster
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]
 

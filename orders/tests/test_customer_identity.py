@@ -19,7 +19,7 @@ from payments.tests.factories import AccountFactory, account_for
 from sagas.models import SagaInstance, SagaStatus
 from sagas.participant import customers
 from sagas.services import order_place
-from sagas.testing import drain
+from sagas.testing.drain import drain
 from sagas.tests.api_helpers import token_client
 
 pytestmark = pytest.mark.django_db(databases="__all__")

@@ -14,11 +14,11 @@ from inventory.tests.factories import ProductFactory
 from orders.forms import new_form_token
 from orders.models import Order
 from payments.tests.factories import account_for
-from sagas.choreography_testing import drain_events
 from sagas.models import SagaInstance, SagaStatus
 from sagas.participant.customers import customer_key_for_username
 from sagas.services import order_place
-from sagas.testing import drain
+from sagas.testing.choreography import drain_events
+from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

@@ -17,7 +17,7 @@ from sagas.models import FaultRule, SagaStatus
 from sagas.participant import faults
 from sagas.participant.refusals import InjectedRefusal
 from sagas.services import order_place
-from sagas.testing import drain
+from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
 
 BASE = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sagas.cluster_harness import database_environment, descendant_pids, wait_until
+from sagas.testing.cluster import database_environment, descendant_pids, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 

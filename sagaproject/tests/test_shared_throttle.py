@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
 
-from sagas.cluster_harness import database_environment
+from sagas.testing.cluster import database_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 GUESS = {"username": "alice", "password": "a-wrong-guess"}

@@ -304,7 +304,7 @@ def mean_queries_per_saga(data: BenchData, style: str, samples: int = 20) -> flo
     """Queries on every alias per saga, counted in this process over a small in-process sample."""
     from django.test.utils import CaptureQueriesContext
 
-    from sagas.testing import drain
+    from sagas.testing.drain import drain
 
     aliases = ("default", *SERVICE_ALIASES)
     contexts = [CaptureQueriesContext(connections[alias]) for alias in aliases]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from sagas.models import SagaInstance, SagaStatus
 from sagas.participant import faults
 from sagas.services import order_place
-from sagas.testing import drain
+from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
 
 

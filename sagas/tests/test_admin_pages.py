@@ -171,7 +171,7 @@ def test_the_api_request_log_renders(root_client):
 
 
 def test_a_choreographed_saga_page_shows_its_events_on_the_timeline(shop, root_client):
-    from sagas.choreography_testing import drain_events
+    from sagas.testing.choreography import drain_events
 
     saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=11, style="choreography")
     drain_events()
@@ -188,7 +188,7 @@ EVENT_MODELS = [
 
 @pytest.mark.parametrize("model", EVENT_MODELS, ids=lambda m: f"{m._meta.app_label}.{m.__name__}")
 def test_each_service_outbox_and_inbox_show_a_choreographed_saga_events(shop, root_client, model):
-    from sagas.choreography_testing import drain_events
+    from sagas.testing.choreography import drain_events
 
     saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=1, style="choreography")
     drain_events()
@@ -204,7 +204,7 @@ def test_each_service_outbox_and_inbox_show_a_choreographed_saga_events(shop, ro
 
 def test_the_outbox_pending_filter_lists_only_events_not_yet_handed_on(shop, root_client):
     from orders.models import OutboxEvent
-    from sagas.choreography_testing import drain_events
+    from sagas.testing.choreography import drain_events
 
     saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=1, style="choreography")
     drain_events()

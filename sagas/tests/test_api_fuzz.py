@@ -29,9 +29,9 @@ from schemathesis.generation import GenerationMode
 
 from inventory.tests.factories import ProductFactory
 from sagas.api import idempotency
-from sagas.choreography_testing import drain_events
 from sagas.participant.customers import customer_key
 from sagas.services import order_place
+from sagas.testing.choreography import drain_events
 from sagas.tests.api_helpers import make_user, permissions
 
 pytestmark = pytest.mark.django_db(databases="__all__")

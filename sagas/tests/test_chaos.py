@@ -1,7 +1,7 @@
 """Real worker clusters broken on purpose: workers killed mid-step, two clusters racing, a
 step that hangs, and forty orders racing for ten units.
 
-The test process plays the process supervisor and the recovery schedule (sagas.cluster_harness
+The test process plays the process supervisor and the recovery schedule (sagas.testing.cluster
 .Supervisor): it runs the sweep every two seconds and replaces a cluster that stops taking
 tasks. Leases are short (the step's timeout plus one second), so a killed step is taken
 over within seconds. Every check reads the participants' own tables: each effect applied
@@ -20,11 +20,11 @@ from inventory.models import Product, Reservation
 from inventory.tests.factories import ProductFactory
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
-from sagas.cluster_harness import Supervisor, WorkerCluster, wait_until
 from sagas.consistency import find_violations
 from sagas.engine.queue import enqueue_saga
 from sagas.models import ACTIVE_STATUSES, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.services import order_place
+from sagas.testing.cluster import Supervisor, WorkerCluster, wait_until
 from sagas.tests.effects import (
     duplicate_effects,
     lowest_stock_seen,

@@ -9,11 +9,11 @@ from inventory.models import Reservation
 from orders.models import Order
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
-from sagas.choreography_testing import drain_events
 from sagas.consistency import find_violations
 from sagas.models import Direction, SagaStatus, StepStatus
 from sagas.participant import faults
 from sagas.services import order_place, saga_resume
+from sagas.testing.choreography import drain_events
 from sagas.tests.factories import FaultRuleFactory
 from sagas.tests.helpers import balance, on_hand, order_of, payments_of, reservations_of
 
@@ -48,7 +48,7 @@ def outcome_of(saga, customer) -> Outcome:
 def run(style, quantity=2, customer="alice"):
     saga, _ = order_place(customer=customer, sku="WIDGET-1", quantity=quantity, style=style)
     if style == "orchestration":
-        from sagas.testing import drain
+        from sagas.testing.drain import drain
 
         drain()
     else:

@@ -4,7 +4,7 @@ A choreographed saga has no lease: a worker runs one delivery (one event to one 
 a time, so a kill interrupts that delivery (django-q2 hands its queue row out again once
 the broker's `retry` lease runs out) or the relay of the events its commit published (the
 choreography sweep relays them). The test process plays the process supervisor and the
-schedules: sagas.cluster_harness.Supervisor, plus the choreography sweep every two seconds.
+schedules: sagas.testing.cluster.Supervisor, plus the choreography sweep every two seconds.
 
 Only a worker caught in the middle of a delivery is killed, never an idle one, and each kill
 must leave the attempt it cut short ABANDONED in the step log, as test_chaos.py asserts. Where
@@ -32,7 +32,6 @@ from inventory.tests.factories import ProductFactory
 from payments.tests.factories import AccountFactory
 from sagas.choreography.monitor import DELIVERIES
 from sagas.choreography.sweep import sweep as choreography_sweep
-from sagas.cluster_harness import Supervisor, WorkerCluster
 from sagas.consistency import find_violations
 from sagas.models import (
     ACTIVE_STATUSES,
@@ -45,6 +44,7 @@ from sagas.models import (
     StepStatus,
 )
 from sagas.services import order_place
+from sagas.testing.cluster import Supervisor, WorkerCluster
 from sagas.tests.effects import duplicate_effects
 from sagas.tests.factories import FaultRuleFactory
 

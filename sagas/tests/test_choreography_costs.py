@@ -21,10 +21,10 @@ from inventory.tests.factories import ProductFactory
 from orders.models import OutboxEvent as OrderOutbox
 from payments.models import OutboxEvent as PaymentOutbox
 from payments.tests.factories import AccountFactory
-from sagas.choreography_testing import outbox_backlog
-from sagas.cluster_harness import WorkerCluster, wait_until
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStatus
 from sagas.services import order_place
+from sagas.testing.choreography import outbox_backlog
+from sagas.testing.cluster import WorkerCluster, wait_until
 
 ALIASES = ("default", "orders", "inventory", "payments")
 

@@ -24,10 +24,10 @@ from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagaproject import order_events as ev
 from sagas.choreography import monitor
-from sagas.choreography_testing import drain_events
-from sagas.cluster_harness import wait_until
 from sagas.models import FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.services import order_place
+from sagas.testing.choreography import drain_events
+from sagas.testing.cluster import wait_until
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)

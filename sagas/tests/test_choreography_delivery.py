@@ -19,12 +19,12 @@ from payments.models import LedgerEntry, Payment
 from payments.tests.factories import AccountFactory
 from sagas.choreography.start import saga_events
 from sagas.choreography.sweep import SCHEDULE_FUNC, SCHEDULE_NAME, relay_pending, sweep
-from sagas.choreography_testing import drain_events, outbox_backlog
 from sagas.consistency import find_violations
 from sagas.errors import ActionNotAllowed
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStatus
 from sagas.participant import eventbus
 from sagas.services import order_place, saga_compensate
+from sagas.testing.choreography import drain_events, outbox_backlog
 from sagas.tests.effects import duplicate_effects
 from sagas.tests.helpers import balance, on_hand
 

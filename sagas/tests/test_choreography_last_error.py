@@ -5,10 +5,10 @@ import io
 import pytest
 from django.core.management import call_command
 
-from sagas.choreography_testing import drain_events
 from sagas.models import SagaStatus
 from sagas.participant import faults
 from sagas.services import order_place, saga_compensate, saga_resume
+from sagas.testing.choreography import drain_events
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

@@ -11,10 +11,10 @@ from payments.tests.factories import AccountFactory
 from sagaproject import order_events as ev
 from sagas.choreography import monitor
 from sagas.choreography.start import saga_events
-from sagas.choreography_testing import drain_events
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog
 from sagas.order_choreography import status_for
 from sagas.services import order_place
+from sagas.testing.choreography import drain_events
 
 
 def test_the_status_depends_on_which_events_were_seen_not_on_their_order():

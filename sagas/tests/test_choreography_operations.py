@@ -12,7 +12,6 @@ from django_q.models import OrmQ
 
 from payments.models import Payment
 from sagas.choreography.sweep import relay_pending, sweep
-from sagas.choreography_testing import drain_events
 from sagas.consistency import find_violations
 from sagas.engine import recovery, runner
 from sagas.errors import ActionNotAllowed
@@ -26,6 +25,7 @@ from sagas.services import (
     saga_retry,
     saga_skip_step,
 )
+from sagas.testing.choreography import drain_events
 from sagas.tests.helpers import balance, on_hand, order_of, payments_of
 
 pytestmark = pytest.mark.django_db(databases="__all__")

@@ -14,12 +14,12 @@ from payments.models import InboxEvent as PaymentInbox
 from payments.models import OutboxEvent as PaymentOutbox
 from sagas.choreography import sweep as choreography_sweep
 from sagas.choreography.sweep import sweep
-from sagas.choreography_testing import drain_events
 from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaInstance, SagaStatus
 from sagas.participant import faults
 from sagas.selectors import sagas_needing_attention
 from sagas.services import order_place, saga_resolve, saga_resume
+from sagas.testing.choreography import drain_events
 from sagas.tests.factories import FaultRuleFactory
 from sagas.tests.helpers import balance
 

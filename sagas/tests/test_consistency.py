@@ -21,7 +21,7 @@ from payments.tests.factories import AccountFactory
 from sagas.consistency import Violation, find_violations
 from sagas.models import SagaInstance, SagaStatus
 from sagas.services import order_place
-from sagas.testing import drain
+from sagas.testing.drain import drain
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

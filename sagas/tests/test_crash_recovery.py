@@ -28,7 +28,7 @@ from sagas.engine.recovery import sweep
 from sagas.models import ACTIVE_STATUSES, Direction, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.participant import faults
 from sagas.services import order_place
-from sagas.testing import drain
+from sagas.testing.drain import drain
 from sagas.tests.effects import duplicate_effects, overlapping_attempts, unfinished_attempts
 from sagas.tests.factories import FaultRuleFactory
 from sagas.tests.helpers import balance, on_hand, order_of, payments_of

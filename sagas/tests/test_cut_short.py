@@ -7,7 +7,7 @@ from sagas.engine import runner
 from sagas.engine.queue import queued_saga_ids
 from sagas.models import SagaStatus, SagaStepLog, StepStatus
 from sagas.services import order_place, saga_compensate, saga_resume
-from sagas.testing import drain
+from sagas.testing.drain import drain
 from sagas.tests.helpers import order_of
 
 pytestmark = pytest.mark.django_db(databases="__all__")

@@ -6,11 +6,11 @@ import pytest
 from django.urls import reverse
 
 from payments.tests.factories import AccountFactory
-from sagas.choreography_testing import drain_events
 from sagas.participant import faults
 from sagas.selectors import frequent_errors
 from sagas.services import order_place
-from sagas.testing import drain
+from sagas.testing.choreography import drain_events
+from sagas.testing.drain import drain
 from sagas.tests.admin_support import staff_user
 from sagas.tests.factories import FaultRuleFactory
 

@@ -13,10 +13,10 @@ import pytest
 
 from inventory.tests.factories import ProductFactory
 from payments.tests.factories import AccountFactory
-from sagas.cluster_harness import SupervisedWorkers, lease_holders, wait_until
 from sagas.models import ACTIVE_STATUSES, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.ops.health import worker_health
 from sagas.services import order_place
+from sagas.testing.cluster import SupervisedWorkers, lease_holders, wait_until
 from sagas.tests.effects import duplicate_effects
 from sagas.tests.factories import FaultRuleFactory
 

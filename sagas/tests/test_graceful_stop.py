@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from sagas.cluster_harness import WorkerCluster, database_environment, descendant_pids, wait_until
 from sagas.consistency import find_violations
 from sagas.engine.queue import queued_saga_ids
 from sagas.models import Direction, SagaStatus, SagaStepLog, StepStatus
 from sagas.services import order_place
-from sagas.testing import drain
+from sagas.testing.cluster import WorkerCluster, database_environment, descendant_pids, wait_until
+from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]

@@ -13,7 +13,7 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 from django_q.status import Stat, Status
 
-from sagas.cluster_harness import WorkerCluster, wait_until
+from sagas.testing.cluster import WorkerCluster, wait_until
 
 ALIASES = ("default", "orders", "payments", "inventory")
 

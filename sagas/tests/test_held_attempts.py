@@ -15,7 +15,7 @@ from django.utils import timezone
 from sagas.engine import runner
 from sagas.models import SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.services import order_place
-from sagas.testing import drain
+from sagas.testing.drain import drain
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

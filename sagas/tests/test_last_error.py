@@ -10,7 +10,7 @@ from django.urls import reverse
 from sagas.models import SagaStatus
 from sagas.participant import faults
 from sagas.services import order_place, saga_compensate, saga_retry
-from sagas.testing import drain
+from sagas.testing.drain import drain
 from sagas.tests.admin_support import staff_user
 from sagas.tests.factories import FaultRuleFactory
 

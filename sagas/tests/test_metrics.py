@@ -13,7 +13,7 @@ from payments.tests.factories import AccountFactory
 from sagas.engine.queue import enqueue_saga
 from sagas.models import SagaInstance, SagaStatus, SagaStepLog
 from sagas.services import order_place
-from sagas.testing import drain
+from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

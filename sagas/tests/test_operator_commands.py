@@ -14,7 +14,7 @@ from orders.models import Order
 from sagas.engine.queue import queued_saga_ids
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog
 from sagas.services import order_place
-from sagas.testing import drain
+from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
 from sagas.tests.helpers import order_of
 

@@ -6,7 +6,7 @@ from sagas.engine.queue import queued_saga_ids
 from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaStatus
 from sagas.services import saga_edit_input, saga_skip_step
-from sagas.testing import drain
+from sagas.testing.drain import drain
 from sagas.tests.admin_support import saga_row
 
 pytestmark = pytest.mark.django_db(databases="__all__")

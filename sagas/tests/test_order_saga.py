@@ -10,7 +10,7 @@ from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagas.models import SagaStatus
 from sagas.services import order_place
-from sagas.testing import drain
+from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
 from sagas.tests.helpers import balance, on_hand, order_of, payments_of, reservations_of, step_trail
 

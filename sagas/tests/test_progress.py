@@ -7,11 +7,11 @@ import pytest
 from django.utils import timezone
 
 from payments.tests.factories import AccountFactory
-from sagas.choreography_testing import drain_events
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.progress import saga_for_order, saga_progress, sagas_for_customer
 from sagas.services import order_place, saga_compensate, saga_resolve
-from sagas.testing import drain
+from sagas.testing.choreography import drain_events
+from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

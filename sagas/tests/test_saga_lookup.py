@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog
 from sagas.services import order_place
-from sagas.testing import drain
+from sagas.testing.drain import drain
 from sagas.tests.admin_support import saga_row, staff_user
 from sagas.tests.factories import FaultRuleFactory
 

@@ -9,8 +9,8 @@ import random
 import signal
 import time
 
-from sagas.cluster_harness import Kill, SupervisedWorkers, WorkerState, lease_holders, wait_until
 from sagas.models import SagaStepLog
+from sagas.testing.cluster import Kill, SupervisedWorkers, WorkerState, lease_holders, wait_until
 from sagas.tests.test_self_healing_sagas import (
     BOUND_SECONDS,
     RUN_WORKERS_ENV,

@@ -18,10 +18,10 @@ from django.db.models import Count
 
 from inventory.tests.factories import ProductFactory
 from payments.tests.factories import AccountFactory
-from sagas.cluster_harness import Kill, SupervisedWorkers, WorkerState, wait_until
 from sagas.consistency import find_violations
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.services import order_place
+from sagas.testing.cluster import Kill, SupervisedWorkers, WorkerState, wait_until
 from sagas.tests.effects import duplicate_effects, saga_stories
 
 pytestmark = [

@@ -13,7 +13,7 @@ from sagas.engine.definition import SagaDefinition, Step, register
 from sagas.models import Direction, SagaStatus
 from sagas.ops.metrics import render_metrics
 from sagas.services import saga_start
-from sagas.testing import drain
+from sagas.testing.drain import drain
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

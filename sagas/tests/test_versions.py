@@ -6,7 +6,7 @@ from sagas.engine import runner
 from sagas.engine.definition import SagaDefinition, Step, register
 from sagas.models import SagaStatus
 from sagas.services import saga_start
-from sagas.testing import drain
+from sagas.testing.drain import drain
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

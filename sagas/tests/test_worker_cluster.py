@@ -11,9 +11,9 @@ from inventory.models import Product, Reservation
 from inventory.tests.factories import ProductFactory
 from payments.models import CustomerAccount, Payment
 from payments.tests.factories import AccountFactory
-from sagas.cluster_harness import WorkerCluster, wait_until
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStatus
 from sagas.services import order_place
+from sagas.testing.cluster import WorkerCluster, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]
 

@@ -13,7 +13,7 @@ from django_q.models import OrmQ
 from sagas.engine.queue import enqueue_saga
 from sagas.models import SagaStepLog
 from sagas.services import order_place
-from sagas.testing import drain
+from sagas.testing.drain import drain
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from django_q.tasks import async_task
 
-from sagas.cluster_harness import SupervisedWorkers, WorkerCluster, descendant_pids, wait_until
+from sagas.testing.cluster import SupervisedWorkers, WorkerCluster, descendant_pids, wait_until
 from sagas.workers.supervisor import process_alive
 
 pytestmark = [

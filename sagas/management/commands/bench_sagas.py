@@ -17,8 +17,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
 from sagas.bench import run as benchmark
-from sagas.cluster_harness import WorkerCluster, descendant_pids
 from sagas.management.arguments import decimal_number, whole_number
+from sagas.testing.cluster import WorkerCluster, descendant_pids
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""Test support: draining the queue inline, delivering choreography events, a real worker cluster."""
