@@ -16,11 +16,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from inventory import selectors as inventory_selectors
+from orders import progress
 from orders import selectors as order_selectors
 from orders.forms import OrderForm
 from orders.throttling import order_place_wait
 from payments import selectors as payment_selectors
-from sagas import progress
 from sagas.errors import InvalidOrderRequest
 from sagas.models import SagaInstance
 from sagas.participant.customers import customer_key

@@ -8,7 +8,6 @@ class SagasConfig(AppConfig):
 
     def ready(self) -> None:
         from sagaproject.schemas import ensure_service_schema
-        from sagas import order_saga  # noqa: F401  registers the order saga definition
 
         pre_migrate.connect(ensure_service_schema, dispatch_uid="sagas.ensure_service_schema")
         # The choreography sweep's schedule lives on `default`, made once that alias is migrated.

@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.conf import Conf
 
-from sagas import order_choreography as flow
+from orders import choreography as flow
 from sagas.engine import transitions
 from sagas.engine.queue import new_worker_id
 from sagas.models import TERMINAL_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus

@@ -13,10 +13,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inventory import selectors as inventory_selectors
+from orders import choreography as flow
 from orders import selectors as order_selectors
 from payments import selectors as payment_selectors
 from sagaproject import order_events as ev
-from sagas import order_choreography as flow
 from sagas.choreography import monitor
 from sagas.engine import transitions
 from sagas.engine.definition import get_definition

@@ -7,12 +7,12 @@ import pytest
 from django.db import connections
 
 from inventory.tests.factories import ProductFactory
+from orders.choreography import status_for
 from payments.tests.factories import AccountFactory
 from sagaproject import order_events as ev
 from sagas.choreography import monitor
 from sagas.choreography.start import saga_events
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog
-from sagas.order_choreography import status_for
 from sagas.services import order_place
 from sagas.testing.choreography import drain_events
 

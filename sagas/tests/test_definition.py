@@ -1,10 +1,10 @@
 import pytest
 
+from orders.saga import ORDER_SAGA
 from sagas.engine import transitions
 from sagas.engine.definition import RetryPolicy, SagaDefinition, Step, get_definition, register
 from sagas.engine.transitions import Position
 from sagas.models import SagaStatus
-from sagas.order_saga import ORDER_SAGA
 
 
 def noop(call):
