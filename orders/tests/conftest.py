@@ -3,6 +3,9 @@
 import pytest
 from django.core.cache import cache
 
+# The order saga's tests run on the same stocked shop as the engine's.
+from sagas.conftest import shop  # noqa: F401
+
 
 @pytest.fixture(autouse=True)
 def _fresh_throttles(request: pytest.FixtureRequest):

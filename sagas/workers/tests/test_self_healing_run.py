@@ -11,7 +11,8 @@ import time
 
 from sagas.models import SagaStepLog
 from sagas.testing.cluster import Kill, SupervisedWorkers, WorkerState, lease_holders, wait_until
-from sagas.tests.test_self_healing_sagas import (
+from sagas.workers.supervisor import process_alive
+from sagas.workers.tests.test_self_healing_sagas import (
     BOUND_SECONDS,
     RUN_WORKERS_ENV,
     all_terminal,
@@ -23,7 +24,6 @@ from sagas.tests.test_self_healing_sagas import (
     statuses,
     terminate_cluster_connections,
 )
-from sagas.workers.supervisor import process_alive
 
 FREEZE_SECONDS = 14  # past the lease: the step's timeout (10 s) plus one second
 

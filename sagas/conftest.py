@@ -1,3 +1,5 @@
+"""Fixtures for the tests of every sagas package: a stocked shop and a funded customer."""
+
 from decimal import Decimal
 
 import pytest

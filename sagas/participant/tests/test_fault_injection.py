@@ -20,7 +20,7 @@ from sagas.services import order_place
 from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
 
-BASE = Path(__file__).resolve().parents[2]
+BASE = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
