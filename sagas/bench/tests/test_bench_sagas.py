@@ -58,9 +58,11 @@ def test_one_by_one_measures_each_saga_alone_with_choreography():
 def test_bad_arguments_are_refused_before_anything_starts():
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="--fail-rate must be between 0 and 1"):
+    with pytest.raises(CommandError, match="--fail-rate: Enter a number from 0 to 1"):
         call_command("bench_sagas", "--fail-rate", "2")
-    with pytest.raises(CommandError, match="--clusters and --workers must be at least 1"):
+    with pytest.raises(CommandError, match="--clusters: Enter a whole number of at least 1"):
         call_command("bench_sagas", "--clusters", "0")
+    with pytest.raises(CommandError, match="--workers: Enter a whole number of at least 1"):
+        call_command("bench_sagas", "--workers", "0")
     with pytest.raises(CommandError, match="--broker redis needs Q_BROKER=redis in this command's environment"):
         call_command("bench_sagas", "--broker", "redis")
