@@ -2,7 +2,6 @@
 
 import uuid
 from collections.abc import Iterable
-from decimal import Decimal
 
 from django.db.models import QuerySet
 
@@ -29,11 +28,6 @@ def product_names(skus: Iterable[str]) -> dict[str, str]:
     if not wanted:
         return {}
     return dict(Product.objects.using(ALIAS).filter(sku__in=wanted).values_list("sku", "name"))
-
-
-def product_price(sku: str) -> Decimal | None:
-    """The unit price of a product, or None when there is no such product."""
-    return Product.objects.using(ALIAS).filter(sku=sku).values_list("unit_price", flat=True).first()
 
 
 def reservations_for_order(order_id: str) -> QuerySet[Reservation]:

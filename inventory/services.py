@@ -39,19 +39,6 @@ def product_register(sku: str, name: str, unit_price: Decimal | str, initial_sto
     return product
 
 
-def stock_receive(sku: str, quantity: int) -> Product:
-    """Add received units to a product's stock on hand."""
-    if quantity <= 0:
-        raise ValueError("A receipt must add at least one unit.")
-    with transaction.atomic(using=ALIAS):
-        product = Product.objects.using(ALIAS).select_for_update().filter(sku=sku).first()
-        if product is None:
-            raise ProductNotFound(f"No product with SKU {sku}.", sku=sku)
-        _receive(product, quantity)
-    product.refresh_from_db(using=ALIAS)
-    return product
-
-
 def _receive(product: Product, quantity: int) -> None:
     Product.objects.using(ALIAS).filter(pk=product.pk).update(stock_on_hand=F("stock_on_hand") + quantity)
     StockMovement.objects.using(ALIAS).create(product=product, kind=StockMovement.Kind.RECEIVED, quantity=quantity)
@@ -129,12 +116,12 @@ def reservation_release(*, key: str, reserve_key: str, publish: Reaction | None 
     result = compensate_once(
         IdempotencyRecord,
         ALIAS,
-        key,
-        reserve_key,
-        "reservation_release",
-        "stock_reserve",
-        undo,
-        _recorder(publish, key),
+        key=key,
+        action_key=reserve_key,
+        operation="reservation_release",
+        action_operation="stock_reserve",
+        undo=undo,
+        publish=_recorder(publish, key),
     )
     faults.inject("inventory.reservation_release", phase="after")
     return result

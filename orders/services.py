@@ -89,7 +89,14 @@ def order_cancel(*, key: str, create_key: str, reason: str = "", publish: Reacti
         return {"order_id": str(order.id), "status": order.status}
 
     result = compensate_once(
-        IdempotencyRecord, ALIAS, key, create_key, "order_cancel", "order_create", undo, _recorder(publish, key)
+        IdempotencyRecord,
+        ALIAS,
+        key=key,
+        action_key=create_key,
+        operation="order_cancel",
+        action_operation="order_create",
+        undo=undo,
+        publish=_recorder(publish, key),
     )
     faults.inject("orders.order_cancel", phase="after")
     return result

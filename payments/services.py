@@ -114,7 +114,14 @@ def payment_refund(*, key: str, charge_key: str, publish: Reaction | None = None
         return {"payment_id": payment.pk, "refund_id": refund.pk, "refunded": str(payment.amount)}
 
     result = compensate_once(
-        IdempotencyRecord, ALIAS, key, charge_key, "payment_refund", "payment_charge", undo, _recorder(publish, key)
+        IdempotencyRecord,
+        ALIAS,
+        key=key,
+        action_key=charge_key,
+        operation="payment_refund",
+        action_operation="payment_charge",
+        undo=undo,
+        publish=_recorder(publish, key),
     )
     faults.inject("payments.payment_refund", phase="after")
     return result

@@ -54,11 +54,6 @@ def needs_attention_condition() -> Q:
     return Q(status=SagaStatus.FAILED, resolved_at__isnull=True)
 
 
-def sagas_needing_attention() -> QuerySet[SagaInstance]:
-    """FAILED sagas not yet marked resolved, newest first."""
-    return SagaInstance.objects.filter(needs_attention_condition()).order_by("-created_at")
-
-
 def saga_search_condition(term: str) -> Q:
     """Exact matches on saga id, order id, idempotency key or customer (by username), so indexes answer."""
     term = term.strip()

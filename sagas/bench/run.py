@@ -18,7 +18,6 @@ from typing import Any
 
 from django.db import DatabaseError, connections, transaction
 from django.db.models import Count, Min
-from django.utils import timezone
 from django_q.tasks import async_task
 
 from inventory import services as inventory
@@ -332,6 +331,3 @@ def summarise(report: BenchReport, saga_ids: list[str], elapsed: float, enqueue_
     report.exec_p99_ms = round(percentile(execution, 99), 1)
     report.outcomes = outcome_counts(saga_ids)
 
-
-def now_iso() -> str:
-    return timezone.now().isoformat()

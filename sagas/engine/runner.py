@@ -402,17 +402,6 @@ def _next_position(claim: Claim, outcome: StepOutcome) -> Position:
     return transitions.after_error(definition, position, policy.retries(outcome.error), policy.delay(position.attempt))
 
 
-def checkpoint(claim: Claim, outcome: StepOutcome, keep_lease: bool) -> str:
-    """Record the outcome and move the saga on, in one durable transaction.
-
-    Returns "continue" when this worker keeps the lease for the next step, "queued" when
-    the saga was handed back to the queue, "finished" at a terminal state, and "fenced"
-    when another worker took the saga over meanwhile (nothing of the saga was changed).
-    """
-    status, _ = checkpoint_and_claim(claim, outcome, keep_lease)
-    return status
-
-
 def _chain_allowed(claim: Claim, new: Position, now: Any) -> bool:
     """Whether the next step can be claimed inside this checkpoint without rereading the saga.
 

@@ -108,6 +108,7 @@ def perform_once(
 def compensate_once(
     record_model: type[IdempotencyRecordBase],
     alias: str,
+    *,
     key: str,
     action_key: str,
     operation: str,

@@ -17,7 +17,7 @@ from sagas.choreography.sweep import sweep
 from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaInstance, SagaStatus
 from sagas.participant import faults
-from sagas.selectors import sagas_needing_attention
+from sagas.selectors import needs_attention_condition
 from sagas.services import order_place, saga_resolve, saga_resume
 from sagas.testing.choreography import drain_events
 from sagas.tests.factories import FaultRuleFactory
@@ -164,7 +164,7 @@ def test_resume_refuses_a_failed_saga_when_the_event_that_failed_is_kept_nowhere
 
     saga = fresh(saga)
     assert saga.status == SagaStatus.FAILED and saga.context.get("failure")
-    assert sagas_needing_attention().filter(pk=saga.pk).exists()
+    assert SagaInstance.objects.filter(needs_attention_condition(), pk=saga.pk).exists()
     assert not saga.steps.filter(direction=Direction.OPERATOR).exists()
     assert sweep(retention_hours=1, idle_seconds=0).redelivered == []
     assert balance("alice") == Decimal("950.00")

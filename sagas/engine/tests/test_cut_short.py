@@ -38,7 +38,7 @@ def test_an_attempt_cut_short_by_an_operators_compensate_says_so(in_flight):
     assert "stopped reporting" not in attempt.error_message
 
     drain()  # the compensation runs; the worker's late answer is then fenced out
-    assert runner.checkpoint(claim, outcome, keep_lease=False) == "fenced"
+    assert runner.checkpoint_and_claim(claim, outcome, keep_lease=False)[0] == "fenced"
     attempt = _attempt(claim)
     assert attempt.status == StepStatus.ABANDONED
     assert "olga" in attempt.error_message and "stopped reporting" not in attempt.error_message

@@ -54,7 +54,8 @@ def test_a_fenced_answer_is_dated_when_it_arrives_not_when_the_frozen_worker_las
     clock = ClockFrozenAfterFirstReading(frozen_for=timedelta(seconds=60))
     monkeypatch.setattr(runner, "timezone", SimpleNamespace(now=clock.now))
 
-    assert runner.checkpoint(claim, outcome, keep_lease=False) == "fenced"
+    status, _next_claim = runner.checkpoint_and_claim(claim, outcome, keep_lease=False)
+    assert status == "fenced"
 
     attempt = SagaStepLog.objects.get(pk=claim.log_id)
     assert attempt.status == StepStatus.ABANDONED
@@ -69,7 +70,7 @@ def test_an_answer_after_the_lease_ran_out_says_the_worker_was_frozen_or_held_na
     clock = ClockFrozenAfterFirstReading(frozen_for=timedelta(seconds=60))
     monkeypatch.setattr(runner, "timezone", SimpleNamespace(now=clock.now))
 
-    runner.checkpoint(claim, outcome, keep_lease=False)
+    runner.checkpoint_and_claim(claim, outcome, keep_lease=False)
 
     text = SagaStepLog.objects.get(pk=claim.log_id).error_message
     assert f"Worker process {os.getpid()} was frozen or held past its lease on saga {saga.pk}" in text
@@ -79,7 +80,7 @@ def test_an_answer_after_the_lease_ran_out_says_the_worker_was_frozen_or_held_na
 
 def test_an_answer_fenced_within_its_lease_still_says_the_lease_was_lost(taken_over):
     _saga, claim, outcome = taken_over
-    runner.checkpoint(claim, outcome, keep_lease=False)
+    runner.checkpoint_and_claim(claim, outcome, keep_lease=False)
     text = SagaStepLog.objects.get(pk=claim.log_id).error_message
     assert text.startswith("Lease lost before the checkpoint; outcome was succeeded.")
     assert "frozen" not in text

@@ -124,7 +124,7 @@ def _run_task(saga_id: str, crashes: dict[tuple[str, str], Crash]) -> None:
             FaultRule.objects.create(operation=crash.operation, mode="refuse", remaining=1)
             faults.clear_cache()
         return
-    runner.checkpoint(claim, runner.execute_step(claim), keep_lease=False)
+    runner.checkpoint_and_claim(claim, runner.execute_step(claim), keep_lease=False)
 
 
 def _work(saga: SagaInstance, crashes: dict[tuple[str, str], Crash]) -> None:

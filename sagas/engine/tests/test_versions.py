@@ -28,7 +28,7 @@ def test_a_saga_started_on_version_one_finishes_on_version_one_after_version_two
     CALLS.clear()
     old, _ = saga_start("versioned-demo", {})
     claim = runner.claim_next_step(str(old.pk), "worker-a")
-    runner.checkpoint(claim, runner.execute_step(claim), keep_lease=False)
+    runner.checkpoint_and_claim(claim, runner.execute_step(claim), keep_lease=False)
 
     register(
         SagaDefinition("versioned-demo", 2, (Step("first", record("v2-first")), Step("other", record("v2-other"))))
