@@ -7,4 +7,25 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         # The order saga belongs to this service: registering it here puts it in the engine's registry.
-        from orders import saga  # noqa: F401
+        from orders import (
+            choreography,
+            saga,  # noqa: F401
+            saga_panel,
+            selectors,
+            services,
+        )
+        from sagas.admin.participants import register_panel
+        from sagas.choreography.flow import Outbox, register_flow, register_outbox
+
+        # Its choreographed flow too; and, as a participant, its outbox and its rows on a saga's page.
+        register_flow(choreography.ORDER_FLOW)
+        register_outbox(
+            Outbox(
+                "orders",
+                relay=services.outbox_relay,
+                pending=selectors.outbox_pending,
+                events=selectors.outbox_events,
+                purge=services.outbox_purge,
+            )
+        )
+        register_panel("Orders", saga_panel.order_rows)

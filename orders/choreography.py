@@ -20,9 +20,15 @@ order in which they reach the monitor.
 """
 
 from collections.abc import Collection
+from typing import Any
 
 from sagaproject import order_events as ev
+from sagas.choreography.flow import ChoreographyFlow
 from sagas.models import SagaStatus, StepStatus
+from sagas.participant.outbox import Event, new_event
+
+# What every event of the flow carries about the order (from the saga's input).
+ORDER_FIELDS = ("customer", "sku", "quantity", "unit_price", "total")
 
 COMPLETED_WHEN = frozenset({ev.ORDER_APPROVED, ev.STOCK_COMMITTED})
 COMPENSATED_WHEN = frozenset({ev.ORDER_CANCELLED, ev.STOCK_RELEASED, ev.PAYMENT_REFUNDED})
@@ -73,3 +79,34 @@ def compensations_planned() -> list[str]:
     others; one that had done nothing records an empty compensation that blocks a late action.
     """
     return ["charge_payment", "reserve_stock", "create_order"]
+
+
+def order_event(
+    event_type: str, saga_id: str, saga_input: dict[str, Any], sequence: int, data: dict[str, Any] | None
+) -> Event:
+    """A request the monitor publishes about the order (placing it or cancelling it)."""
+    return new_event(
+        event_type,
+        source="sagas",
+        saga_id=saga_id,
+        order_id=str(saga_input["order_id"]),
+        sequence=sequence,
+        order={name: saga_input.get(name) for name in ORDER_FIELDS},
+        data=data,
+    )
+
+
+ORDER_FLOW = ChoreographyFlow(
+    definition_name="order",
+    request_event=ev.ORDER_REQUESTED,
+    cancel_request_event=ev.ORDER_CANCEL_REQUESTED,
+    pivot_event=ev.ORDER_APPROVED,
+    past_pivot="The order is approved (the pivot); what is done there is final and cannot be compensated.",
+    # Orders cancels the order on the request; inventory and payments undo their parts once they hear it.
+    cancel_chain=(ev.ORDER_CANCEL_REQUESTED, ev.ORDER_CANCELLED),
+    refusals=REFUSALS,
+    status_for=status_for,
+    step_status=step_status,
+    compensations_planned=compensations_planned,
+    build_event=order_event,
+)

@@ -4,3 +4,21 @@ from django.apps import AppConfig
 class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = "Payments service"
+
+    def ready(self) -> None:
+        # The engine relays, purges and re-delivers this service's events, and shows its rows on a
+        # saga's page, through what the service registers here (it never imports the service).
+        from payments import saga_panel, selectors, services
+        from sagas.admin.participants import register_panel
+        from sagas.choreography.flow import Outbox, register_outbox
+
+        register_outbox(
+            Outbox(
+                "payments",
+                relay=services.outbox_relay,
+                pending=selectors.outbox_pending,
+                events=selectors.outbox_events,
+                purge=services.outbox_purge,
+            )
+        )
+        register_panel("Payments", saga_panel.payment_rows)

@@ -1,7 +1,8 @@
-"""The participants' rows behind a saga, found by order id through their own selectors.
+"""The participants' rows behind a saga, each read by a panel provider its own app registers.
 
 Each participant lives on its own database; one that cannot be reached during an incident
-shows as unavailable instead of taking the saga page down with it.
+shows as unavailable instead of taking the saga page down with it. A participant registers
+its provider from its AppConfig.ready() with `register_panel`; the engine never imports it.
 """
 
 import logging
@@ -12,11 +13,7 @@ from typing import Any
 from django.db import DatabaseError
 from django.urls import NoReverseMatch, reverse
 
-from inventory import selectors as inventory_selectors
-from orders import selectors as order_selectors
-from payments import selectors as payment_selectors
 from sagas.models import SagaInstance
-from sagas.participant.customers import customer_name
 
 logger = logging.getLogger("sagas.admin")
 
@@ -28,7 +25,8 @@ class ParticipantRows:
     error: str = ""
 
 
-def _admin_url(app_label: str, model_name: str, pk: Any) -> str:
+def admin_url(app_label: str, model_name: str, pk: Any) -> str:
+    """The admin change page of a row, or "" when that model has no admin."""
     try:
         return reverse(f"admin:{app_label}_{model_name}_change", args=[pk])
     except NoReverseMatch:
@@ -43,46 +41,19 @@ def _collect(name: str, fetch: Callable[[], list[dict[str, Any]]]) -> Participan
         return ParticipantRows(name, error=f"The {name.lower()} database could not be read: {error}")
 
 
+# A provider gives the panel rows of one participant for a saga: dicts with label, status, detail, url.
+PanelRows = Callable[[SagaInstance], list[dict[str, Any]]]
+
+_panels: dict[str, PanelRows] = {}
+
+
+def register_panel(name: str, rows: PanelRows) -> None:
+    """Show `name`'s rows on every saga page, read by `rows` (call from the participant's ready())."""
+    _panels[name] = rows
+
+
 def participants_of(saga: SagaInstance) -> list[ParticipantRows]:
-    """The order, payments and reservations of the saga's order, each with its admin link."""
+    """The rows each registered participant keeps for the saga, each with its admin link."""
     if not saga.order_id:
         return []
-    order_id = str(saga.order_id)
-
-    def order() -> list[dict[str, Any]]:
-        found = order_selectors.order_get(order_id)
-        if found is None:
-            return []
-        lines = ", ".join(str(line) for line in found.lines.all())
-        return [
-            {
-                "label": f"Order {found.pk}",
-                "status": found.status,
-                "detail": f"{lines}; total {found.total}",
-                "url": _admin_url("orders", "order", found.pk),
-            }
-        ]
-
-    def payments() -> list[dict[str, Any]]:
-        return [
-            {
-                "label": f"Payment #{payment.pk}",
-                "status": payment.status,
-                "detail": f"{payment.amount} from {customer_name(payment.account.customer)}",
-                "url": _admin_url("payments", "payment", payment.pk),
-            }
-            for payment in payment_selectors.payments_for_order(order_id)
-        ]
-
-    def reservations() -> list[dict[str, Any]]:
-        return [
-            {
-                "label": f"Reservation #{reservation.pk}",
-                "status": reservation.status,
-                "detail": f"{reservation.quantity} x {reservation.product.sku}",
-                "url": _admin_url("inventory", "reservation", reservation.pk),
-            }
-            for reservation in inventory_selectors.reservations_for_order(order_id)
-        ]
-
-    return [_collect("Orders", order), _collect("Payments", payments), _collect("Inventory", reservations)]
+    return [_collect(name, lambda rows=rows: rows(saga)) for name, rows in _panels.items()]

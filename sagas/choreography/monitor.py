@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.conf import Conf
 
-from orders import choreography as flow
+from sagas.choreography.flow import flow_for
 from sagas.engine import transitions
 from sagas.engine.queue import new_worker_id
 from sagas.models import TERMINAL_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
@@ -178,6 +178,7 @@ def with_event(context: dict[str, Any], event: Event) -> dict[str, Any]:
 
 def view(saga: SagaInstance, context: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The saga's columns as the events in `context` say they should be."""
+    flow = flow_for(saga)
     events = context.get("events", {})
     status = flow.status_for(events, failed=bool(context.get("failure")))
     fields: dict[str, Any] = {"status": status, "context": context}
@@ -190,7 +191,7 @@ def view(saga: SagaInstance, context: dict[str, Any], now: datetime) -> dict[str
     elif status != SagaStatus.FAILED:
         fields["direction"] = Direction.FORWARD
     error = ""
-    refusals = [kind for kind in flow.REFUSALS if kind in events]
+    refusals = [kind for kind in flow.refusals if kind in events]
     if refusals:
         data = context.get("results", {}).get(refusals[0], {})
         refusal = f"{refusals[0]}: {data.get('message', '')}".strip()
@@ -230,7 +231,8 @@ def _parse_time(text: str, default: datetime) -> datetime:
 
 def event_log(saga: SagaInstance, event: Event, now: datetime) -> SagaStepLog:
     """The step log row of one event: when it happened, and when the monitor heard of it."""
-    message = str(event.data.get("message", "")) if event.type in flow.REFUSALS else ""
+    flow = flow_for(saga)
+    message = str(event.data.get("message", "")) if event.type in flow.refusals else ""
     return SagaStepLog(
         saga=saga,
         step_name=event.type,

@@ -1,4 +1,4 @@
-"""Starting and acting on choreographed sagas: the monitor's side of the order flow.
+"""Starting and acting on choreographed sagas: the monitor's side of a registered flow.
 
 The monitor publishes only the two requests (the customer's order, an operator's or the
 deadline's cancel); the services do the rest among themselves. A request is a queued
@@ -12,25 +12,15 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inventory import selectors as inventory_selectors
-from orders import choreography as flow
-from orders import selectors as order_selectors
-from payments import selectors as payment_selectors
-from sagaproject import order_events as ev
 from sagas.choreography import monitor
+from sagas.choreography.flow import flow_for, flow_named, outboxes
 from sagas.engine import transitions
 from sagas.engine.definition import get_definition
 from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
 from sagas.participant import eventbus
-from sagas.participant.outbox import Event, new_event
+from sagas.participant.outbox import Event
 from sagas.services import fresh_deadline
-
-ORDER_FIELDS = ("customer", "sku", "quantity", "unit_price", "total")
-
-# The events a cancel request sets off, in causal order: orders cancels the order on the
-# request, and inventory and payments undo their parts once they hear it is cancelled.
-CANCEL_CHAIN = (ev.ORDER_CANCEL_REQUESTED, ev.ORDER_CANCELLED)
 
 # Why an orchestration-only action is refused for a choreographed saga.
 NOT_FOR_CHOREOGRAPHY = {
@@ -74,8 +64,10 @@ def _send(context: dict[str, Any], event: Event) -> dict[str, Any]:
     return {**context, "sent": [*context.get("sent", []), event.as_dict()]}
 
 
-def choreography_start(saga_input: dict[str, Any], idempotency_key: str | None = None) -> tuple[SagaInstance, bool]:
-    """Open the saga of a choreographed order and publish the order request.
+def choreography_start(
+    saga_input: dict[str, Any], idempotency_key: str | None = None, *, definition_name: str | None = None
+) -> tuple[SagaInstance, bool]:
+    """Open a choreographed saga and publish its flow's request (without a name, of the one flow registered).
 
     The same idempotency key gives back the saga it first started; the boolean says
     whether this call created it.
@@ -84,17 +76,11 @@ def choreography_start(saga_input: dict[str, Any], idempotency_key: str | None =
         existing = SagaInstance.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing, False
-    definition = get_definition("order")
+    flow = flow_named(definition_name)
+    definition = get_definition(flow.definition_name)
     saga_id = uuid.uuid4()
     now = timezone.now()
-    request = new_event(
-        ev.ORDER_REQUESTED,
-        source="sagas",
-        saga_id=str(saga_id),
-        order_id=saga_input["order_id"],
-        sequence=1,
-        order={name: saga_input[name] for name in ORDER_FIELDS},
-    )
+    request = flow.build_event(flow.request_event, str(saga_id), saga_input, 1, None)
     try:
         with transaction.atomic(using="default"):
             saga = SagaInstance(
@@ -106,7 +92,7 @@ def choreography_start(saga_input: dict[str, Any], idempotency_key: str | None =
                 idempotency_key=idempotency_key or None,
                 order_id=saga_input["order_id"],
                 customer=saga_input["customer"],
-                current_step=ev.ORDER_REQUESTED,
+                current_step=flow.request_event,
                 step_index=1,
                 deadline_at=fresh_deadline(definition, now),
             )
@@ -127,6 +113,7 @@ def _next_sequence(context: dict[str, Any]) -> int:
 
 def compensate_refusal(saga: SagaInstance) -> str | None:
     """Why "compensate now" cannot publish a cancel for this saga, or None if it can."""
+    flow = flow_for(saga)
     seen = monitor.seen_types(saga.context)
     if saga.status in (SagaStatus.COMPLETED, SagaStatus.COMPENSATED):
         return f"A {saga.status} saga cannot be compensated."
@@ -135,9 +122,9 @@ def compensate_refusal(saga: SagaInstance) -> str | None:
             "A service gave up on this saga; compensating again would not reach it. "
             "Resume it to deliver the event that failed once the cause is fixed."
         )
-    if ev.ORDER_APPROVED in seen:
-        return "The order is approved (the pivot); what is done there is final and cannot be compensated."
-    if ev.ORDER_CANCEL_REQUESTED in seen:
+    if flow.pivot_event in seen:
+        return flow.past_pivot
+    if flow.cancel_request_event in seen:
         return "A cancel was already requested; resume the saga to deliver it again."
     if saga.status == SagaStatus.COMPENSATING:
         return "The saga is already compensating: its services are undoing their work."
@@ -150,14 +137,14 @@ def request_cancel(saga: SagaInstance, actor: str, reason: str, cause: str = "")
     `cause` is what the saga's last error says once it is compensated (by default, who asked
     and why), unless something turned it back before.
     """
-    cancel = new_event(
-        ev.ORDER_CANCEL_REQUESTED,
-        source="sagas",
-        saga_id=str(saga.pk),
-        order_id=str(saga.order_id),
-        sequence=_next_sequence(saga.context),
-        order={name: saga.context.get("input", {}).get(name) for name in ORDER_FIELDS},
-        data={"actor": actor, "reason": reason},
+    flow = flow_for(saga)
+    saga_input = {**saga.context.get("input", {}), "order_id": str(saga.order_id)}
+    cancel = flow.build_event(
+        flow.cancel_request_event,
+        str(saga.pk),
+        saga_input,
+        _next_sequence(saga.context),
+        {"actor": actor, "reason": reason},
     )
     context = _send(saga.context, cancel)
     monitor.event_log(saga, cancel, timezone.now()).save()
@@ -179,7 +166,7 @@ def choreography_compensate(saga: SagaInstance, actor: str, reason: str) -> Saga
     context = request_cancel(saga, actor, reason)
     if not monitor.fenced_update(saga, now, **monitor.view(saga, context, now)):
         raise ActionNotAllowed("The saga changed while you were acting on it; look again and retry.")
-    _audit(saga, "compensate", actor, reason, {"compensations": flow.compensations_planned()}).save()
+    _audit(saga, "compensate", actor, reason, {"compensations": flow_for(saga).compensations_planned()}).save()
     return SagaInstance.objects.get(pk=saga.pk)
 
 
@@ -191,8 +178,8 @@ def saga_events(saga: SagaInstance) -> list[Event]:
     appears once.
     """
     events = {event.id: event for event in (Event.from_dict(payload) for payload in saga.context.get("sent", []))}
-    for selectors in (order_selectors, inventory_selectors, payment_selectors):
-        events.update((event.id, event) for event in selectors.outbox_events(saga.pk))
+    for outbox in outboxes():
+        events.update((event.id, event) for event in outbox.events(saga.pk))
     for letter in saga.context.get("dead_letters", []):
         event = Event.from_dict(letter["event"])
         events.setdefault(event.id, event)
@@ -252,18 +239,20 @@ def choreography_resume(saga: SagaInstance, actor: str, reason: str) -> SagaInst
 
 def choreography_compensations_planned(saga: SagaInstance) -> list[str]:
     """What "compensate now" makes the services undo."""
-    return flow.compensations_planned()
+    return flow_for(saga).compensations_planned()
 
 
-def choreography_compensation_plan() -> tuple[str, list[str]]:
+def choreography_compensation_plan(saga: SagaInstance | None = None) -> tuple[str, list[str]]:
     """How "compensate now" undoes a choreographed saga, in words: a heading and one line per stage.
 
     The admin's confirmation page and `compensate_saga` both show this text, so they cannot
-    disagree. It is read from the services' subscriptions to each event of CANCEL_CHAIN:
-    the services that hear the same event undo their parts at the same time.
+    disagree. It is read from the services' subscriptions to each event of the flow's cancel
+    chain (the saga's flow; without a saga, the one flow registered): the services that hear
+    the same event undo their parts at the same time.
     """
+    flow = flow_for(saga) if saga is not None else flow_named()
     lines: list[str] = []
-    for event_type in CANCEL_CHAIN:
+    for event_type in flow.cancel_chain:
         undoers = [sub for sub in eventbus.subscribers(event_type) if sub.compensate]
         if not undoers:
             continue

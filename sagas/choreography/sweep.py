@@ -1,7 +1,8 @@
 """The sweep of choreography: relay what a crash left in the outboxes, and watch the sagas.
 
 1. Relay: outbox rows older than a grace period that no relay handed over (a crash between
-   a service's commit and its relay) are queued now.
+   a service's commit and its relay) are queued now, from every outbox a participant
+   registered (sagas.choreography.flow.register_outbox).
 2. Purge: delivered outbox rows and inbox rows older than OUTBOX_RETENTION_HOURS go, except
    those of a saga not finished (in progress, or FAILED and not marked resolved): resuming
    it delivers them again.
@@ -29,14 +30,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from inventory import selectors as inventory_selectors
-from inventory import services as inventory_services
-from orders import selectors as order_selectors
-from orders import services as order_services
-from payments import selectors as payment_selectors
-from payments import services as payment_services
-from sagaproject import order_events as ev
 from sagas.choreography import monitor
+from sagas.choreography.flow import flow_for, outboxes
 from sagas.choreography.start import redeliver, request_cancel
 from sagas.engine.queue import release_orphaned_claims
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
@@ -50,21 +45,10 @@ SCHEDULE_NAME = "choreography-sweep"
 # Stored in the schedule row: django-q2 entry points live in sagas.tasks, whose paths never move.
 SCHEDULE_FUNC = "sagas.tasks.choreography_sweep"
 
-# (service, relay, pending) for each participant's outbox.
-OUTBOXES = (
-    ("orders", order_services.outbox_relay, order_selectors.outbox_pending),
-    ("inventory", inventory_services.outbox_relay, inventory_selectors.outbox_pending),
-    ("payments", payment_services.outbox_relay, payment_selectors.outbox_pending),
-)
 # At most this many unfinished sagas per status are read to keep their events (four statuses).
 KEEP_LIMIT = 2000
 # How far apart the clocks of the hosts that write sagas and events may be.
 CLOCK_MARGIN = timedelta(minutes=10)
-PURGES = (
-    ("orders", order_services.outbox_purge),
-    ("inventory", inventory_services.outbox_purge),
-    ("payments", payment_services.outbox_purge),
-)
 
 
 @dataclass
@@ -90,9 +74,9 @@ class SweepReport:
 def relay_pending(older_than_seconds: float | None = None, dry_run: bool = False) -> list[tuple[str, Event]]:
     """Queue every event no relay has handed over yet (older than the grace period)."""
     relayed: list[tuple[str, Event]] = []
-    for service, relay, pending in OUTBOXES:
-        events = pending(older_than_seconds) if dry_run else relay(older_than_seconds=older_than_seconds)
-        relayed.extend((service, event) for event in events)
+    for outbox in outboxes():
+        events = outbox.pending(older_than_seconds) if dry_run else outbox.relay(older_than_seconds=older_than_seconds)
+        relayed.extend((outbox.service, event) for event in events)
     return relayed
 
 
@@ -124,7 +108,7 @@ def purge(retention_hours: float) -> dict[str, tuple[int, int]]:
     and saga states on `default`, so the ids of those sagas are read first and excluded.
     """
     keep, before = sagas_needing_their_events(timezone.now() - timedelta(hours=retention_hours))
-    return {service: purge_service(before=before, keep_saga_ids=keep) for service, purge_service in PURGES}
+    return {outbox.service: outbox.purge(before=before, keep_saga_ids=keep) for outbox in outboxes()}
 
 
 def _choreographed_in_progress() -> Any:
@@ -155,8 +139,9 @@ def cancel_past_deadline(limit: int = 1000, dry_run: bool = False) -> list[str]:
     candidates = running.filter(deadline_at__lte=now).order_by("deadline_at")[:limit]
     cancelled = []
     for saga in candidates:
+        flow = flow_for(saga)
         seen = monitor.seen_types(saga.context)
-        if ev.ORDER_APPROVED in seen or ev.ORDER_CANCEL_REQUESTED in seen:
+        if flow.pivot_event in seen or flow.cancel_request_event in seen:
             continue
         cancelled.append(str(saga.pk))
         if dry_run:

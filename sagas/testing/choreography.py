@@ -14,9 +14,7 @@ from django.utils.module_loading import import_string
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
-from inventory import selectors as inventory_selectors
-from orders import selectors as order_selectors
-from payments import selectors as payment_selectors
+from sagas.choreography.flow import outboxes
 from sagas.choreography.sweep import relay_pending
 from sagas.engine.queue import RUN_SAGA
 from sagas.models import SagaInstance
@@ -25,9 +23,7 @@ from sagas.participant.eventbus import DELIVER_EVENT_TASK, DELIVER_TASK
 
 def outbox_backlog() -> int:
     """How many events wait in the services' outboxes for a relay."""
-    return sum(
-        len(selectors.outbox_pending()) for selectors in (order_selectors, inventory_selectors, payment_selectors)
-    )
+    return sum(len(outbox.pending(None)) for outbox in outboxes())
 
 
 def drain_events(

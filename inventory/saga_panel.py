@@ -1,0 +1,20 @@
+"""The stock reservations behind a saga on its admin page (registered with the engine's Participants panel)."""
+
+from typing import Any
+
+from inventory import selectors
+from sagas.admin.participants import admin_url
+from sagas.models import SagaInstance
+
+
+def reservation_rows(saga: SagaInstance) -> list[dict[str, Any]]:
+    """The reservations of the saga's order, each with its quantity, product and admin link."""
+    return [
+        {
+            "label": f"Reservation #{reservation.pk}",
+            "status": reservation.status,
+            "detail": f"{reservation.quantity} x {reservation.product.sku}",
+            "url": admin_url("inventory", "reservation", reservation.pk),
+        }
+        for reservation in selectors.reservations_for_order(str(saga.order_id))
+    ]

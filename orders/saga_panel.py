@@ -1,0 +1,23 @@
+"""The order's row on a saga's admin page (registered with the engine's Participants panel)."""
+
+from typing import Any
+
+from orders import selectors
+from sagas.admin.participants import admin_url
+from sagas.models import SagaInstance
+
+
+def order_rows(saga: SagaInstance) -> list[dict[str, Any]]:
+    """The order the saga places, with its lines, total and admin link."""
+    found = selectors.order_get(str(saga.order_id))
+    if found is None:
+        return []
+    lines = ", ".join(str(line) for line in found.lines.all())
+    return [
+        {
+            "label": f"Order {found.pk}",
+            "status": found.status,
+            "detail": f"{lines}; total {found.total}",
+            "url": admin_url("orders", "order", found.pk),
+        }
+    ]
