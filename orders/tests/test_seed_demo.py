@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from inventory.models import Product
-from sagas.management.commands.seed_demo import DEMO_PASSWORD
+from orders.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
