@@ -9,7 +9,7 @@ class OrdersConfig(AppConfig):
         # The order saga belongs to this service: registering it here puts it in the engine's registry.
         from orders import (
             choreography,
-            saga,  # noqa: F401
+            saga,
             saga_panel,
             selectors,
             services,
@@ -29,3 +29,9 @@ class OrdersConfig(AppConfig):
             )
         )
         register_panel("Orders", saga_panel.order_rows)
+
+        # Its invariants too: check_consistency runs them with the engine's own.
+        from orders.invariants import TITLES, order_violations
+        from sagas.engine.invariants import register_invariants
+
+        register_invariants(saga.ORDER_SAGA.name, TITLES, order_violations)

@@ -1,343 +1,43 @@
-"""The invariants of DESIGN section 7, checked against each participant's own database.
+"""The invariants of DESIGN section 7: the engine's own, and those each saga definition registers.
 
-Everything is set-based, so a million sagas cost a handful of queries, not a million:
-
-- invariants 1, 2 and the per-order part of 6 read five streams ordered by order id (sagas,
-  orders, order lines, payments, reservations), fetched in chunks, and walk them side by
-  side in one pass (a merge join in Python, because no join may cross two aliases); memory
-  stays flat however many sagas there are;
-- invariants 3 and 4 are one statement per participant (per account, per product), so each
-  is read from a single snapshot and money or stock in flight cannot look lost;
-- invariant 5 and the rest of 6 are single filtered or grouped queries that return only the
-  offending rows.
-
-The checks look at saga status and order id only, so they hold for orchestrated and
-choreographed sagas alike.
+The engine's own invariant (5: nothing stuck unnoticed) is one filtered query that returns
+only the offending rows. Each definition's invariants come from the check its app registered
+(sagas.engine.invariants), run here one after the other; each is set-based too, so a
+million sagas cost a handful of queries, not a million.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
-from django.db.models import CharField, Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Q
 from django.utils import timezone
 
-from inventory.models import Product, Reservation, StockMovement
-from orders.models import Order, OrderLine
-from payments.models import CustomerAccount, LedgerEntry, Payment
-from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStatus
-from sagas.participant.customers import customer_name
-from sagas.participant.money import to_money
+from sagas.engine.invariants import CheckContext, Violation, all_invariants, registered_checks
+from sagas.models import ACTIVE_STATUSES, SagaInstance
+
+__all__ = ["DEFAULT_STUCK_GRACE_SECONDS", "Violation", "all_invariants", "find_violations"]
 
 CHUNK_SIZE = 5000
 # Past its deadline a saga is turned to compensation by the next sweep (every minute, picked
 # up within ~30 s by the scheduler); only a saga left alone longer than this counts as stuck.
 DEFAULT_STUCK_GRACE_SECONDS = 120
 
-INVARIANTS = {
-    1: "a completed saga has an approved order, one captured payment of its total, and committed stock",
-    2: "a compensated saga has a cancelled (or no) order, its money back, and no stock held",
-    3: "money is conserved: balances plus captured payments equal deposits",
-    4: "stock is conserved: on hand plus active and committed reservations equal receipts",
-    5: "nothing is stuck unnoticed: no saga in progress past its deadline without a live lease",
-    6: "no idempotency key has more than one effect",
-}
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One broken invariant, with the saga and order it concerns when there is one."""
-
-    invariant: int
-    saga_id: str | None
-    order_id: str | None
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def __str__(self) -> str:
-        return f"[{self.invariant}] saga={self.saga_id or '-'} order={self.order_id or '-'}: {self.message}"
-
 
 def find_violations(
     *, now: datetime | None = None, stuck_grace_seconds: int = DEFAULT_STUCK_GRACE_SECONDS
 ) -> list[Violation]:
-    """Every violation of the six invariants, ordered by invariant number."""
-    now = now or timezone.now()
+    """Every violation of the engine's invariants and of each registered definition's, ordered by number."""
+    context = CheckContext(now=now or timezone.now(), stuck_grace_seconds=stuck_grace_seconds)
     found: list[Violation] = []
-    found.extend(_check_orders())
-    found.extend(_check_money())
-    found.extend(_check_stock())
-    found.extend(_check_stuck(now, stuck_grace_seconds))
-    found.extend(_check_duplicate_effects())
+    for check in registered_checks():
+        found.extend(check.find(context))
+    found.extend(_check_stuck(context.now, context.stuck_grace_seconds))
     found = _attach_sagas(found)
     found.sort(key=lambda v: (v.invariant, v.saga_id or "", v.order_id or ""))
     return found
-
-
-# --- invariants 1, 2 and 6 per order: a merge join of ordered streams -------------------------
-
-
-# Plain strings: compared a few million times, they beat the TextChoices members.
-_COMPLETED, _COMPENSATED = SagaStatus.COMPLETED.value, SagaStatus.COMPENSATED.value
-_APPROVED, _CANCELLED = Order.Status.APPROVED.value, Order.Status.CANCELLED.value
-_CAPTURED = Payment.Status.CAPTURED.value
-_COMMITTED = Reservation.Status.COMMITTED.value
-_HELD = {Reservation.Status.ACTIVE.value, _COMMITTED}
-
-
-def _rows_by_order(queryset: QuerySet, key: str, *fields: str) -> Iterator[tuple]:
-    """(order id as text, *fields) rows ordered by order id, fetched in chunks.
-
-    Ids travel as text: comparing and hashing strings is several times cheaper than uuid.UUID
-    objects, and the column's order is the text's order (fixed-width lowercase hex).
-    """
-    rows = (
-        queryset.filter(**{f"{key}__isnull": False})
-        .annotate(_key=Cast(key, CharField()))
-        .order_by(key)
-        .values_list("_key", *fields)
-    )
-    return rows.iterator(chunk_size=CHUNK_SIZE)
-
-
-class _Cursor:
-    """A stream of rows ordered by order id that hands out the rows of one order at a time."""
-
-    def __init__(self, rows: Iterator[tuple]) -> None:
-        self._rows = rows
-        self._head: tuple | None = next(self._rows, None)
-
-    @property
-    def next_key(self) -> str | None:
-        return None if self._head is None else self._head[0]
-
-    def take(self, key: str) -> list[tuple]:
-        """The rows for `key`, skipping rows of smaller keys (orders no saga refers to)."""
-        taken = []
-        head = self._head
-        while head is not None and head[0] <= key:
-            if head[0] == key:
-                taken.append(head[1:])
-            following = next(self._rows, None)
-            if following is not None and following[0] < head[0]:
-                raise RuntimeError("order ids came back out of order; the merge join would miss rows")
-            head = following
-        self._head = head
-        return taken
-
-
-def _check_orders() -> Iterator[Violation]:
-    skus = dict(Product.objects.using("inventory").values_list("pk", "sku").iterator(chunk_size=CHUNK_SIZE))
-    sagas = _Cursor(_rows_by_order(SagaInstance.objects.using("default"), "order_id", "id", "status"))
-    orders = _Cursor(_rows_by_order(Order.objects.using("orders"), "id", "status", "total"))
-    lines = _Cursor(_rows_by_order(OrderLine.objects.using("orders"), "order_id", "sku", "quantity"))
-    payments = _Cursor(_rows_by_order(Payment.objects.using("payments"), "order_id", "pk", "status", "amount"))
-    reservations = _Cursor(
-        _rows_by_order(Reservation.objects.using("inventory"), "order_id", "product_id", "quantity", "status")
-    )
-    while (order_id := sagas.next_key) is not None:
-        saga_rows = sagas.take(order_id)
-        order_rows = orders.take(order_id)
-        problems = _check_one_order(
-            order_id,
-            saga_rows,
-            order_rows[0] if order_rows else None,
-            lines.take(order_id),
-            payments.take(order_id),
-            [(skus.get(pid, f"product #{pid}"), qty, status) for pid, qty, status in reservations.take(order_id)],
-        )
-        if problems:
-            yield from problems
-
-
-def _uuid_text(value: object) -> str:
-    """The usual hyphenated form of an id that may come back as bare hex (SQLite)."""
-    return str(uuid.UUID(str(value)))
-
-
-def _check_one_order(
-    order_key: str,
-    sagas: list[tuple],
-    order: tuple | None,
-    lines: list[tuple],
-    payments: list[tuple],
-    reservations: list[tuple],
-) -> list[Violation]:
-    """What is wrong with one order and the sagas that drive it; usually nothing, so kept cheap."""
-    problems: list[Violation] = []
-    if len(sagas) == 1:
-        saga_key, status = sagas[0]
-        if status == _COMPLETED:
-            if order is None or order[0] != _APPROVED or not _fully_applied(order, lines, payments, reservations):
-                problems += _check_completed(
-                    _uuid_text(saga_key), _uuid_text(order_key), order, lines, payments, reservations
-                )
-        elif status == _COMPENSATED and not _fully_undone(order, payments, reservations):
-            problems += _check_compensated(_uuid_text(saga_key), _uuid_text(order_key), order, payments, reservations)
-        if len(payments) <= 1 and len(reservations) <= 1:
-            return problems
-    order_id = _uuid_text(order_key)
-    first_saga = _uuid_text(sagas[0][0])
-    if len(sagas) > 1:
-        ids = [_uuid_text(s) for s, _ in sagas]
-        problems.append(Violation(6, first_saga, order_id, f"{len(sagas)} sagas drive this order: {ids}"))
-        for saga_key, status in sagas:
-            if status == _COMPLETED:
-                problems += _check_completed(_uuid_text(saga_key), order_id, order, lines, payments, reservations)
-            elif status == _COMPENSATED:
-                problems += _check_compensated(_uuid_text(saga_key), order_id, order, payments, reservations)
-    if len(payments) > 1:
-        problems.append(Violation(6, first_saga, order_id, f"{len(payments)} payments were taken for one order"))
-    if len(reservations) > 1:
-        problems.append(Violation(6, first_saga, order_id, f"{len(reservations)} reservations were made for one order"))
-    return problems
-
-
-def _fully_applied(order: tuple, lines: list, payments: list, reservations: list) -> bool:
-    """The common case of a completed order, checked without building anything."""
-    return (
-        len(payments) == 1
-        and payments[0][1] == _CAPTURED
-        and payments[0][2] == order[1]
-        and len(reservations) == 1
-        and len(lines) == 1
-        and reservations[0][2] == _COMMITTED
-        and reservations[0][:2] == lines[0]
-    )
-
-
-def _fully_undone(order: tuple | None, payments: list, reservations: list) -> bool:
-    return (
-        (order is None or order[0] == _CANCELLED)
-        and all(status != _CAPTURED for _, status, _ in payments)
-        and all(status not in _HELD for _, _, status in reservations)
-    )
-
-
-def _check_completed(
-    saga_id: str, order_id: str, order: tuple | None, lines: list, payments: list, reservations: list
-) -> list[Violation]:
-    problems = []
-    if order is None:
-        problems.append(Violation(1, saga_id, order_id, "the saga completed but its order was never created"))
-    elif order[0] != _APPROVED:
-        problems.append(Violation(1, saga_id, order_id, f"the saga completed but its order is {order[0]}"))
-    captured = [amount for _, status, amount in payments if status == _CAPTURED]
-    if len(captured) != 1:
-        problems.append(Violation(1, saga_id, order_id, f"{len(captured)} captured payments, exactly one expected"))
-    elif order is not None and captured[0] != order[1]:
-        problems.append(Violation(1, saga_id, order_id, f"captured {captured[0]} but the order total is {order[1]}"))
-    ordered = _quantities(lines)
-    committed = _quantities((sku, qty) for sku, qty, status in reservations if status == _COMMITTED)
-    if committed != ordered:
-        problems.append(
-            Violation(1, saga_id, order_id, f"committed stock {_show(committed)} but ordered {_show(ordered)}")
-        )
-    return problems
-
-
-def _check_compensated(
-    saga_id: str, order_id: str, order: tuple | None, payments: list, reservations: list
-) -> list[Violation]:
-    problems = []
-    if order is not None and order[0] != _CANCELLED:
-        problems.append(Violation(2, saga_id, order_id, f"the saga was compensated but its order is {order[0]}"))
-    for payment_id, status, amount in payments:
-        if status == _CAPTURED:
-            problems.append(Violation(2, saga_id, order_id, f"payment {payment_id} of {amount} is still captured"))
-    for sku, quantity, status in reservations:
-        if status in _HELD:
-            problems.append(Violation(2, saga_id, order_id, f"a reservation of {quantity} x {sku} is still {status}"))
-    return problems
-
-
-def _quantities(rows: Iterable[tuple]) -> Counter:
-    totals: Counter = Counter()
-    for sku, quantity in rows:
-        totals[sku] += quantity
-    return totals
-
-
-def _show(quantities: Counter) -> str:
-    return ", ".join(f"{qty} x {sku}" for sku, qty in sorted(quantities.items())) or "nothing"
-
-
-# --- invariants 3 and 4: one statement per participant ------------------------------------------
-
-_MONEY = DecimalField(max_digits=20, decimal_places=2)
-
-
-def _sum_of(queryset: QuerySet, link: str, field: str, output: Any) -> Coalesce:
-    """The sum of `field` over the rows of `queryset` that belong to the outer row, 0 if none."""
-    total = queryset.filter(**{link: OuterRef("pk")}).order_by().values(link).annotate(s=Sum(field)).values("s")
-    return Coalesce(Subquery(total[:1], output_field=output), Value(0, output_field=output), output_field=output)
-
-
-def _check_money() -> Iterator[Violation]:
-    ledger = LedgerEntry.objects.using("payments")
-    accounts = (
-        CustomerAccount.objects.using("payments")
-        .annotate(
-            captured=_sum_of(Payment.objects.filter(status=Payment.Status.CAPTURED), "account", "amount", _MONEY),
-            deposited=_sum_of(ledger.filter(kind=LedgerEntry.Kind.DEPOSIT), "account", "amount", _MONEY),
-            booked=_sum_of(ledger, "account", "amount", _MONEY),
-        )
-        .order_by("pk")
-        .values_list("customer", "balance", "captured", "deposited", "booked")
-    )
-    for customer, *amounts in accounts.iterator(chunk_size=CHUNK_SIZE):
-        # SQLite sums decimals as floats; two places make both back ends compare alike.
-        balance, captured, deposited, booked = (to_money(amount) for amount in amounts)
-        if balance + captured != deposited:
-            yield Violation(
-                3,
-                None,
-                None,
-                f"account {customer_name(customer)}: balance {balance} + captured {captured} = {balance + captured}, "
-                f"but {deposited} was deposited",
-            )
-        if balance != booked:
-            yield Violation(
-                3,
-                None,
-                None,
-                f"account {customer_name(customer)}: balance {balance} but the ledger adds up to {booked}",
-            )
-
-
-def _check_stock() -> Iterator[Violation]:
-    held = Reservation.objects.filter(status__in=[Reservation.Status.ACTIVE, Reservation.Status.COMMITTED])
-    movements = StockMovement.objects.using("inventory")
-    units = IntegerField()
-    products = (
-        Product.objects.using("inventory")
-        .annotate(
-            held=_sum_of(held, "product", "quantity", units),
-            received=_sum_of(movements.filter(kind=StockMovement.Kind.RECEIVED), "product", "quantity", units),
-            moved=_sum_of(movements, "product", "quantity", units),
-        )
-        .order_by("pk")
-        .values_list("sku", "stock_on_hand", "held", "received", "moved")
-    )
-    for sku, on_hand, held_units, received, moved in products.iterator(chunk_size=CHUNK_SIZE):
-        if on_hand + held_units != received:
-            yield Violation(
-                4,
-                None,
-                None,
-                f"product {sku}: {on_hand} on hand + {held_units} reserved or sold = {on_hand + held_units}, "
-                f"but {received} were received",
-            )
-        if on_hand != moved:
-            yield Violation(4, None, None, f"product {sku}: {on_hand} on hand but the movements add up to {moved}")
 
 
 # --- invariant 5 -----------------------------------------------------------------------------
@@ -362,62 +62,6 @@ def _check_stuck(now: datetime, grace_seconds: int) -> Iterator[Violation]:
             str(order_id) if order_id else None,
             f"{status} {late}s past its deadline with no live lease and nothing scheduled",
         )
-
-
-# --- invariant 6 beyond one effect per order -----------------------------------------------------
-
-
-def _check_duplicate_effects() -> Iterator[Violation]:
-    repeated_orders = (
-        Order.objects.using("orders")
-        .filter(saga_id__isnull=False)
-        .values("saga_id")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
-        .order_by()
-    )
-    for row in repeated_orders:
-        yield Violation(6, str(row["saga_id"]), None, f"{row['n']} orders were created by one saga")
-    # Grouped without a join or a distinct count (the offenders are few); the rest is looked up for them.
-    yield from _repeated_effects(LedgerEntry, "payments", "payment", Payment, "ledger entries")
-    yield from _repeated_effects(StockMovement, "inventory", "reservation", Reservation, "movements")
-
-
-def _repeated_effects(model: Any, alias: str, parent: str, parent_model: Any, noun: str) -> Iterator[Violation]:
-    """Ledger rows of one kind recorded more than once for the same payment or reservation."""
-    repeated = list(
-        model.objects.using(alias)
-        .filter(**{f"{parent}__isnull": False})
-        .values_list(f"{parent}_id", "kind")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
-        .order_by()
-    )
-    owners = _orders_of(parent_model, alias, [parent_id for parent_id, _, _ in repeated])
-    for parent_id, kind, count in repeated:
-        keys = (
-            model.objects.using(alias)
-            .filter(**{f"{parent}_id": parent_id, "kind": kind})
-            .values("key")
-            .distinct()
-            .count()
-        )
-        yield Violation(
-            6, None, owners.get(parent_id), f"{parent} {parent_id} has {count} {kind} {noun} ({_keys(keys)})"
-        )
-
-
-def _orders_of(model: Any, alias: str, pks: list[int]) -> dict[int, str]:
-    """Order id (text) of each payment or reservation named, 1000 at a time."""
-    found: dict[int, str] = {}
-    for start in range(0, len(pks), 1000):
-        rows = model.objects.using(alias).filter(pk__in=pks[start : start + 1000]).values_list("pk", "order_id")
-        found.update((pk, str(order_id)) for pk, order_id in rows)
-    return found
-
-
-def _keys(distinct: int) -> str:
-    return "one idempotency key applied twice" if distinct == 1 else f"under {distinct} different keys"
 
 
 def _attach_sagas(violations: list[Violation]) -> list[Violation]:

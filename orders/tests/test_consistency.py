@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from inventory.models import Product, Reservation, StockMovement
 from orders.models import Order
+from orders.placement import order_place
 from payments.models import CustomerAccount, Payment
 from payments.tests.factories import AccountFactory
 from sagas.consistency import Violation, find_violations
 from sagas.models import SagaInstance, SagaStatus
-from sagas.services import order_place
 from sagas.testing.drain import drain
 
 pytestmark = pytest.mark.django_db(databases="__all__")
