@@ -29,6 +29,11 @@ class OrdersConfig(AppConfig):
             )
         )
         register_panel("Orders", saga_panel.order_rows)
+        # What bench_admin fills the saga table with: order sagas and their participants' rows.
+        from orders.bench import ORDER_FILL
+        from sagas.bench.fill import register_fill_workload
+
+        register_fill_workload(ORDER_FILL)
 
         # Its invariants too: check_consistency runs them with the engine's own.
         from orders.invariants import TITLES, order_violations

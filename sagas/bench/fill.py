@@ -1,26 +1,81 @@
 """Filling the databases with many finished sagas, fast, for measuring the console at scale.
 
-Each synthetic saga is consistent with its participants' rows (an approved order with its
-payment and committed reservation, or a cancelled order with its released reservation), so
-`check_consistency` has real work to do and finds nothing wrong. On PostgreSQL rows go in with
-COPY; elsewhere with bulk inserts.
+The engine writes the saga rows and their step logs; the app that owns the saga registers a
+`FillWorkload` (from its AppConfig.ready()) that writes the business rows each synthetic saga
+stands for, consistent with its outcome, so `check_consistency` has real work to do and finds
+nothing wrong. On PostgreSQL rows go in with COPY; elsewhere with bulk inserts.
 """
 
 import json
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
+from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import F
 
-from inventory.models import Product
-from payments.models import CustomerAccount
 
-PRICE = Decimal("10.00")
-STEPS_OK = ("create_order", "reserve_stock", "charge_payment", "approve_order", "commit_stock")
+class Outcome(StrEnum):
+    """How a synthetic saga ended (or did not)."""
+
+    COMPLETED = "completed"
+    COMPENSATED = "compensated"
+    FAILED = "failed"
+    STUCK = "stuck"
+
+
+@dataclass(frozen=True)
+class PlannedSaga:
+    """One synthetic saga: its id, its business key (the saga's order_id column), how it ended, when it began."""
+
+    saga_id: uuid.UUID
+    key: uuid.UUID
+    outcome: str
+    created: datetime
+    number: int
+
+
+@dataclass(frozen=True)
+class FillScope:
+    """What a workload opened for one fill: the party its sagas belong to, their input, and its row writer."""
+
+    party: str
+    # The saga input of a planned saga, as its definition's first step would read it.
+    saga_input: Callable[[PlannedSaga], dict[str, Any]]
+    # Write the business rows of every planned saga; returns rows written per table.
+    write: Callable[[list[PlannedSaga]], dict[str, int]]
+
+
+@dataclass(frozen=True)
+class FillWorkload:
+    """The saga the fill writes, registered by the app that owns it."""
+
+    definition_name: str
+    # The forward steps a completed saga logged, in order.
+    steps: tuple[str, ...]
+    # The last error of a saga that did not complete.
+    failure: str
+    # Create what the sagas of one fill share (run: a short unique tag, total: how many sagas).
+    open: Callable[[str, int], FillScope]
+
+
+_workload: list[FillWorkload] = []
+
+
+def register_fill_workload(workload: FillWorkload) -> None:
+    """Make `workload` the saga that fill() writes (call from the owning app's ready())."""
+    _workload[:] = [workload]
+
+
+def fill_workload() -> FillWorkload:
+    """The registered workload; LookupError when no app registered one."""
+    if not _workload:
+        raise LookupError("No app registered a fill workload (sagas.bench.fill.register_fill_workload).")
+    return _workload[0]
 
 
 def _stored_form(connection):
@@ -39,7 +94,7 @@ def _stored_form(connection):
     return adapt
 
 
-def _copy(alias: str, table: str, columns: tuple[str, ...], rows: Iterator[tuple]) -> int:
+def copy_rows(alias: str, table: str, columns: tuple[str, ...], rows: Iterator[tuple]) -> int:
     """Write rows into a table: COPY on PostgreSQL, executemany elsewhere."""
     connection = connections[alias]
     count = 0
@@ -70,65 +125,62 @@ def _copy(alias: str, table: str, columns: tuple[str, ...], rows: Iterator[tuple
 def fill(total: int, seed: int = 1, failed_share: float = 0.01, stuck_share: float = 0.001) -> dict[str, int]:
     """Add `total` sagas with step logs and matching participant rows; returns rows written per table."""
     rng = random.Random(seed)
-    run = uuid.uuid4().hex[:6]
-    customer = f"fill-{run}"
-    sku = f"FILL-{run}"
-    from inventory import services as inventory
-    from payments import services as payments
-
-    payments.account_open(customer, "0")
-    product = inventory.product_register(sku, "Filler item", PRICE, total)
-    account = CustomerAccount.objects.using("payments").get(customer=customer)
+    workload = fill_workload()
+    steps = workload.steps
+    scope = workload.open(uuid.uuid4().hex[:6], total)
     now = datetime.now(UTC)
     plan = []
     for number in range(total):
         roll = rng.random()
-        kind = (
-            "failed"
+        outcome = (
+            Outcome.FAILED
             if roll < failed_share
-            else "stuck"
+            else Outcome.STUCK
             if roll < failed_share + stuck_share
-            else ("completed" if rng.random() < 0.8 else "compensated")
+            else (Outcome.COMPLETED if rng.random() < 0.8 else Outcome.COMPENSATED)
         )
         created = now - timedelta(seconds=rng.uniform(0, 30 * 86400))
-        plan.append((uuid.uuid4(), uuid.uuid4(), kind, created, number))
-    completed = [p for p in plan if p[2] == "completed"]
+        plan.append(PlannedSaga(uuid.uuid4(), uuid.uuid4(), outcome, created, number))
     written: dict[str, int] = {}
+    status_of = {
+        Outcome.COMPLETED: "COMPLETED",
+        Outcome.COMPENSATED: "COMPENSATED",
+        Outcome.FAILED: "FAILED",
+        Outcome.STUCK: "RUNNING",
+    }
 
     def saga_rows() -> Iterator[tuple]:
-        for saga_id, order_id, kind, created, _ in plan:
-            status = {"completed": "COMPLETED", "compensated": "COMPENSATED", "failed": "FAILED", "stuck": "RUNNING"}[
-                kind
-            ]
-            finished = created + timedelta(milliseconds=rng.randint(40, 400)) if kind != "stuck" else None
-            lease = created + timedelta(seconds=20) if kind == "stuck" else None
-            error = "charge_payment: InsufficientFunds: Insufficient funds" if kind != "completed" else ""
-            context = json.dumps({"input": {"order_id": str(order_id), "customer": customer, "sku": sku}})
+        for saga in plan:
+            kind = saga.outcome
+            finished = saga.created + timedelta(milliseconds=rng.randint(40, 400)) if kind != Outcome.STUCK else None
+            lease = saga.created + timedelta(seconds=20) if kind == Outcome.STUCK else None
+            error = workload.failure if kind != Outcome.COMPLETED else ""
+            context = json.dumps({"input": scope.saga_input(saga)})
             yield (
-                saga_id,
-                "order",
+                saga.saga_id,
+                workload.definition_name,
                 1,
                 "orchestration",
-                status,
-                "COMPENSATION" if kind == "compensated" else "FORWARD",
-                4 if kind == "completed" else 0,
-                "commit_stock" if kind == "completed" else "create_order",
+                status_of[kind],
+                "COMPENSATION" if kind == Outcome.COMPENSATED else "FORWARD",
+                len(steps) - 1 if kind == Outcome.COMPLETED else 0,
+                steps[-1] if kind == Outcome.COMPLETED else steps[0],
                 1,
                 context,
                 None,
-                order_id,
-                customer,
+                saga.key,
+                scope.party,
                 "",
                 lease,
                 3,
                 None,
-                now + timedelta(days=1) if kind == "stuck" else created + timedelta(seconds=300),
+                now + timedelta(days=1) if kind == Outcome.STUCK else saga.created + timedelta(seconds=300),
                 False,
                 error,
                 None,
                 "",
-                created,
-                finished or created,
+                saga.created,
+                finished or saga.created,
                 finished,
             )
 
@@ -160,16 +212,16 @@ def fill(total: int, seed: int = 1, failed_share: float = 0.01, stuck_share: flo
         "finished_at",
     )
     with transaction.atomic(using="default"):
-        written["sagas"] = _copy("default", "sagas_sagainstance", columns, saga_rows())
+        written["sagas"] = copy_rows("default", "sagas_sagainstance", columns, saga_rows())
 
     def step_rows() -> Iterator[tuple]:
-        for saga_id, _, kind, created, _ in plan:
-            names = STEPS_OK if kind == "completed" else ("create_order",)
+        for saga in plan:
+            names = steps if saga.outcome == Outcome.COMPLETED else steps[:1]
             for index, name in enumerate(names):
-                started = created + timedelta(milliseconds=10 * index)
-                status = "SUCCEEDED" if kind in ("completed", "compensated") else "FAILED"
+                started = saga.created + timedelta(milliseconds=10 * index)
+                status = "SUCCEEDED" if saga.outcome in (Outcome.COMPLETED, Outcome.COMPENSATED) else "FAILED"
                 yield (
-                    saga_id,
+                    saga.saga_id,
                     name,
                     index,
                     "FORWARD",
@@ -208,59 +260,7 @@ def fill(total: int, seed: int = 1, failed_share: float = 0.01, stuck_share: flo
         "reason",
     )
     with transaction.atomic(using="default"):
-        written["steps"] = _copy("default", "sagas_sagasteplog", step_columns, step_rows())
+        written["steps"] = copy_rows("default", "sagas_sagasteplog", step_columns, step_rows())
 
-    def order_rows() -> Iterator[tuple]:
-        for saga_id, order_id, kind, created, _ in plan:
-            status = "APPROVED" if kind == "completed" else "CANCELLED" if kind == "compensated" else "PENDING"
-            yield (order_id, f"fill:{order_id}", customer, status, PRICE, saga_id, "", created, created)
-
-    with transaction.atomic(using="orders"):
-        written["orders"] = _copy(
-            "orders",
-            "orders_order",
-            ("id", "key", "customer", "status", "total", "saga_id", "cancel_reason", "created_at", "updated_at"),
-            order_rows(),
-        )
-        written["order_lines"] = _copy(
-            "orders",
-            "orders_orderline",
-            ("order_id", "sku", "quantity", "unit_price", "line_total"),
-            ((o, sku, 1, PRICE, PRICE) for _, o, _, _, _ in plan),
-        )
-    # Completed sagas sold one unit and took one payment each, with the ledger rows that go with them.
-    with transaction.atomic(using="inventory"):
-        written["reservations"] = _copy(
-            "inventory",
-            "inventory_reservation",
-            ("key", "order_id", "product_id", "quantity", "status", "created_at", "updated_at"),
-            ((f"fill:{o}", o, product.pk, 1, "COMMITTED", c, c) for _, o, _, c, _ in completed),
-        )
-        written["stock_movements"] = _copy(
-            "inventory",
-            "inventory_stockmovement",
-            ("product_id", "kind", "quantity", "key", "created_at"),
-            ((product.pk, "RESERVED", -1, f"fill:{o}", c) for _, o, _, c, _ in completed),
-        )
-        Product.objects.using("inventory").filter(pk=product.pk).update(
-            stock_on_hand=F("stock_on_hand") - len(completed)
-        )
-    payments.account_deposit(customer, PRICE * len(completed)) if completed else None
-    with transaction.atomic(using="payments"):
-        written["payments"] = _copy(
-            "payments",
-            "payments_payment",
-            ("key", "account_id", "order_id", "amount", "status", "created_at", "updated_at"),
-            ((f"fill:{o}", account.pk, o, PRICE, "CAPTURED", c, c) for _, o, _, c, _ in completed),
-        )
-        with connections["payments"].cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO payments_ledgerentry (account_id, kind, amount, payment_id, key, created_at) "
-                "SELECT account_id, 'CHARGE', -amount, id, key, created_at FROM payments_payment WHERE account_id = %s",
-                [account.pk],
-            )
-            written["ledger_entries"] = cursor.rowcount
-        CustomerAccount.objects.using("payments").filter(pk=account.pk).update(
-            balance=F("balance") - PRICE * len(completed)
-        )
+    written.update(scope.write(plan))
     return written
