@@ -10,9 +10,9 @@ from django.conf import settings
 from django.utils.translation import ngettext
 
 from inventory.models import Product
+from orders.placement import MAX_ORDER_QUANTITY
 from sagas.errors import InvalidOrderRequest
 from sagas.models import SagaStyle
-from sagas.services import MAX_ORDER_QUANTITY
 
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 # Which form field shows an error that `order_place` reports for one of its arguments.

@@ -19,12 +19,12 @@ from inventory import selectors as inventory_selectors
 from orders import progress
 from orders import selectors as order_selectors
 from orders.forms import OrderForm
+from orders.placement import order_place
 from orders.throttling import order_place_wait
 from payments import selectors as payment_selectors
 from sagas.errors import InvalidOrderRequest
 from sagas.models import SagaInstance
 from sagas.participant.customers import customer_key
-from sagas.services import order_place
 
 ORDERS_PER_PAGE = 10
 

@@ -6,12 +6,12 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from orders.api.selectors import ORDER_STATUSES
+from orders.placement import MAX_ORDER_QUANTITY
 from sagaproject.api_customers import CustomerNameField, CustomerNamesList
 from sagaproject.api_fields import RequiredText
 from sagas.api.idempotency import KEY_MAX_LENGTH
 from sagas.models import Direction, SagaStatus, SagaStyle, StepStatus
 from sagas.participant.parsing import InvalidNumber, parse_whole_number
-from sagas.services import MAX_ORDER_QUANTITY
 
 
 class WholeNumberField(serializers.IntegerField):

@@ -18,11 +18,11 @@ from rest_framework.views import APIView
 from orders.api.selectors import order_sagas_visible_to, placed_order_get, placed_order_of, placed_orders_of
 from orders.api.serializers import OrderDetailOutput, OrderOutput, OrderPlaceFormInput, OrderPlaceInput
 from orders.api.throttles import OrderPlaceThrottle
+from orders.placement import order_place
 from sagaproject.api_docs import FIELD_ERRORS, READ_ERRORS, WRITE_ERRORS, ErrorOutput
 from sagaproject.api_pagination import NewestFirstCursorPagination
 from sagas.api import idempotency
 from sagas.participant.customers import customer_key
-from sagas.services import order_place
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     idempotency.HEADER,

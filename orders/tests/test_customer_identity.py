@@ -13,12 +13,12 @@ from django.urls import reverse
 from inventory.tests.factories import ProductFactory
 from orders.forms import new_form_token
 from orders.models import Order
+from orders.placement import order_place
 from payments import selectors as payment_selectors
 from payments.models import CustomerAccount
 from payments.tests.factories import AccountFactory, account_for
 from sagas.models import SagaInstance, SagaStatus
 from sagas.participant import customers
-from sagas.services import order_place
 from sagas.testing.drain import drain
 from sagas.tests.api_helpers import token_client
 

@@ -6,10 +6,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from orders.placement import order_place
 from orders.progress import saga_for_order, saga_progress, sagas_for_customer
 from payments.tests.factories import AccountFactory
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
-from sagas.services import order_place, saga_compensate, saga_resolve
+from sagas.services import saga_compensate, saga_resolve
 from sagas.testing.choreography import drain_events
 from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory

@@ -10,9 +10,9 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from inventory.tests.factories import ProductFactory
+from orders.placement import order_place
 from payments.tests.factories import account_for
 from sagas.participant.customers import customer_key_for_username
-from sagas.services import order_place
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

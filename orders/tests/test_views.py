@@ -13,10 +13,10 @@ from django.urls import reverse
 from inventory.tests.factories import ProductFactory
 from orders.forms import new_form_token
 from orders.models import Order
+from orders.placement import order_place
 from payments.tests.factories import account_for
 from sagas.models import SagaInstance, SagaStatus
 from sagas.participant.customers import customer_key_for_username
-from sagas.services import order_place
 from sagas.testing.choreography import drain_events
 from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory

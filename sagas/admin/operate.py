@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from sagas.admin.operations import OPERATIONS, Operation
 from sagas.admin.tools import saga_title, saga_where
+from sagas.engine.styles import OperatorAction
 from sagas.errors import ActionNotAllowed, SagaNotFound
 from sagas.models import SagaInstance
 
@@ -50,7 +51,7 @@ class EditInputForm(ReasonForm):
 
 
 def _form_class(operation: Operation) -> type[ReasonForm]:
-    return EditInputForm if operation.name == "edit_input" else ReasonForm
+    return EditInputForm if operation.name == OperatorAction.EDIT_INPUT else ReasonForm
 
 
 def _actor(request: HttpRequest) -> str:
@@ -60,7 +61,7 @@ def _actor(request: HttpRequest) -> str:
 def _run(model_admin: Any, request: HttpRequest, operation: Operation, saga: SagaInstance, form: ReasonForm) -> bool:
     """Run the operation on one saga; a refusal becomes an error message. True on success."""
     kwargs: dict[str, Any] = {"actor": _actor(request), "reason": form.cleaned_data["reason"]}
-    if operation.name == "edit_input":
+    if operation.name == OperatorAction.EDIT_INPUT:
         kwargs["new_input"] = form.cleaned_data["new_input"]
     try:
         operation.service(saga.pk, **kwargs)
@@ -118,7 +119,7 @@ def operate_view(model_admin: Any, request: HttpRequest, object_id: str, operati
             return HttpResponseRedirect(change_url)
     else:
         initial = {}
-        if operation.name == "edit_input":
+        if operation.name == OperatorAction.EDIT_INPUT:
             initial["new_input"] = json.dumps(saga.context.get("input", {}), indent=2, sort_keys=True)
         form = form_class(initial=initial)
     return _confirmation(model_admin, request, operation, [saga], form, bulk=False)

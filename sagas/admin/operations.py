@@ -1,22 +1,21 @@
 """The operator actions the admin offers on a saga, and what each would do to a given saga.
 
 Each operation names its service, its permission and how to describe its effect before it
-runs. The description is a preview for the confirmation page; the service re-checks the
-saga's state under its own transaction and has the last word.
+runs. The description is a preview for the confirmation page and the saga page's buttons;
+why an action is refused is the service's own rule (sagas.services.REFUSALS), which the
+service checks again under its own transaction, so the preview and the service agree.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils import timezone
-
 from sagas import services
-from sagas.choreography import start as choreography
 from sagas.engine import transitions
 from sagas.engine.definition import get_definition
+from sagas.engine.styles import OperatorAction, PlannedCompensation
 from sagas.engine.transitions import Position
-from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStyle
+from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus
 
 
 @dataclass
@@ -24,7 +23,7 @@ class Plan:
     """What an operation would do to one saga, or why it would be refused."""
 
     effects: list[str] = field(default_factory=list)
-    compensations: list[services.PlannedCompensation] = field(default_factory=list)
+    compensations: list[PlannedCompensation] = field(default_factory=list)
     refusal: str = ""
     # How the confirmation page names the saga and where it is (set by the page).
     title: str = ""
@@ -33,12 +32,11 @@ class Plan:
 
 @dataclass(frozen=True)
 class Operation:
-    name: str
+    name: OperatorAction
     label: str
     verb: str
     permission: str
     service: Callable[..., SagaInstance]
-    explain: Callable[[SagaInstance], Plan]
     superuser_only: bool = False
     bulk: bool = True
 
@@ -52,18 +50,9 @@ class Operation:
             return False
         return user.is_active and user.has_perm(self.perm)
 
-
-def _choreographed(saga: SagaInstance) -> bool:
-    return saga.style == SagaStyle.CHOREOGRAPHY
-
-
-def _engine_only(name: str, explain: Callable[[SagaInstance], Plan]) -> Callable[[SagaInstance], Plan]:
-    """Actions that steer the engine's steps; a choreographed saga has none to steer."""
-
-    def checked(saga: SagaInstance) -> Plan:
-        return Plan(refusal=choreography.refusal_for(name)) if _choreographed(saga) else explain(saga)
-
-    return checked
+    def explain(self, saga: SagaInstance) -> Plan:
+        """What this operation would do to the saga, or why it is refused."""
+        return plan_for(self.name, saga)
 
 
 def _direction_word(saga: SagaInstance) -> str:
@@ -71,8 +60,6 @@ def _direction_word(saga: SagaInstance) -> str:
 
 
 def _explain_retry(saga: SagaInstance) -> Plan:
-    if saga.status != SagaStatus.FAILED:
-        return Plan(refusal=f"Only a FAILED saga can be retried; this one is {saga.status}.")
     status = SagaStatus.COMPENSATING if saga.direction == Direction.COMPENSATION else SagaStatus.RUNNING
     effects = [
         f"Runs the {_direction_word(saga)} \u201c{saga.current_step}\u201d again with a fresh set of attempts.",
@@ -84,52 +71,19 @@ def _explain_retry(saga: SagaInstance) -> Plan:
 
 
 def _explain_compensate(saga: SagaInstance) -> Plan:
-    refusal = choreography.compensate_refusal(saga) if _choreographed(saga) else services._compensate_refusal(saga)
-    if refusal:
-        return Plan(refusal=refusal)
-    if _choreographed(saga):
-        heading, stages = choreography.choreography_compensation_plan()
-        return Plan(effects=[heading, *stages])
-    planned = services.compensation_plan(saga)
-    if not planned:
+    plan = services.compensation_plan(saga)
+    if plan.empty:
         return Plan(effects=["Nothing has been done that needs undoing: the saga becomes COMPENSATED at once."])
-    return Plan(effects=["Stops the saga where it is.", str(services.COMPENSATE_PLAN_HEADING)], compensations=planned)
+    if plan.stages:
+        return Plan(effects=[plan.heading, *plan.stages])
+    return Plan(effects=["Stops the saga where it is.", plan.heading], compensations=plan.compensations)
 
 
 def _explain_resume(saga: SagaInstance) -> Plan:
-    if _choreographed(saga):
-        refusal = choreography.resume_refusal(saga)
-        if refusal:
-            return Plan(refusal=refusal)
-        return Plan(
-            effects=[
-                "Delivers every event of the saga again to its services, including any a service gave up on.",
-                "Services that already acted on an event skip the repeat (inbox and idempotency keys).",
-            ]
-        )
-    if saga.status not in ACTIVE_STATUSES:
-        return Plan(refusal=f"Only a saga still in progress can be resumed; this one is {saga.status}.")
-    if saga.paused:
-        return Plan(refusal="The saga is paused; unpause it instead.")
-    if saga.lease_expires_at and saga.lease_expires_at > timezone.now():
-        return Plan(
-            refusal=f"A worker ({saga.lease_owner}) holds the saga until {saga.lease_expires_at:%H:%M:%S} UTC; "
-            "it is not stuck."
-        )
-    return Plan(
-        effects=[
-            "Clears the expired lease and any retry wait, and hands the saga back to the workers.",
-            f"They continue with the {_direction_word(saga)} \u201c{saga.current_step}\u201d; a repeat of an attempt "
-            "that already took effect is harmless (idempotency keys).",
-        ]
-    )
+    return Plan(effects=services.resume_effects(saga))
 
 
 def _explain_pause(saga: SagaInstance) -> Plan:
-    if saga.status not in ACTIVE_STATUSES:
-        return Plan(refusal=f"Only a saga in progress can be paused; this one is {saga.status}.")
-    if saga.paused:
-        return Plan(refusal="The saga is already paused.")
     return Plan(
         effects=[
             "Workers and the recovery sweep leave the saga alone until someone unpauses it.",
@@ -139,16 +93,12 @@ def _explain_pause(saga: SagaInstance) -> Plan:
 
 
 def _explain_unpause(saga: SagaInstance) -> Plan:
-    if not saga.paused:
-        return Plan(refusal="The saga is not paused.")
     if saga.status in ACTIVE_STATUSES:
         return Plan(effects=[f"The workers continue with the {_direction_word(saga)} \u201c{saga.current_step}\u201d."])
     return Plan(effects=[f"Clears the pause flag; the saga is {saga.status} and stays so."])
 
 
 def _explain_edit_input(saga: SagaInstance) -> Plan:
-    if saga.status != SagaStatus.FAILED:
-        return Plan(refusal=f"Only a FAILED saga can have its input edited; this one is {saga.status}.")
     return Plan(
         effects=[
             "Replaces the saga's input with the JSON you enter below (the order id cannot change).",
@@ -159,8 +109,6 @@ def _explain_edit_input(saga: SagaInstance) -> Plan:
 
 
 def _explain_skip_step(saga: SagaInstance) -> Plan:
-    if saga.status != SagaStatus.FAILED:
-        return Plan(refusal=f"Only a step that stopped a FAILED saga can be skipped; this one is {saga.status}.")
     definition = get_definition(saga.definition_name, saga.definition_version)
     new = transitions.after_success(definition, Position(saga.status, saga.direction, saga.step_index))
     if new.terminal:
@@ -178,10 +126,6 @@ def _explain_skip_step(saga: SagaInstance) -> Plan:
 
 
 def _explain_resolve(saga: SagaInstance) -> Plan:
-    if saga.status != SagaStatus.FAILED:
-        return Plan(refusal=f"Only a FAILED saga can be marked resolved; this one is {saga.status}.")
-    if saga.resolved_at is not None:
-        return Plan(refusal=f"The saga was already marked resolved by {saga.resolved_by}.")
     return Plan(
         effects=[
             "Records that you dealt with the saga by hand; it stays FAILED and nothing is run.",
@@ -190,46 +134,48 @@ def _explain_resolve(saga: SagaInstance) -> Plan:
     )
 
 
+_EFFECTS: dict[OperatorAction, Callable[[SagaInstance], Plan]] = {
+    OperatorAction.RETRY: _explain_retry,
+    OperatorAction.COMPENSATE: _explain_compensate,
+    OperatorAction.RESUME: _explain_resume,
+    OperatorAction.PAUSE: _explain_pause,
+    OperatorAction.UNPAUSE: _explain_unpause,
+    OperatorAction.EDIT_INPUT: _explain_edit_input,
+    OperatorAction.SKIP_STEP: _explain_skip_step,
+    OperatorAction.RESOLVE: _explain_resolve,
+}
+
+
+def plan_for(action: OperatorAction, saga: SagaInstance) -> Plan:
+    """What the action would do to the saga, or why it is refused: the refusal is the service's own rule."""
+    refusal = services.REFUSALS[action](saga)
+    if refusal:
+        return Plan(refusal=refusal)
+    return _EFFECTS[action](saga)
+
+
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
+        Operation(OperatorAction.RETRY, "Retry the failed step", "Retry", "retry_saga", services.saga_retry),
         Operation(
-            "retry",
-            "Retry the failed step",
-            "Retry",
-            "retry_saga",
-            services.saga_retry,
-            _engine_only("retry", _explain_retry),
+            OperatorAction.COMPENSATE, "Compensate now", "Compensate", "compensate_saga", services.saga_compensate
         ),
+        Operation(OperatorAction.RESUME, "Resume a stuck saga", "Resume", "resume_saga", services.saga_resume),
+        Operation(OperatorAction.PAUSE, "Pause", "Pause", "pause_saga", services.saga_pause),
+        Operation(OperatorAction.UNPAUSE, "Unpause", "Unpause", "pause_saga", services.saga_unpause),
         Operation(
-            "compensate",
-            "Compensate now",
-            "Compensate",
-            "compensate_saga",
-            services.saga_compensate,
-            _explain_compensate,
-        ),
-        Operation("resume", "Resume a stuck saga", "Resume", "resume_saga", services.saga_resume, _explain_resume),
-        Operation("pause", "Pause", "Pause", "pause_saga", services.saga_pause, _engine_only("pause", _explain_pause)),
-        Operation("unpause", "Unpause", "Unpause", "pause_saga", services.saga_unpause, _explain_unpause),
-        Operation(
-            "edit_input",
+            OperatorAction.EDIT_INPUT,
             "Edit input and retry",
             "Save the input and retry",
             "edit_saga_input",
             services.saga_edit_input,
-            _engine_only("edit_input", _explain_edit_input),
             superuser_only=True,
             bulk=False,
         ),
         Operation(
-            "skip_step",
-            "Skip the failed step",
-            "Skip the step",
-            "skip_saga_step",
-            services.saga_skip_step,
-            _engine_only("skip_step", _explain_skip_step),
+            OperatorAction.SKIP_STEP, "Skip the failed step", "Skip the step", "skip_saga_step", services.saga_skip_step
         ),
-        Operation("resolve", "Mark resolved", "Mark resolved", "resolve_saga", services.saga_resolve, _explain_resolve),
+        Operation(OperatorAction.RESOLVE, "Mark resolved", "Mark resolved", "resolve_saga", services.saga_resolve),
     )
 }

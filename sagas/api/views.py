@@ -16,6 +16,7 @@ from sagas.admin.operations import OPERATIONS
 from sagas.api.filters import SagaFilter
 from sagas.api.permissions import CanViewSagas, HasSagaActionPermission
 from sagas.api.serializers import SagaActionInput, SagaDetailOutput, SagaOutput, SagaResumeInput
+from sagas.engine.styles import OperatorAction
 from sagas.models import SagaInstance
 
 SAGA_ID = OpenApiParameter("saga_id", str, OpenApiParameter.PATH, description="The saga's id (a UUID).")
@@ -60,8 +61,8 @@ class _SagaActionApi(APIView):
     """Validate the reason, call the admin operation's service and answer with the saga."""
 
     permission_classes = [HasSagaActionPermission]
-    # A name in the admin's OPERATIONS: its permission and its service, written once.
-    operation = ""
+    # An operation of the admin's OPERATIONS: its permission and its service, written once.
+    operation: OperatorAction
     # Also what the browsable API draws its form from.
     serializer_class: type[SagaActionInput] = SagaActionInput
 
@@ -91,17 +92,17 @@ def _action_schema(operation_id: str, summary: str, request: type = SagaActionIn
 @_action_schema("sagas_retry", "Run the failed step of a FAILED saga again")
 class SagaRetryApi(_SagaActionApi):
     name = _("Retry")
-    operation = "retry"
+    operation = OperatorAction.RETRY
 
 
 @_action_schema("sagas_compensate", "Stop the saga and undo its steps in reverse order")
 class SagaCompensateApi(_SagaActionApi):
     name = _("Compensate")
-    operation = "compensate"
+    operation = OperatorAction.COMPENSATE
 
 
 @_action_schema("sagas_resume", "Hand a stuck saga back to the workers", request=SagaResumeInput)
 class SagaResumeApi(_SagaActionApi):
     name = _("Resume")
-    operation = "resume"
+    operation = OperatorAction.RESUME
     serializer_class = SagaResumeInput

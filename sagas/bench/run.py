@@ -23,11 +23,11 @@ from django_q.tasks import async_task
 from inventory import services as inventory
 from orders import services as orders
 from orders.models import Order
+from orders.placement import order_place
 from payments import services as payments
 from sagaproject.databases import SERVICE_ALIASES
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStepLog
 from sagas.participant.refusals import BusinessRefusal
-from sagas.services import order_place
 
 PRICE = Decimal("10.00")
 RICH = Decimal("1000000.00")

@@ -7,9 +7,9 @@ from typing import Any
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
+from orders.placement import order_place
 from sagas.models import SagaInstance, SagaStatus
 from sagas.participant import faults
-from sagas.services import order_place
 from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
 

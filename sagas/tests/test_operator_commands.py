@@ -11,9 +11,9 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from orders.models import Order
+from orders.placement import order_place
 from sagas.engine.queue import queued_saga_ids
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog
-from sagas.services import order_place
 from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
 from sagas.tests.helpers import order_of

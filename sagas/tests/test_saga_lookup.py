@@ -18,8 +18,8 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
+from orders.placement import order_place
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog
-from sagas.services import order_place
 from sagas.testing.drain import drain
 from sagas.tests.admin_support import saga_row, staff_user
 from sagas.tests.factories import FaultRuleFactory

@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from orders.placement import order_place
 from sagas.models import Direction, SagaInstance, SagaStatus
-from sagas.services import order_place
 from sagas.tests.admin_support import saga_row, staff_user
 
 pytestmark = pytest.mark.django_db(databases="__all__")

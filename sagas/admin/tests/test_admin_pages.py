@@ -9,11 +9,11 @@ from inventory.models import Product, Reservation, StockMovement
 from orders import models as orders_models
 from orders.models import IdempotencyRecord as OrderRecord
 from orders.models import Order
+from orders.placement import order_place
 from payments import models as payments_models
 from payments.models import CustomerAccount, LedgerEntry, Payment, Refund
 from payments.models import IdempotencyRecord as PaymentRecord
 from sagas.models import FaultRule, IdempotentRequest, SagaStepLog
-from sagas.services import order_place
 from sagas.tests.admin_support import placed, refunded_saga, staff_user
 from sagas.tests.factories import FaultRuleFactory
 

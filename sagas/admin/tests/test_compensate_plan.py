@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from sagas.engine.styles import COMPENSATE_PLAN_HEADING
 from sagas.models import SagaStatus
-from sagas.services import COMPENSATE_PLAN_HEADING
 from sagas.tests.admin_support import saga_row, staff_user
 
 pytestmark = pytest.mark.django_db(databases="__all__")

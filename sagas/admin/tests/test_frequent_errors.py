@@ -5,10 +5,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from orders.placement import order_place
 from payments.tests.factories import AccountFactory
 from sagas.participant import faults
 from sagas.selectors import frequent_errors
-from sagas.services import order_place
 from sagas.testing.choreography import drain_events
 from sagas.testing.drain import drain
 from sagas.tests.admin_support import staff_user

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from sagas.services import order_place
+from orders.placement import order_place
 from sagas.tests.admin_support import staff_user
 
 pytestmark = pytest.mark.django_db(databases="__all__")

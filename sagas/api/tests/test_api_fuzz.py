@@ -28,9 +28,9 @@ from schemathesis import Case
 from schemathesis.generation import GenerationMode
 
 from inventory.tests.factories import ProductFactory
+from orders.placement import order_place
 from sagas.api import idempotency
 from sagas.participant.customers import customer_key
-from sagas.services import order_place
 from sagas.testing.choreography import drain_events
 from sagas.tests.api_helpers import make_user, permissions
 

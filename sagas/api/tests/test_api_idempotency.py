@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from inventory.tests.factories import ProductFactory
 from orders.models import Order
+from orders.placement import order_place
 from sagas.api import idempotency
 from sagas.models import IdempotentRequest, SagaInstance, SagaStyle
 from sagas.participant.customers import customer_key
-from sagas.services import order_place
 from sagas.testing.choreography import drain_events
 from sagas.tests.api_helpers import make_user, place, token_client
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inventory.tests.factories import ProductFactory
+from orders.placement import order_place
 from sagas.models import Direction, FaultRule, SagaInstance, SagaStatus
 from sagas.participant.customers import customer_key_for_username
-from sagas.services import order_place
 from sagas.testing.drain import drain
 from sagas.tests.api_helpers import make_user, token_client
 from sagas.tests.factories import FaultRuleFactory

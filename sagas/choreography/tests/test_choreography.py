@@ -7,12 +7,13 @@ import pytest
 
 from inventory.models import Reservation
 from orders.models import Order
+from orders.placement import order_place
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagas.consistency import find_violations
 from sagas.models import Direction, SagaStatus, StepStatus
 from sagas.participant import faults
-from sagas.services import order_place, saga_resume
+from sagas.services import saga_resume
 from sagas.testing.choreography import drain_events
 from sagas.tests.factories import FaultRuleFactory
 from sagas.tests.helpers import balance, on_hand, order_of, payments_of, reservations_of

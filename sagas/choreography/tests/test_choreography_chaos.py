@@ -29,6 +29,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from inventory.tests.factories import ProductFactory
+from orders.placement import order_place
 from payments.tests.factories import AccountFactory
 from sagas.choreography.monitor import DELIVERIES
 from sagas.choreography.sweep import sweep as choreography_sweep
@@ -43,7 +44,6 @@ from sagas.models import (
     SagaStyle,
     StepStatus,
 )
-from sagas.services import order_place
 from sagas.testing.cluster import Supervisor, WorkerCluster
 from sagas.tests.effects import duplicate_effects
 from sagas.tests.factories import FaultRuleFactory

@@ -19,10 +19,10 @@ from django_q.signing import SignedPackage
 from inventory.models import OutboxEvent as InventoryOutbox
 from inventory.tests.factories import ProductFactory
 from orders.models import OutboxEvent as OrderOutbox
+from orders.placement import order_place
 from payments.models import OutboxEvent as PaymentOutbox
 from payments.tests.factories import AccountFactory
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStatus
-from sagas.services import order_place
 from sagas.testing.choreography import outbox_backlog
 from sagas.testing.cluster import WorkerCluster, wait_until
 

@@ -20,12 +20,12 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
 from inventory.tests.factories import ProductFactory
+from orders.placement import order_place
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagaproject import order_events as ev
 from sagas.choreography import monitor
 from sagas.models import FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
-from sagas.services import order_place
 from sagas.testing.choreography import drain_events
 from sagas.testing.cluster import wait_until
 from sagas.tests.factories import FaultRuleFactory

@@ -15,6 +15,7 @@ from inventory.models import OutboxEvent as InventoryOutbox
 from inventory.models import Product, Reservation, StockMovement
 from inventory.tests.factories import ProductFactory
 from orders.models import Order
+from orders.placement import order_place
 from payments.models import LedgerEntry, Payment
 from payments.tests.factories import AccountFactory
 from sagas.choreography.start import saga_events
@@ -23,7 +24,7 @@ from sagas.consistency import find_violations
 from sagas.errors import ActionNotAllowed
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStatus
 from sagas.participant import eventbus
-from sagas.services import order_place, saga_compensate
+from sagas.services import saga_compensate
 from sagas.testing.choreography import drain_events, outbox_backlog
 from sagas.tests.effects import duplicate_effects
 from sagas.tests.helpers import balance, on_hand

@@ -5,9 +5,10 @@ import io
 import pytest
 from django.core.management import call_command
 
+from orders.placement import order_place
 from sagas.models import SagaStatus
 from sagas.participant import faults
-from sagas.services import order_place, saga_compensate, saga_resume
+from sagas.services import saga_compensate, saga_resume
 from sagas.testing.choreography import drain_events
 from sagas.tests.factories import FaultRuleFactory
 

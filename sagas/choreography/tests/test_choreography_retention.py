@@ -10,6 +10,7 @@ from inventory.models import InboxEvent as InventoryInbox
 from inventory.models import OutboxEvent as InventoryOutbox
 from orders.models import InboxEvent as OrderInbox
 from orders.models import OutboxEvent as OrderOutbox
+from orders.placement import order_place
 from payments.models import InboxEvent as PaymentInbox
 from payments.models import OutboxEvent as PaymentOutbox
 from sagas.choreography import sweep as choreography_sweep
@@ -18,7 +19,7 @@ from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaInstance, SagaStatus
 from sagas.participant import faults
 from sagas.selectors import needs_attention_condition
-from sagas.services import order_place, saga_resolve, saga_resume
+from sagas.services import saga_resolve, saga_resume
 from sagas.testing.choreography import drain_events
 from sagas.tests.factories import FaultRuleFactory
 from sagas.tests.helpers import balance

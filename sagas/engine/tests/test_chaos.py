@@ -18,12 +18,12 @@ from django.core.management import call_command
 
 from inventory.models import Product, Reservation
 from inventory.tests.factories import ProductFactory
+from orders.placement import order_place
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagas.consistency import find_violations
 from sagas.engine.queue import enqueue_saga
 from sagas.models import ACTIVE_STATUSES, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
-from sagas.services import order_place
 from sagas.testing.cluster import Supervisor, WorkerCluster, wait_until
 from sagas.tests.effects import (
     duplicate_effects,

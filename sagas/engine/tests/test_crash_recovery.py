@@ -20,6 +20,7 @@ from django_q.signing import SignedPackage
 from inventory.models import Reservation
 from inventory.tests.factories import ProductFactory
 from orders.models import Order
+from orders.placement import order_place
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagas.consistency import find_violations
@@ -27,7 +28,6 @@ from sagas.engine import runner
 from sagas.engine.recovery import sweep
 from sagas.models import ACTIVE_STATUSES, Direction, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.participant import faults
-from sagas.services import order_place
 from sagas.testing.drain import drain
 from sagas.tests.effects import duplicate_effects, overlapping_attempts, unfinished_attempts
 from sagas.tests.factories import FaultRuleFactory

@@ -3,10 +3,11 @@
 import pytest
 
 from orders.models import Order
+from orders.placement import order_place
 from sagas.engine import runner
 from sagas.engine.queue import queued_saga_ids
 from sagas.models import SagaStatus, SagaStepLog, StepStatus
-from sagas.services import order_place, saga_compensate, saga_resume
+from sagas.services import saga_compensate, saga_resume
 from sagas.testing.drain import drain
 from sagas.tests.helpers import order_of
 

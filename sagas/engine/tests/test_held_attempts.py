@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
+from orders.placement import order_place
 from sagas.engine import runner
 from sagas.models import SagaInstance, SagaStatus, SagaStepLog, StepStatus
-from sagas.services import order_place
 from sagas.testing.drain import drain
 
 pytestmark = pytest.mark.django_db(databases="__all__")

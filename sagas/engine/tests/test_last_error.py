@@ -7,9 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from orders.placement import order_place
 from sagas.models import SagaStatus
 from sagas.participant import faults
-from sagas.services import order_place, saga_compensate, saga_retry
+from sagas.services import saga_compensate, saga_retry
 from sagas.testing.drain import drain
 from sagas.tests.admin_support import staff_user
 from sagas.tests.factories import FaultRuleFactory

@@ -12,12 +12,12 @@ from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
 from django_q.scheduler import scheduler
 
+from orders.placement import order_place
 from payments.models import LedgerEntry
 from payments.tests.factories import AccountFactory
 from sagas.engine.queue import queued_saga_ids
 from sagas.engine.schedules import RECOVERY_SCHEDULE_NAME, install_recovery_schedule
 from sagas.models import SagaInstance, SagaStatus
-from sagas.services import order_place
 from sagas.tasks import recover_sagas
 from sagas.testing.cluster import WorkerCluster, wait_until
 from sagas.testing.drain import drain

@@ -12,10 +12,9 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from sagas.choreography.start import choreography_compensation_plan
 from sagas.management.operator import OperatorCommand, describe
-from sagas.models import SagaInstance, SagaStyle
-from sagas.services import COMPENSATE_PLAN_HEADING, compensation_plan, saga_compensate
+from sagas.models import SagaInstance
+from sagas.services import compensation_plan, saga_compensate
 
 
 class Command(OperatorCommand):
@@ -45,20 +44,15 @@ class Command(OperatorCommand):
         self.report(saga, before, after, False, options)
 
     def _list_plan(self, saga: SagaInstance) -> None:
-        if saga.style == SagaStyle.CHOREOGRAPHY:
-            # The same words as the admin's confirmation page.
-            heading, stages = choreography_compensation_plan()
-            self.stdout.write(f"Saga {saga.pk} ({describe(saga)}). {heading}")
-            for stage in stages:
-                self.stdout.write(f"  {stage}")
-            return
-        planned = compensation_plan(saga)
-        if not planned:
+        plan = compensation_plan(saga)
+        if plan.empty:
             self.stdout.write(f"Saga {saga.pk} ({describe(saga)}): nothing to undo; it will be marked compensated.")
             return
         # The same words as the admin's confirmation page.
-        self.stdout.write(f"Saga {saga.pk} ({describe(saga)}). {COMPENSATE_PLAN_HEADING}")
-        for number, compensation in enumerate(planned, 1):
+        self.stdout.write(f"Saga {saga.pk} ({describe(saga)}). {plan.heading}")
+        for stage in plan.stages:
+            self.stdout.write(f"  {stage}")
+        for number, compensation in enumerate(plan.compensations, 1):
             self.stdout.write(f"  {number}. {compensation}")
 
     def _confirmed(self, saga: SagaInstance, stream: Any) -> bool:

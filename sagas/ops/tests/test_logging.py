@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from orders.placement import order_place
 from sagas.models import SagaInstance, SagaStatus
 from sagas.ops.logging import JsonFormatter, SagaContextFilter, saga_log_context
-from sagas.services import order_place
 from sagas.testing.cluster import WorkerCluster, wait_until
 from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory

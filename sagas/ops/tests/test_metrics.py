@@ -9,10 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from orders.placement import order_place
 from payments.tests.factories import AccountFactory
 from sagas.engine.queue import enqueue_saga
 from sagas.models import SagaInstance, SagaStatus, SagaStepLog
-from sagas.services import order_place
 from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
 

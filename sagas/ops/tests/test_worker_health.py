@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import OrmQ
 
+from orders.placement import order_place
 from sagas.engine.queue import enqueue_saga
 from sagas.models import SagaStepLog
-from sagas.services import order_place
 from sagas.testing.drain import drain
 
 pytestmark = pytest.mark.django_db(databases="__all__")

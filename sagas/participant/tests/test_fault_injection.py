@@ -12,11 +12,11 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from inventory.tests.factories import ProductFactory
+from orders.placement import order_place
 from payments.tests.factories import AccountFactory
 from sagas.models import FaultRule, SagaStatus
 from sagas.participant import faults
 from sagas.participant.refusals import InjectedRefusal
-from sagas.services import order_place
 from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
 

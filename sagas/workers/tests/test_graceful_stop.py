@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from orders.placement import order_place
 from sagas.consistency import find_violations
 from sagas.engine.queue import queued_saga_ids
 from sagas.models import Direction, SagaStatus, SagaStepLog, StepStatus
-from sagas.services import order_place
 from sagas.testing.cluster import WorkerCluster, database_environment, descendant_pids, wait_until
 from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory

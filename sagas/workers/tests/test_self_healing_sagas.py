@@ -17,10 +17,10 @@ from django.db import connections
 from django.db.models import Count
 
 from inventory.tests.factories import ProductFactory
+from orders.placement import order_place
 from payments.tests.factories import AccountFactory
 from sagas.consistency import find_violations
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
-from sagas.services import order_place
 from sagas.testing.cluster import Kill, SupervisedWorkers, WorkerState, wait_until
 from sagas.tests.effects import duplicate_effects, saga_stories
 

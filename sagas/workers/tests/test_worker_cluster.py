@@ -9,10 +9,10 @@ from django.db.models import Sum
 
 from inventory.models import Product, Reservation
 from inventory.tests.factories import ProductFactory
+from orders.placement import order_place
 from payments.models import CustomerAccount, Payment
 from payments.tests.factories import AccountFactory
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStatus
-from sagas.services import order_place
 from sagas.testing.cluster import WorkerCluster, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]

@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from orders.placement import order_place
 from sagas.errors import InvalidOrderRequest
 from sagas.participant.customers import UnknownCustomer, customer_key_for_username
-from sagas.services import order_place
 
 
 class Command(BaseCommand):
