@@ -180,6 +180,9 @@ SAGA_DEADLINE_SECONDS = env_int("SAGA_DEADLINE_SECONDS", 300, minimum=1)
 SAGA_LEASE_MARGIN_SECONDS = env_int("SAGA_LEASE_MARGIN_SECONDS", 10, minimum=1)
 # One task runs steps back to back for at most this long, then hands the saga back to the queue.
 SAGA_TASK_BUDGET_SECONDS = env_int("SAGA_TASK_BUDGET_SECONDS", 30, minimum=1)
+# Modules that define sagas outside an installed app (an app registers its own in ready()),
+# imported when the engine starts, in every process: web, workers and commands.
+SAGA_DEFINITION_MODULES = env_list("SAGA_DEFINITION_MODULES", [])
 
 # Fault rules (admin: Sagas > Fault rules) make participant calls fail or slow down on purpose:
 # a testing tool, so they fire only where this allows, by default in development only.

@@ -1,4 +1,7 @@
+from importlib import import_module
+
 from django.apps import AppConfig
+from django.conf import settings
 from django.db.models.signals import post_migrate, pre_migrate
 
 
@@ -14,3 +17,6 @@ class SagasConfig(AppConfig):
         from sagas.choreography.sweep import install_schedule
 
         post_migrate.connect(install_schedule, sender=self, dispatch_uid="sagas.choreography_schedule")
+        # Sagas defined outside an app register themselves on import, like an app's do in its ready().
+        for module in settings.SAGA_DEFINITION_MODULES:
+            import_module(module)
