@@ -1,9 +1,11 @@
-"""The invariants of DESIGN section 7: the engine's own, and those each saga definition registers.
+"""The invariants check_consistency proves: the engine's own, and those each saga definition registers.
+
+They are described in docs/architecture.md ("The invariants").
 
 The engine's own invariant (5: nothing stuck unnoticed) is one filtered query that returns
 only the offending rows. Each definition's invariants come from the check its app registered
-(sagas.engine.invariants), run here one after the other; each is set-based too, so a
-million sagas cost a handful of queries, not a million.
+(sagas.engine.invariants), run here one after the other; each should be set-based too, so
+a million sagas cost a handful of queries, not a million (see orders/invariants.py).
 """
 
 from __future__ import annotations

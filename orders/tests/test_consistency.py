@@ -1,4 +1,4 @@
-"""check_consistency: each invariant of DESIGN section 7 caught when broken on purpose, none on a clean run.
+"""check_consistency: each invariant of the order saga caught when broken on purpose, none on a clean run.
 
 The corruption is planted straight into the participants' tables: no service would ever
 write it, which is the point.

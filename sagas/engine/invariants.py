@@ -51,6 +51,12 @@ class InvariantCheck:
     find: Callable[[CheckContext], Iterable[Violation]]
 
 
+# The engine's own invariants, checked whatever sagas are defined (see sagas.consistency).
+ENGINE_INVARIANTS: dict[int, str] = {
+    5: "nothing is stuck unnoticed: no saga in progress past its deadline without a live lease",
+}
+
+
 _checks: dict[str, InvariantCheck] = {}
 
 
@@ -84,12 +90,6 @@ def unregister_invariants(definition_name: str) -> None:
 def registered_checks() -> list[InvariantCheck]:
     """Every registered check, by definition name."""
     return [_checks[name] for name in sorted(_checks)]
-
-
-# The engine's own invariants, checked whatever sagas are defined (see sagas.consistency).
-ENGINE_INVARIANTS: dict[int, str] = {
-    5: "nothing is stuck unnoticed: no saga in progress past its deadline without a live lease",
-}
 
 
 def all_invariants() -> dict[int, str]:
