@@ -14,6 +14,7 @@ import time
 import traceback as traceback_module
 from collections import deque
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -33,6 +34,21 @@ from sagas.participant.refusals import BusinessRefusal
 logger = logging.getLogger("sagas.delivery")
 
 T = TypeVar("T")
+
+
+class DeliveryResult(StrEnum):
+    """What one delivery of an event to one subscriber came to (the task's result, kept by django-q2)."""
+
+    HANDLED = "handled"
+    DUPLICATE = "duplicate"  # its service's inbox says it already acted on the event
+    REFUSED = "refused"
+    RETRYING = "retrying"  # queued again with backoff
+    REQUEUED = "requeued"  # broke off inside a batch: queued on its own
+    DROPPED = "dropped"  # the monitor ran out of attempts; the idle sweep delivers it later
+    DEAD_LETTER = "dead letter"  # kept in the saga for `resume`
+    GAVE_UP = "gave up"  # its service announced the failure, so the others compensate
+    UNKNOWN_SUBSCRIPTION = "unknown subscription"
+
 
 # Extra tries of a give-up (it only records a block and an event, so it rarely fails twice).
 GIVE_UP_ATTEMPTS = 5
@@ -106,7 +122,7 @@ def deliver_followups(followups: deque[outbox.InlineEvent]) -> int:
     return delivered
 
 
-def _deliver_to_subscribers(payload: dict[str, Any], skip: list[str] | tuple[str, ...]) -> dict[str, str]:
+def _deliver_to_subscribers(payload: dict[str, Any], skip: list[str] | tuple[str, ...]) -> dict[str, DeliveryResult]:
     event = Event.from_dict(payload)
     subs = sorted(eventbus.subscribers(event.type), key=lambda sub: sub.kind != "observer")
     outcomes = {}
@@ -118,26 +134,26 @@ def _deliver_to_subscribers(payload: dict[str, Any], skip: list[str] | tuple[str
         except Exception as error:
             logger.warning("delivery of %s to %s broke off: %s; queued on its own", event.type, sub.name, error)
             _requeue(sub, event, 2)
-            outcomes[sub.name] = "requeued"
+            outcomes[sub.name] = DeliveryResult.REQUEUED
     return outcomes
 
 
-def deliver(name: str, payload: dict[str, Any], attempt: int = 1) -> str:
+def deliver(name: str, payload: dict[str, Any], attempt: int = 1) -> DeliveryResult:
     """Run the subscription `name` on the event, once, and say what happened; then what it published."""
     return _then_what_it_published(lambda: _deliver_once(name, payload, attempt))
 
 
-def _deliver_once(name: str, payload: dict[str, Any], attempt: int) -> str:
+def _deliver_once(name: str, payload: dict[str, Any], attempt: int) -> DeliveryResult:
     sub = eventbus.subscription(name)
     if sub is None:
         logger.error("no subscription named %s; event %s dropped", name, payload.get("id"))
-        return "unknown subscription"
+        return DeliveryResult.UNKNOWN_SUBSCRIPTION
     event = Event.from_dict(payload)
     with saga_log_context(event.saga_id, sub.step or sub.name, attempt):
         if sub.handled is not None and sub.handled(event.id, sub.name):
             # A repeat is how a killed worker's delivery comes back: log that run as cut short.
             monitor.settle_deliveries(event.saga_id)
-            return "duplicate"
+            return DeliveryResult.DUPLICATE
         if attempt > sub.max_attempts:
             return _give_up(sub, event, attempt, f"gave up after {sub.max_attempts} failed attempts")
         try:
@@ -146,7 +162,7 @@ def _deliver_once(name: str, payload: dict[str, Any], attempt: int) -> str:
             # Handlers turn the refusals they expect into events; any other one needs a person.
             logger.warning("%s refused %s: %s", sub.name, event.type, refusal.message)
             monitor.record_attempt(event, sub, attempt, StepStatus.REFUSED, _describe(refusal), dead=True)
-            return "refused"
+            return DeliveryResult.REFUSED
         except Exception as error:
             timed_out = isinstance(error, StepTimeout)
             _reset_service_connections(force=timed_out)
@@ -157,25 +173,25 @@ def _deliver_once(name: str, payload: dict[str, Any], attempt: int) -> str:
                 # The monitor reports to nobody: it is retried, and the idle sweep re-delivers later.
                 if attempt < sub.max_attempts:
                     _requeue(sub, event, attempt + 1)
-                    return "retrying"
+                    return DeliveryResult.RETRYING
                 logger.error("%s dropped %s %s after %s attempts", sub.name, event.type, event.id, attempt)
-                return "dropped"
+                return DeliveryResult.DROPPED
             if attempt < sub.max_attempts or sub.give_up is not None:
                 _requeue(sub, event, attempt + 1)
                 monitor.record_attempt(event, sub, attempt, status, _describe(error), traceback=trace)
-                return "retrying"
+                return DeliveryResult.RETRYING
             monitor.record_attempt(event, sub, attempt, status, _describe(error), traceback=trace, dead=True)
-            return "dead letter"
+            return DeliveryResult.DEAD_LETTER
         if note:
             monitor.record_attempt(event, sub, attempt, StepStatus.REFUSED, note)
-        return "handled"
+        return DeliveryResult.HANDLED
 
 
-def _give_up(sub: Subscription, event: Event, attempt: int, reason: str) -> str:
+def _give_up(sub: Subscription, event: Event, attempt: int, reason: str) -> DeliveryResult:
     """Give the action up: its service blocks it and announces the failure as an event."""
     if sub.give_up is None:
         monitor.record_attempt(event, sub, attempt, StepStatus.FAILED, reason, dead=True)
-        return "dead letter"
+        return DeliveryResult.DEAD_LETTER
     try:
         call_with_timeout(lambda: sub.give_up(event, reason), sub.timeout_seconds)
     except Exception as error:
@@ -183,9 +199,9 @@ def _give_up(sub: Subscription, event: Event, attempt: int, reason: str) -> str:
         if attempt < sub.max_attempts + GIVE_UP_ATTEMPTS:
             _requeue(sub, event, attempt + 1)
             monitor.record_attempt(event, sub, attempt, StepStatus.FAILED, f"giving up failed: {_describe(error)}")
-            return "retrying"
+            return DeliveryResult.RETRYING
         text = f"giving up failed: {_describe(error)}"
         monitor.record_attempt(event, sub, attempt, StepStatus.FAILED, text, dead=True)
-        return "dead letter"
+        return DeliveryResult.DEAD_LETTER
     logger.warning("%s gave up on %s: %s", sub.name, event.type, reason)
-    return "gave up"
+    return DeliveryResult.GAVE_UP

@@ -19,6 +19,7 @@ import time
 import traceback as traceback_module
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -75,19 +76,38 @@ class Claim:
         return self.position.direction == Direction.COMPENSATION
 
 
+class OutcomeKind(StrEnum):
+    """How a participant's call for one step ended."""
+
+    SUCCEEDED = "succeeded"
+    REFUSED = "refused"  # a business refusal: no retry can change it
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+
+
+class CheckpointResult(StrEnum):
+    """Where a worker's run of a saga stopped: the result of run_saga that django-q2 keeps with the task."""
+
+    IDLE = "idle"  # nothing to claim: another worker holds it, it is paused, finished or waiting
+    FINISHED = "finished"  # the saga reached COMPLETED, COMPENSATED or FAILED
+    FENCED = "fenced"  # the lease was lost before the checkpoint; the answer is not used
+    CONTINUE = "continue"  # this worker keeps the lease and goes on with the next step
+    QUEUED = "queued"  # the next step is queued (a backoff, or the task's budget ran out)
+
+
 @dataclass
 class StepOutcome:
-    kind: str  # "succeeded", "refused", "failed" or "timed_out"
+    kind: OutcomeKind
     result: dict[str, Any] = field(default_factory=dict)
     error: BaseException | None = None
     traceback: str = ""
 
 
 _LOG_STATUS = {
-    "succeeded": StepStatus.SUCCEEDED,
-    "refused": StepStatus.REFUSED,
-    "failed": StepStatus.FAILED,
-    "timed_out": StepStatus.TIMED_OUT,
+    OutcomeKind.SUCCEEDED: StepStatus.SUCCEEDED,
+    OutcomeKind.REFUSED: StepStatus.REFUSED,
+    OutcomeKind.FAILED: StepStatus.FAILED,
+    OutcomeKind.TIMED_OUT: StepStatus.TIMED_OUT,
 }
 
 
@@ -345,10 +365,10 @@ def execute_step(claim: Claim) -> StepOutcome:
         started = time.monotonic()
         try:
             result = call_with_timeout(lambda: function(call), step.timeout_seconds)
-            return StepOutcome("succeeded", result=result or {})
+            return StepOutcome(OutcomeKind.SUCCEEDED, result=result or {})
         except BusinessRefusal as refusal:
             logger.info("step refused: %s", refusal.message)
-            return StepOutcome("refused", result=refusal.as_dict(), error=refusal)
+            return StepOutcome(OutcomeKind.REFUSED, result=refusal.as_dict(), error=refusal)
         except StepTimeout as timeout:
             error: StepTimeout = timeout
             overdue = time.monotonic() - started - step.timeout_seconds
@@ -358,11 +378,11 @@ def execute_step(claim: Claim) -> StepOutcome:
             else:
                 logger.warning("step timed out: %s", timeout)
             _reset_service_connections(force=True)
-            return StepOutcome("timed_out", error=error, traceback=traceback_module.format_exc())
+            return StepOutcome(OutcomeKind.TIMED_OUT, error=error, traceback=traceback_module.format_exc())
         except Exception as error:
             logger.warning("step failed: %s: %s", type(error).__name__, error)
             _reset_service_connections(force=False)
-            return StepOutcome("failed", error=error, traceback=traceback_module.format_exc())
+            return StepOutcome(OutcomeKind.FAILED, error=error, traceback=traceback_module.format_exc())
 
 
 def _held_error(claim: Claim, timeout_seconds: float, overdue: float) -> WorkerHeld:
@@ -393,9 +413,9 @@ def _fenced_message(claim: Claim, outcome: StepOutcome, error_text: str, arrived
 
 def _next_position(claim: Claim, outcome: StepOutcome) -> Position:
     definition, position = claim.definition, claim.position
-    if outcome.kind == "succeeded":
+    if outcome.kind == OutcomeKind.SUCCEEDED:
         return transitions.after_success(definition, position)
-    if outcome.kind == "refused":
+    if outcome.kind == OutcomeKind.REFUSED:
         return transitions.after_refusal(definition, position)
     policy = _policy(definition, position)
     assert outcome.error is not None
@@ -413,7 +433,7 @@ def _chain_allowed(claim: Claim, new: Position, now: Any) -> bool:
     return new.direction != Direction.FORWARD or claim.deadline_at is None or now <= claim.deadline_at
 
 
-def checkpoint_and_claim(claim: Claim, outcome: StepOutcome, keep_lease: bool) -> tuple[str, Claim | None]:
+def checkpoint_and_claim(claim: Claim, outcome: StepOutcome, keep_lease: bool) -> tuple[CheckpointResult, Claim | None]:
     """Checkpoint the step and, when this worker keeps the lease, claim the next step too.
 
     Claiming in the checkpoint's transaction saves a round of reads and a commit per step
@@ -425,19 +445,19 @@ def checkpoint_and_claim(claim: Claim, outcome: StepOutcome, keep_lease: bool) -
         # The clock is read once the transaction is open: a process frozen before it does not
         # date its answer to before the freeze.
         status, next_claim, error_text = _checkpoint_in_transaction(claim, outcome, new, keep_lease, timezone.now())
-    if status == "finished":
+    if status == CheckpointResult.FINISHED:
         _log_finished(claim.saga_id, new.status, error_text)
     return status, next_claim
 
 
 def _checkpoint_in_transaction(
     claim: Claim, outcome: StepOutcome, new: Position, keep_lease: bool, now: Any
-) -> tuple[str, Claim | None, str]:
+) -> tuple[CheckpointResult, Claim | None, str]:
     """checkpoint_and_claim's writes, in its transaction; also the error text the outcome logged."""
     definition = claim.definition
     context = claim.context
     error_text = ""
-    if outcome.kind == "succeeded" and not claim.compensating:
+    if outcome.kind == OutcomeKind.SUCCEEDED and not claim.compensating:
         context = {**context, "results": {**context.get("results", {}), claim.step.name: outcome.result}}
     if outcome.error is not None:
         message = outcome.error.message if isinstance(outcome.error, BusinessRefusal) else str(outcome.error)
@@ -494,7 +514,7 @@ def _checkpoint_in_transaction(
             ).strip()
         SagaStepLog.objects.filter(pk=claim.log_id).update(**log_fields)
         logger.warning("saga %s: lease lost, checkpoint of worker process %s dropped", claim.saga_id, os.getpid())
-        return "fenced", None, error_text
+        return CheckpointResult.FENCED, None, error_text
     SagaStepLog.objects.filter(pk=claim.log_id).update(**log_fields)
     if not new.terminal and not continue_inline:
         enqueue_saga(claim.saga_id, new.delay_seconds)
@@ -524,8 +544,8 @@ def _checkpoint_in_transaction(
             lease_expires_at=fields["lease_expires_at"],
         )
     if new.terminal:
-        return "finished", None, error_text
-    return ("continue" if continue_inline else "queued"), next_claim, error_text
+        return CheckpointResult.FINISHED, None, error_text
+    return (CheckpointResult.CONTINUE if continue_inline else CheckpointResult.QUEUED), next_claim, error_text
 
 
 def _log_finished(saga_id: str, status: str, error: str) -> None:
@@ -546,13 +566,13 @@ def run_saga(saga_id: str, owner: str | None = None) -> str:
     owner = owner or new_worker_id()
     budget = settings.SAGA_TASK_BUDGET_SECONDS
     started = time.monotonic()
-    status = "idle"
+    status = CheckpointResult.IDLE
     claim = claim_next_step(str(saga_id), owner)
     while claim is not None:
         outcome = execute_step(claim)
         keep_lease = time.monotonic() - started < budget and not lifecycle.cluster_stopping()
         status, chained = checkpoint_and_claim(claim, outcome, keep_lease=keep_lease)
-        if status != "continue":
+        if status != CheckpointResult.CONTINUE:
             return status
         claim = chained or claim_next_step(str(saga_id), owner)
     return status
