@@ -24,8 +24,6 @@ from sagas.errors import ActionNotAllowed, SagaNotFound
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStyle
 from sagas.participant import customers
 
-__all__ = ["fresh_deadline"]  # also read from here by sagas.choreography.start
-
 
 def saga_get(saga_id: uuid.UUID | str) -> SagaInstance:
     """The saga with that id; SagaNotFound for an unknown or malformed id."""
@@ -293,15 +291,15 @@ def saga_edit_input(saga_id: uuid.UUID | str, *, actor: str, reason: str, new_in
     """
     reason = _require_reason(reason)
     if not isinstance(new_input, dict):
-        raise ActionNotAllowed("The new input must be a JSON object.")
+        raise ActionNotAllowed(_("The new input must be a JSON object."))
     with transaction.atomic(using="default"):
         saga = saga_get(saga_id)
         _refuse_if(edit_input_refusal(saga))
         before = saga.context.get("input", {})
         if before.get("order_id") != new_input.get("order_id"):
-            raise ActionNotAllowed("The order id cannot change: the participants know the order by it.")
+            raise ActionNotAllowed(_("The order id cannot change: the participants know the order by it."))
         if before == new_input:
-            raise ActionNotAllowed("The new input is the same as the current one; use retry instead.")
+            raise ActionNotAllowed(_("The new input is the same as the current one; use retry instead."))
         status = SagaStatus.COMPENSATING if saga.direction == Direction.COMPENSATION else SagaStatus.RUNNING
         fenced_update(
             saga,
