@@ -1,4 +1,9 @@
-"""django-q2 entry points: they take ids and hand them to the engine."""
+"""django-q2 entry points: they take ids and hand them to the engine.
+
+django-q2 stores each task's dotted path in its queue and schedule rows, and pickles what the
+task returns into its result rows: so these paths never move, and they return plain text, never
+an engine type that a later release might rename.
+"""
 
 from typing import Any
 
@@ -12,7 +17,7 @@ def run_saga(saga_id: str) -> str:
     """Run a saga as far as its lease and the task budget allow."""
     # Every line logged by this run (claim, checkpoint, participants) names the saga.
     with saga_log_context(saga_id):
-        return runner.run_saga(saga_id)
+        return str(runner.run_saga(saga_id))
 
 
 def recover_sagas() -> str:
@@ -27,12 +32,12 @@ def recover_sagas() -> str:
 
 def deliver_event(payload: dict[str, Any], skip: list[str] | tuple[str, ...] = ()) -> dict[str, str]:
     """Hand one event to each of its subscribers in turn (queued by the event bus)."""
-    return delivery.deliver_event(payload, skip)
+    return {name: str(result) for name, result in delivery.deliver_event(payload, skip).items()}
 
 
 def deliver(name: str, payload: dict[str, Any], attempt: int = 1) -> str:
     """Run one subscription on an event again (queued when its first delivery failed)."""
-    return delivery.deliver(name, payload, attempt)
+    return str(delivery.deliver(name, payload, attempt))
 
 
 def choreography_sweep() -> str:
