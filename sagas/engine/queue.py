@@ -10,6 +10,7 @@ import os
 import socket
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -31,19 +32,29 @@ def _uses_orm_broker() -> bool:
 def enqueue_saga(saga_id: uuid.UUID | str, delay_seconds: float = 0.0) -> None:
     """Queue one run of the saga, now or after a delay; call inside the checkpoint transaction."""
     saga_id = str(saga_id)
+    enqueue_task(RUN_SAGA, (saga_id,), name=f"saga-{saga_id[:8]}", delay_seconds=delay_seconds)
+
+
+def enqueue_task(func: str, args: tuple[Any, ...], *, name: str, delay_seconds: float = 0.0) -> None:
+    """Queue `func(*args)`, now or after a delay, as a task called `name` plus a unique suffix.
+
+    With the ORM broker on `default` the queue row is part of the caller's transaction on
+    `default`; with another broker it is sent when that transaction commits (no delay), and
+    the recovery sweeps cover what a crash loses.
+    """
     if not _uses_orm_broker():
         # Redis and friends are outside our transaction (and at most once): kick on commit.
-        transaction.on_commit(lambda: async_task(RUN_SAGA, saga_id, task_name=f"saga-{saga_id}"), using="default")
+        transaction.on_commit(lambda: async_task(func, *args, task_name=name), using="default")
         return
     broker = get_broker()
     if not isinstance(broker, ORM):
         raise RuntimeError("Q_CLUSTER['orm'] is set but the broker is not the ORM broker.")
-    name, task_id = task_uuid()
+    suffix, task_id = task_uuid()
     package = {
         "id": task_id,
-        "name": f"saga-{saga_id[:8]}-{name}",
-        "func": RUN_SAGA,
-        "args": (saga_id,),
+        "name": f"{name}-{suffix}",
+        "func": func,
+        "args": args,
         "kwargs": {},
         "ack_failure": True,
         "started": timezone.now(),

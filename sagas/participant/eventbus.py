@@ -9,20 +9,13 @@ that call `sagas.choreography.delivery`.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
-from django_q.brokers import get_broker
-from django_q.brokers.orm import ORM
-from django_q.conf import Conf
-from django_q.humanhash import uuid as task_uuid
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
-from django_q.tasks import async_task
 
+from sagas.engine import queue
 from sagas.participant.outbox import Event
 
 # Stored in queued task rows: django-q2 entry points live in sagas.tasks, whose paths never move.
@@ -97,36 +90,9 @@ def enqueue_deliveries(event: Event, skip: tuple[str, ...] = ()) -> int:
     return count
 
 
-def _uses_orm_broker() -> bool:
-    return Conf.ORM is not None and Conf.ORM == "default"
-
-
 def enqueue_task(func: str, args: tuple[Any, ...], delay_seconds: float = 0.0) -> None:
-    """Queue `func(*args)`, now or after a delay.
-
-    With the ORM broker on `default` the queue row is part of the caller's transaction on
-    `default`; with another broker it is sent when that transaction commits (no delay).
-    """
-    if not _uses_orm_broker():
-        transaction.on_commit(lambda: async_task(func, *args), using="default")
-        return
-    broker = get_broker()
-    if not isinstance(broker, ORM):
-        raise RuntimeError("Q_CLUSTER['orm'] is set but the broker is not the ORM broker.")
-    name, task_id = task_uuid()
-    package = {
-        "id": task_id,
-        "name": f"event-{name}",
-        "func": func,
-        "args": args,
-        "kwargs": {},
-        "ack_failure": True,
-        "started": timezone.now(),
-    }
-    lock = timezone.now() + timedelta(seconds=max(delay_seconds, 0.0))
-    OrmQ.objects.using("default").create(
-        key=broker.list_key or Conf.CLUSTER_NAME, payload=SignedPackage.dumps(package), lock=lock
-    )
+    """Queue `func(*args)`, now or after a delay, in the caller's transaction on `default` (see sagas.engine.queue)."""
+    queue.enqueue_task(func, args, name="event", delay_seconds=delay_seconds)
 
 
 def queued_saga_ids() -> set[str]:
