@@ -1,7 +1,7 @@
 """How the inventory service reacts to events: it reserves, releases or commits stock."""
 
+from inventory import events as ev
 from inventory import selectors, services
-from sagaproject import order_events as ev
 from sagas.participant.eventbus import Subscription, subscribe
 from sagas.participant.outbox import Event, Reaction, event_key
 from sagas.participant.refusals import ActionBlocked, BusinessRefusal

@@ -1,7 +1,7 @@
 """How the payments service reacts to events: it charges the customer, or refunds."""
 
+from payments import events as ev
 from payments import selectors, services
-from sagaproject import order_events as ev
 from sagas.participant.eventbus import Subscription, subscribe
 from sagas.participant.outbox import Event, Reaction, event_key
 from sagas.participant.refusals import ActionBlocked, BusinessRefusal
