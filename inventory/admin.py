@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from inventory.models import IdempotencyRecord, InboxEvent, OutboxEvent, Product, Reservation, StockMovement
 from sagas.admin.events import InboxEventAdmin, OutboxEventAdmin
-from sagas.admin.tools import ReadOnlyAdmin, order_link, saga_link_for_key, saga_link_for_order
+from sagas.admin.tools import ReadOnlyAdmin, order_link, saga_link_for_business_key, saga_link_for_key
 
 
 @admin.register(Product)
@@ -33,7 +33,7 @@ class ReservationAdmin(ReadOnlyAdmin):
 
     @admin.display(description="saga")
     def saga(self, reservation: Reservation) -> str:
-        return saga_link_for_order(reservation.order_id)
+        return saga_link_for_business_key(reservation.order_id)
 
 
 @admin.register(StockMovement)
@@ -48,7 +48,7 @@ class StockMovementAdmin(ReadOnlyAdmin):
 
     @admin.display(description="saga")
     def saga(self, movement: StockMovement) -> str:
-        return saga_link_for_order(movement.reservation.order_id) if movement.reservation_id else "-"
+        return saga_link_for_business_key(movement.reservation.order_id) if movement.reservation_id else "-"
 
 
 @admin.register(IdempotencyRecord)

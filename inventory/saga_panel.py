@@ -16,5 +16,5 @@ def reservation_rows(saga: SagaInstance) -> list[dict[str, Any]]:
             "detail": f"{reservation.quantity} x {reservation.product.sku}",
             "url": admin_url("inventory", "reservation", reservation.pk),
         }
-        for reservation in selectors.reservations_for_order(str(saga.order_id))
+        for reservation in selectors.reservations_for_order(str(saga.business_key))
     ]

@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 
 from inventory.models import Product
 from orders.placement import MAX_ORDER_QUANTITY
-from sagas.errors import InvalidOrderRequest
+from sagas.errors import InvalidSagaRequest
 from sagas.models import SagaStyle
 
 _TOKEN = re.compile(r"[0-9a-f]{32}")
@@ -83,6 +83,6 @@ class OrderForm(forms.Form):
             % {"seconds": seconds},
         )
 
-    def add_order_error(self, error: InvalidOrderRequest) -> None:
+    def add_order_error(self, error: InvalidSagaRequest) -> None:
         """Show a refusal of `order_place` next to the field it concerns (or above the form)."""
         self.add_error(_FIELD_FOR_ARGUMENT.get(error.field), error.message)

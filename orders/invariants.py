@@ -105,7 +105,7 @@ class _Cursor:
 
 def _check_orders() -> Iterator[Violation]:
     skus = dict(Product.objects.using("inventory").values_list("pk", "sku").iterator(chunk_size=CHUNK_SIZE))
-    sagas = _Cursor(_rows_by_order(SagaInstance.objects.using("default"), "order_id", "id", "status"))
+    sagas = _Cursor(_rows_by_order(SagaInstance.objects.using("default"), "business_key", "id", "status"))
     orders = _Cursor(_rows_by_order(Order.objects.using("orders"), "id", "status", "total"))
     lines = _Cursor(_rows_by_order(OrderLine.objects.using("orders"), "order_id", "sku", "quantity"))
     payments = _Cursor(_rows_by_order(Payment.objects.using("payments"), "order_id", "pk", "status", "amount"))

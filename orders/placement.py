@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from inventory import selectors as inventory_selectors
 from payments import selectors as payment_selectors
-from sagas.errors import InvalidOrderRequest
+from sagas.errors import InvalidSagaRequest
 from sagas.models import SagaInstance, SagaStyle
 from sagas.participant import customers
 from sagas.participant.money import to_money
@@ -36,7 +36,7 @@ def _parse_quantity(quantity: Any) -> int:
             message = _("Quantity must be a positive whole number in the digits 0-9, not %(value)r.") % {
                 "value": quantity
             }
-        raise InvalidOrderRequest("quantity", message) from None
+        raise InvalidSagaRequest("quantity", message) from None
 
 
 def order_place(
@@ -50,21 +50,21 @@ def order_place(
     """Validate an order request and start the saga that places it.
 
     `customer` is the customer's key (their user id: adapters turn a user or a username into it
-    with sagas.participant.customers). Raises InvalidOrderRequest naming the bad field: unknown
+    with sagas.participant.customers). Raises InvalidSagaRequest naming the bad field: unknown
     customer, unknown or inactive product, or a quantity that is not a positive whole number
     within the limit.
     """
     amount = _parse_quantity(quantity)
     style = style or settings.SAGA_DEFAULT_STYLE
     if style not in SagaStyle.values:
-        raise InvalidOrderRequest("style", f"Style must be one of: {', '.join(SagaStyle.values)}.")
+        raise InvalidSagaRequest("style", f"Style must be one of: {', '.join(SagaStyle.values)}.")
     if payment_selectors.account_get(customer) is None:
-        raise InvalidOrderRequest("customer", f"Unknown customer {customers.customer_name(customer)!r}.")
+        raise InvalidSagaRequest("customer", f"Unknown customer {customers.customer_name(customer)!r}.")
     product = inventory_selectors.product_get(sku)
     if product is None:
-        raise InvalidOrderRequest("sku", f"Unknown product {sku!r}.")
+        raise InvalidSagaRequest("sku", f"Unknown product {sku!r}.")
     if not product.active:
-        raise InvalidOrderRequest("sku", f"{sku} is not for sale.")
+        raise InvalidSagaRequest("sku", f"{sku} is not for sale.")
     unit_price: Decimal = to_money(product.unit_price)
     order_id = uuid.uuid4()
     saga_input = {
@@ -80,6 +80,6 @@ def order_place(
         saga_input,
         idempotency_key=idempotency_key,
         style=style,
-        order_id=order_id,
-        customer=customer,
+        business_key=order_id,
+        party=customer,
     )

@@ -117,12 +117,12 @@ def saga_for_order(order_id: uuid.UUID | str, customer: str) -> SagaInstance | N
     """The saga placing this order for this customer, or None (also for someone else's order)."""
     if not customer:
         return None
-    return SagaInstance.objects.filter(order_id=order_id, customer=customer).order_by("created_at").first()
+    return SagaInstance.objects.filter(business_key=order_id, party=customer).order_by("created_at").first()
 
 
 def sagas_for_customer(customer: str) -> QuerySet[SagaInstance]:
     """The customer's order sagas, newest first; an order still being created is among them."""
-    return SagaInstance.objects.filter(customer=customer, order_id__isnull=False).order_by("-created_at", "-id")
+    return SagaInstance.objects.filter(party=customer, business_key__isnull=False).order_by("-created_at", "-id")
 
 
 def customer_status(saga: SagaInstance) -> str:
@@ -398,7 +398,7 @@ def saga_progress(saga: SagaInstance) -> SagaProgress:
     steps = _with_choreography_in_flight(saga, steps)
     return SagaProgress(
         saga_id=str(saga.pk),
-        order_id=str(saga.order_id or ""),
+        order_id=str(saga.business_key or ""),
         status=saga.status,
         customer_status=customer_status(saga),
         terminal=saga.is_terminal,

@@ -64,6 +64,8 @@ ORDER_SAGA = register(
         version=1,
         # Shown to people (the saga page's title); the choreographed order shares this definition.
         label=_("order placement"),
+        # The saga's business key is the order's id: people find the saga by "order id".
+        business_key_label=_("order"),
         description="Place an order: create it, reserve stock, charge the customer, approve.",
         steps=(
             Step("create_order", create_order, compensation=cancel_order),

@@ -9,7 +9,7 @@ from sagas.models import SagaInstance
 
 def order_rows(saga: SagaInstance) -> list[dict[str, Any]]:
     """The order the saga places, with its lines, total and admin link."""
-    found = selectors.order_get(str(saga.order_id))
+    found = selectors.order_get(str(saga.business_key))
     if found is None:
         return []
     lines = ", ".join(str(line) for line in found.lines.all())

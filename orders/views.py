@@ -22,7 +22,7 @@ from orders.forms import OrderForm
 from orders.placement import order_place
 from orders.throttling import order_place_wait
 from payments import selectors as payment_selectors
-from sagas.errors import InvalidOrderRequest
+from sagas.errors import InvalidSagaRequest
 from sagas.models import SagaInstance
 from sagas.participant.customers import customer_key
 
@@ -82,12 +82,12 @@ def order_create(request: HttpRequest) -> HttpResponse:
                     style=form.cleaned_data["style"],
                     idempotency_key=form.idempotency_key(request.user.pk),
                 )
-            except InvalidOrderRequest as error:
+            except InvalidSagaRequest as error:
                 form.add_order_error(error)
             else:
                 if not created:
                     messages.info(request, "That form was already sent, so no second order was placed. Here it is.")
-                order_id = saga.order_id or saga.context["input"]["order_id"]
+                order_id = saga.business_key or saga.context["input"]["order_id"]
                 return redirect("order_detail", order_id=order_id)
     else:
         form = OrderForm(products=products, initial={"sku": request.GET.get("sku", "")})
@@ -128,12 +128,12 @@ def order_progress(request: HttpRequest, order_id: uuid.UUID) -> JsonResponse:
 def order_list(request: HttpRequest) -> HttpResponse:
     """The customer's orders, newest first, including one whose saga has not created it yet."""
     page = Paginator(progress.sagas_for_customer(_customer(request)), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
-    orders = order_selectors.orders_by_id(saga.order_id for saga in page)
+    orders = order_selectors.orders_by_id(saga.business_key for saga in page)
     names = inventory_selectors.product_names(saga.context.get("input", {}).get("sku", "") for saga in page)
     rows = [
         {
             "saga": saga,
-            "order": orders.get(str(saga.order_id)),
+            "order": orders.get(str(saga.business_key)),
             "input": saga.context.get("input", {}),
             "product_name": names.get(saga.context.get("input", {}).get("sku", ""), ""),
             "status": progress.customer_status(saga),

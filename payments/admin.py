@@ -5,7 +5,7 @@ from django.contrib import admin
 from payments.models import CustomerAccount, IdempotencyRecord, InboxEvent, LedgerEntry, OutboxEvent, Payment, Refund
 from sagas.admin.customers import CustomerAdmin
 from sagas.admin.events import InboxEventAdmin, OutboxEventAdmin
-from sagas.admin.tools import ReadOnlyAdmin, order_link, saga_link_for_key, saga_link_for_order
+from sagas.admin.tools import ReadOnlyAdmin, order_link, saga_link_for_business_key, saga_link_for_key
 
 
 @admin.register(CustomerAccount)
@@ -34,7 +34,7 @@ class PaymentAdmin(CustomerAdmin):
 
     @admin.display(description="saga")
     def saga(self, payment: Payment) -> str:
-        return saga_link_for_order(payment.order_id)
+        return saga_link_for_business_key(payment.order_id)
 
 
 @admin.register(Refund)
@@ -48,7 +48,7 @@ class RefundAdmin(ReadOnlyAdmin):
 
     @admin.display(description="saga")
     def saga(self, refund: Refund) -> str:
-        return saga_link_for_order(refund.payment.order_id)
+        return saga_link_for_business_key(refund.payment.order_id)
 
 
 @admin.register(LedgerEntry)
@@ -63,7 +63,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="saga")
     def saga(self, entry: LedgerEntry) -> str:
-        return saga_link_for_order(entry.payment.order_id) if entry.payment_id else "-"
+        return saga_link_for_business_key(entry.payment.order_id) if entry.payment_id else "-"
 
 
 @admin.register(IdempotencyRecord)

@@ -17,5 +17,5 @@ def payment_rows(saga: SagaInstance) -> list[dict[str, Any]]:
             "detail": f"{payment.amount} from {customer_name(payment.account.customer)}",
             "url": admin_url("payments", "payment", payment.pk),
         }
-        for payment in selectors.payments_for_order(str(saga.order_id))
+        for payment in selectors.payments_for_order(str(saga.business_key))
     ]

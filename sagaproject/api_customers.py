@@ -26,5 +26,8 @@ class CustomerNamesList(serializers.ListSerializer):
 
     def to_representation(self, data: Any) -> list[Any]:
         items = list(data.all() if hasattr(data, "all") else data)
-        self.context[_NAMES] = customers.customer_names(str(getattr(item, "customer", "")) for item in items)
+        # The attribute that holds the key: `customer` on an order, `party` on a saga.
+        named = [f.source for f in self.child.fields.values() if isinstance(f, CustomerNameField)]
+        attribute = named[0] if named else "customer"
+        self.context[_NAMES] = customers.customer_names(str(getattr(item, attribute, "")) for item in items)
         return super().to_representation(items)

@@ -7,7 +7,7 @@ from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from sagas.errors import ActionNotAllowed, InvalidOrderRequest, SagaNotFound
+from sagas.errors import ActionNotAllowed, InvalidSagaRequest, SagaNotFound
 
 
 class ActionConflict(APIException):
@@ -18,11 +18,11 @@ class ActionConflict(APIException):
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, after turning SagaNotFound into 404, ActionNotAllowed into 409 and
-    InvalidOrderRequest into a 400 naming the field."""
+    InvalidSagaRequest into a 400 naming the field."""
     if isinstance(exc, SagaNotFound):
         exc = NotFound(str(exc))
     elif isinstance(exc, ActionNotAllowed):
         exc = ActionConflict(str(exc))
-    elif isinstance(exc, InvalidOrderRequest):
+    elif isinstance(exc, InvalidSagaRequest):
         exc = ValidationError({exc.field: [exc.message]})
     return exception_handler(exc, context)

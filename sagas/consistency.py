@@ -38,7 +38,7 @@ def find_violations(
         found.extend(check.find(context))
     found.extend(_check_stuck(context.now, context.stuck_grace_seconds))
     found = _attach_sagas(found)
-    found.sort(key=lambda v: (v.invariant, v.saga_id or "", v.order_id or ""))
+    found.sort(key=lambda v: (v.invariant, v.saga_id or "", v.business_key or ""))
     return found
 
 
@@ -54,7 +54,7 @@ def _check_stuck(now: datetime, grace_seconds: int) -> Iterator[Violation]:
         .filter(status__in=ACTIVE_STATUSES, paused=False, deadline_at__lt=cutoff, updated_at__lt=cutoff)
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
         .exclude(next_run_at__gt=now)
-        .values_list("id", "order_id", "status", "deadline_at")
+        .values_list("id", "business_key", "status", "deadline_at")
     )
     for saga_id, order_id, status, deadline in stuck.iterator(chunk_size=CHUNK_SIZE):
         late = int((now - deadline).total_seconds())
@@ -68,17 +68,17 @@ def _check_stuck(now: datetime, grace_seconds: int) -> Iterator[Violation]:
 
 def _attach_sagas(violations: list[Violation]) -> list[Violation]:
     """Name the saga of each violation that only knows its order, with one query per 1000 orders."""
-    missing = sorted({v.order_id for v in violations if v.saga_id is None and v.order_id})
+    missing = sorted({v.business_key for v in violations if v.saga_id is None and v.business_key})
     owners: dict[str, str] = {}
     for start in range(0, len(missing), 1000):
         batch = [uuid.UUID(order_id) for order_id in missing[start : start + 1000]]
         for order_id, saga_id in (
-            SagaInstance.objects.using("default").filter(order_id__in=batch).values_list("order_id", "id")
+            SagaInstance.objects.using("default").filter(business_key__in=batch).values_list("business_key", "id")
         ):
             owners.setdefault(str(order_id), str(saga_id))
     return [
-        Violation(v.invariant, owners.get(v.order_id or ""), v.order_id, v.message)
-        if v.saga_id is None and v.order_id
+        Violation(v.invariant, owners.get(v.business_key or ""), v.business_key, v.message)
+        if v.saga_id is None and v.business_key
         else v
         for v in violations
     ]

@@ -9,8 +9,8 @@ class ActionNotAllowed(Exception):
     """The saga's state does not allow the operator action; the message says why."""
 
 
-class InvalidOrderRequest(ValueError):
-    """An order request with a bad field; `field` names it for forms and APIs."""
+class InvalidSagaRequest(ValueError):
+    """A request to start a saga (such as placing an order) with a bad field; `field` names it for forms and APIs."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)

@@ -1,4 +1,4 @@
-"""Find a saga from the id a person types: a saga id or an order id, whole or its first characters.
+"""Find a saga from the id a person types: a saga id or its business key, whole or its first characters.
 
 People see short ids (the first 8 characters) in the shop, the saga list and the commands'
 output, and they type those. The one resolver here serves every command and the admin, so
@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from sagas.engine.definition import business_key_name, get_definition
 from sagas.errors import SagaNotFound
 from sagas.models import SagaInstance
 
@@ -25,11 +26,13 @@ UUID_HEX = 32
 # How many candidates an ambiguous prefix names.
 CANDIDATES_SHOWN = 5
 _HEX = frozenset(string.hexdigits.lower())
-ID_HELP = gettext_lazy("A saga id or an order id: the whole UUID, or its first 4 or more characters.")
+ID_HELP = gettext_lazy(
+    "A saga id or its business key (an order id for an order): the whole UUID, or its first 4 or more characters."
+)
 
 
 class MalformedSagaId(SagaNotFound):
-    """The text cannot be a saga or order id (or the start of one); the message says why."""
+    """The text cannot be a saga id or business key (or the start of one); the message says why."""
 
 
 class SagaIdTooShort(MalformedSagaId):
@@ -46,11 +49,7 @@ class AmbiguousSagaId(SagaNotFound):
 
 class MatchedBy(StrEnum):
     SAGA_ID = "saga id"
-    ORDER_ID = "order id"
-
-    @property
-    def label(self) -> str:
-        return _("order id") if self is MatchedBy.ORDER_ID else _("saga id")
+    BUSINESS_KEY = "business key"
 
 
 @dataclass(frozen=True)
@@ -88,13 +87,20 @@ class SagaMatch:
     prefix: IdPrefix
 
     @property
+    def kind(self) -> str:
+        """What matched, in the saga definition's words: "saga id", "order id" or "business key"."""
+        if self.matched_by is MatchedBy.SAGA_ID:
+            return _("saga id")
+        return business_key_name(self.saga.definition_name)
+
+    @property
     def exact_saga_id(self) -> bool:
         """The saga's whole id was typed: nothing to explain."""
         return self.prefix.whole and self.matched_by == MatchedBy.SAGA_ID
 
     def describe(self) -> str:
         """E.g. "Saga 1a2b3c4d-… matched by order id prefix 9f3e…"."""
-        kind = self.matched_by.label
+        kind = self.kind
         if self.prefix.whole:
             return _("Saga %(saga)s matched by %(kind)s %(id)s") % {
                 "saga": self.saga.pk,
@@ -119,26 +125,26 @@ def id_prefix_parse(text: str) -> IdPrefix:
     if not digits or not set(digits) <= _HEX:
         raise MalformedSagaId(
             _(
-                "%(text)r is not a saga id or an order id: type its first %(min)d or more "
+                "%(text)r is not a saga id or a business key: type its first %(min)d or more "
                 "characters (0-9, a-f), as in 1a2b3c4d, or the whole UUID."
             )
             % {"text": typed, "min": MIN_PREFIX}
         )
     if len(digits) > UUID_HEX:
         raise MalformedSagaId(
-            _("%(text)r is not a saga id or an order id: it is longer than a UUID.") % {"text": typed}
+            _("%(text)r is not a saga id or a business key: it is longer than a UUID.") % {"text": typed}
         )
     if len(digits) < MIN_PREFIX:
         raise SagaIdTooShort(
-            _("%(text)r is too short to find a saga: type at least %(min)d characters of its saga or order id.")
+            _("%(text)r is too short to find a saga: type at least %(min)d characters of its saga id or business key.")
             % {"text": typed, "min": MIN_PREFIX}
         )
     return IdPrefix(digits)
 
 
 def saga_id_condition(prefix: IdPrefix) -> Q:
-    """The sagas whose own id or whose order's id starts with the prefix."""
-    return prefix.condition("pk") | prefix.condition("order_id")
+    """The sagas whose own id or whose business key starts with the prefix."""
+    return prefix.condition("pk") | prefix.condition("business_key")
 
 
 def saga_matches(
@@ -154,7 +160,7 @@ def saga_matches(
     matches = [
         SagaMatch(
             saga=saga,
-            matched_by=MatchedBy.SAGA_ID if saga.pk.hex.startswith(prefix.digits) else MatchedBy.ORDER_ID,
+            matched_by=MatchedBy.SAGA_ID if saga.pk.hex.startswith(prefix.digits) else MatchedBy.BUSINESS_KEY,
             prefix=prefix,
         )
         for saga in rows
@@ -167,12 +173,20 @@ def search_note(matches: list[SagaMatch], prefix: IdPrefix) -> str:
     if len(matches) == 1 and not matches[0].exact_saga_id:
         return matches[0].describe()
     if len(matches) > 1:
-        return _("Several sagas have a saga id or an order id starting with %(prefix)s") % {"prefix": prefix.shown}
+        return _("Several sagas have a saga id or a business key starting with %(prefix)s") % {"prefix": prefix.shown}
     return ""
 
 
+def key_word(saga: SagaInstance) -> str:
+    """The business key's name without "id" for a list line: "order", or "key"."""
+    try:
+        return get_definition(saga.definition_name).business_key_label or _("key")
+    except LookupError:
+        return _("key")
+
+
 def saga_resolve(text: str) -> SagaMatch:
-    """The one saga that `text` (a saga id or order id, or a unique start of one) names.
+    """The one saga that `text` (a saga id or business key, or a unique start of one) names.
 
     MalformedSagaId for text that cannot be an id, SagaNotFound when nothing matches, and
     AmbiguousSagaId (naming a few candidates) when several sagas do.
@@ -182,18 +196,19 @@ def saga_resolve(text: str) -> SagaMatch:
     if not matches:
         if prefix.whole:
             raise SagaNotFound(
-                _("No saga with id %(id)s. No saga drives an order with that id either.") % {"id": prefix.shown}
+                _("No saga with id %(id)s. No saga has that business key either.") % {"id": prefix.shown}
             )
-        raise SagaNotFound(_("No saga id or order id starts with %(prefix)s.") % {"prefix": prefix.digits})
+        raise SagaNotFound(_("No saga id or business key starts with %(prefix)s.") % {"prefix": prefix.digits})
     if len(matches) > 1:
         shown = matches[:CANDIDATES_SHOWN]
         lines = [
-            _("  saga %(saga)s (order %(order)s, %(status)s, %(kind)s matches)")
+            _("  saga %(saga)s (%(key_name)s %(key)s, %(status)s, %(kind)s matches)")
             % {
                 "saga": match.saga.pk,
-                "order": match.saga.order_id or "-",
+                "key_name": key_word(match.saga),
+                "key": match.saga.business_key or "-",
                 "status": match.saga.status,
-                "kind": match.matched_by.label,
+                "kind": match.kind,
             }
             for match in shown
         ]

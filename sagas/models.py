@@ -46,9 +46,18 @@ class SagaInstance(models.Model):
     attempt = models.PositiveIntegerField(default=0, help_text="Attempts of the current step so far.")
     context = models.JSONField(default=dict, help_text="The saga's input and each step's result.")
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
-    order_id = models.UUIDField(null=True, blank=True, db_index=True)
-    # The user's id as text, never the username: see sagas.participant.customers.
-    customer = models.CharField(max_length=160, blank=True, default="", help_text="The customer's key: their user id.")
+    # The id of the business object the saga acts on (an order for the order saga): people find a
+    # saga by it, whole or by its first characters (sagas.lookup), so it is indexed.
+    business_key = models.UUIDField(
+        null=True, blank=True, help_text="The id of the business object the saga acts on, such as an order."
+    )
+    # Who the saga belongs to: a user's id as text, never the username (see sagas.participant.customers).
+    party = models.CharField(
+        max_length=160,
+        blank=True,
+        default="",
+        help_text="Who the saga belongs to: for an order, its customer's user id.",
+    )
     # The lease: who runs the saga now and until when. `version` fences out late commits.
     lease_owner = models.CharField(max_length=200, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -80,8 +89,10 @@ class SagaInstance(models.Model):
                 name="saga_in_progress",
                 condition=models.Q(status__in=["PENDING", "RUNNING", "COMPENSATING"]),
             ),
+            # Exact search and prefix range reads (sagas.lookup), as the old order_id column had.
+            models.Index(fields=["business_key"], name="saga_business_key"),
             # Exact search only: no pattern index as Django adds for an indexed CharField.
-            models.Index(fields=["customer"], name="saga_customer"),
+            models.Index(fields=["party"], name="saga_party"),
             # The admin's "needs attention" list, and the overview's outcomes per hour (index-only).
             models.Index(
                 fields=["-created_at"],

@@ -55,23 +55,23 @@ def needs_attention_condition() -> Q:
 
 
 def saga_search_condition(term: str) -> Q:
-    """Exact matches on saga id, order id, idempotency key or customer (by username), so indexes answer."""
+    """Exact matches on saga id, business key, idempotency key or party (a customer by username), so indexes answer."""
     term = term.strip()
-    condition = Q(idempotency_key=term) | Q(customer__in=customers.customer_search_keys(term))
+    condition = Q(idempotency_key=term) | Q(party__in=customers.customer_search_keys(term))
     try:
         as_uuid = uuid.UUID(term)
     except ValueError:
         return condition
-    return condition | Q(pk=as_uuid) | Q(order_id=as_uuid)
+    return condition | Q(pk=as_uuid) | Q(business_key=as_uuid)
 
 
-def saga_for_order(order_id: uuid.UUID | str) -> SagaInstance | None:
-    """The newest saga that drives the order, or None."""
+def saga_for_business_key(business_key: uuid.UUID | str) -> SagaInstance | None:
+    """The newest saga that acts on the business object with that key (an order, say), or None."""
     try:
-        parsed = uuid.UUID(str(order_id))
+        parsed = uuid.UUID(str(business_key))
     except ValueError:
         return None
-    return SagaInstance.objects.filter(order_id=parsed).order_by("-created_at").first()
+    return SagaInstance.objects.filter(business_key=parsed).order_by("-created_at").first()
 
 
 def saga_step_logs(saga: SagaInstance) -> list[SagaStepLog]:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sagas.engine import transitions
-from sagas.engine.definition import get_definition
+from sagas.engine.definition import business_key_name, get_definition
 from sagas.engine.operator import audit, fenced_update, fresh_deadline, last_error_fields
 from sagas.engine.queue import enqueue_saga
 from sagas.engine.styles import CompensationPlan, OperatorAction, style_named, style_of
@@ -43,21 +43,23 @@ def saga_start(
     *,
     idempotency_key: str | None = None,
     style: str = SagaStyle.ORCHESTRATION,
-    order_id: uuid.UUID | str | None = None,
-    customer: str = "",
+    business_key: uuid.UUID | str | None = None,
+    party: str = "",
     version: int | None = None,
 ) -> tuple[SagaInstance, bool]:
     """Create a saga on the latest (or given) definition version, in the given style, and set it going.
 
     The same idempotency key gives back the saga it first started; the boolean says
-    whether this call created it. ValueError for a style that does not exist.
+    whether this call created it. ValueError for a style that does not exist. `business_key`
+    is the id of the business object the saga acts on and `party` whom it belongs to: people
+    find the saga by either.
     """
     return style_named(style).start(
         get_definition(definition_name, version),
         saga_input,
         idempotency_key=idempotency_key or None,
-        order_id=order_id,
-        customer=customer,
+        business_key=business_key,
+        party=party,
     )
 
 
@@ -283,11 +285,28 @@ def saga_skip_step(saga_id: uuid.UUID | str, *, actor: str, reason: str) -> Saga
     return saga_get(saga.pk)
 
 
+def _key_fields_changed(saga: SagaInstance, before: dict[str, Any], new_input: dict[str, Any]) -> bool:
+    """Whether an input field that holds the saga's business key would change (or go)."""
+    if saga.business_key is None:
+        return False
+    key = str(saga.business_key)
+    return any(str(value) == key and new_input.get(name) != value for name, value in before.items())
+
+
+def _party_from_input(saga: SagaInstance, before: dict[str, Any], new_input: dict[str, Any]) -> str:
+    """The saga's party after an edit: the new value of the input field that held it, if any."""
+    for name, value in before.items():
+        if saga.party and value == saga.party and name in new_input:
+            return str(new_input[name])[: customers.KEY_MAX_LENGTH]
+    return saga.party
+
+
 def saga_edit_input(saga_id: uuid.UUID | str, *, actor: str, reason: str, new_input: dict[str, Any]) -> SagaInstance:
     """Replace a FAILED saga's input and retry the step that stopped it.
 
-    The audit record keeps the input before and after. The order id cannot change: the
-    participants already know the order under it.
+    The audit record keeps the input before and after. The business key cannot change: the
+    participants already know the business object under it. An input field that held the
+    saga's party gives the saga its new party.
     """
     reason = _require_reason(reason)
     if not isinstance(new_input, dict):
@@ -296,8 +315,12 @@ def saga_edit_input(saga_id: uuid.UUID | str, *, actor: str, reason: str, new_in
         saga = saga_get(saga_id)
         _refuse_if(edit_input_refusal(saga))
         before = saga.context.get("input", {})
-        if before.get("order_id") != new_input.get("order_id"):
-            raise ActionNotAllowed(_("The order id cannot change: the participants know the order by it."))
+        if _key_fields_changed(saga, before, new_input):
+            # In the definition's words: "The order id cannot change", else "The business key ...".
+            raise ActionNotAllowed(
+                _("The %(key)s cannot change: the participants know the business object by it.")
+                % {"key": business_key_name(saga.definition_name)}
+            )
         if before == new_input:
             raise ActionNotAllowed(_("The new input is the same as the current one; use retry instead."))
         status = SagaStatus.COMPENSATING if saga.direction == Direction.COMPENSATION else SagaStatus.RUNNING
@@ -305,7 +328,7 @@ def saga_edit_input(saga_id: uuid.UUID | str, *, actor: str, reason: str, new_in
             saga,
             status=status,
             context={**saga.context, "input": new_input},
-            customer=str(new_input.get("customer", saga.customer))[: customers.KEY_MAX_LENGTH],
+            party=_party_from_input(saga, before, new_input),
             attempt=0,
             finished_at=None,
             resolved_at=None,

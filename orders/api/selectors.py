@@ -29,7 +29,7 @@ class PlacedOrder:
 
     @property
     def id(self) -> uuid.UUID:
-        return self.saga.order_id
+        return self.saga.business_key
 
     @property
     def status(self) -> str:
@@ -55,7 +55,7 @@ class PlacedOrder:
     @property
     def customer(self) -> str:
         """The customer's key; the API shows their username."""
-        return self.saga.customer
+        return self.saga.party
 
     @property
     def sku(self) -> str:
@@ -85,17 +85,17 @@ def sees_every_order(user: Any) -> bool:
 
 def order_sagas_visible_to(user: Any) -> QuerySet[SagaInstance]:
     """The sagas that place orders the user may see: their own, or every one for `sees_every_order`."""
-    sagas = SagaInstance.objects.filter(order_id__isnull=False)
+    sagas = SagaInstance.objects.filter(business_key__isnull=False)
     if sees_every_order(user):
         return sagas
     # A visitor has no customer key and owns no order (the schema generator asks as one).
-    return sagas.filter(customer=customer_key(user)) if user.is_authenticated else sagas.none()
+    return sagas.filter(party=customer_key(user)) if user.is_authenticated else sagas.none()
 
 
 def placed_orders_of(sagas: list[SagaInstance]) -> list[PlacedOrder]:
     """The orders those sagas place, with their order rows read in one query."""
-    rows = Order.objects.using(ALIAS).in_bulk([saga.order_id for saga in sagas])
-    return [PlacedOrder(saga, rows.get(saga.order_id)) for saga in sagas]
+    rows = Order.objects.using(ALIAS).in_bulk([saga.business_key for saga in sagas])
+    return [PlacedOrder(saga, rows.get(saga.business_key)) for saga in sagas]
 
 
 def placed_order_get(order_id: str, viewer: Any) -> PlacedOrder | None:
@@ -104,7 +104,7 @@ def placed_order_get(order_id: str, viewer: Any) -> PlacedOrder | None:
         parsed = uuid.UUID(str(order_id))
     except ValueError:
         return None
-    saga = order_sagas_visible_to(viewer).filter(order_id=parsed).first()
+    saga = order_sagas_visible_to(viewer).filter(business_key=parsed).first()
     if saga is None:
         return None
     return PlacedOrder(saga, Order.objects.using(ALIAS).filter(pk=parsed).first())
@@ -112,4 +112,4 @@ def placed_order_get(order_id: str, viewer: Any) -> PlacedOrder | None:
 
 def placed_order_of(saga: SagaInstance) -> PlacedOrder:
     """The order a saga places, as it stands now."""
-    return PlacedOrder(saga, Order.objects.using(ALIAS).filter(pk=saga.order_id).first())
+    return PlacedOrder(saga, Order.objects.using(ALIAS).filter(pk=saga.business_key).first())

@@ -114,7 +114,7 @@ def _place(request: Request, key: str, data: dict[str, Any]) -> Response:
         # Scoped by user: two customers may pick the same key without meeting.
         idempotency_key=f"api:{request.user.pk}:{key}",
     )
-    location = request.build_absolute_uri(reverse("api:order-detail", args=[saga.order_id]))
+    location = request.build_absolute_uri(reverse("api:order-detail", args=[saga.business_key]))
     # A plain dict: the browsable API would draw its next form from the serializer the data came from.
     body = dict(OrderOutput(placed_order_of(saga)).data)
     return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})

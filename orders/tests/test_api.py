@@ -48,15 +48,15 @@ def test_placing_answers_202_with_the_order_its_saga_and_a_location(api, alice):
     assert response.status_code == 202
     body = response.json()
     saga = SagaInstance.objects.get()
-    assert body["id"] == str(saga.order_id)
+    assert body["id"] == str(saga.business_key)
     assert body["status"] == "PLACING"
     assert body["saga"]["id"] == str(saga.pk)
     assert body["saga"]["status"] == SagaStatus.PENDING
     assert (body["sku"], body["quantity"], body["total"]) == ("WIDGET-1", 2, "50.00")
-    assert response["Location"] == f"http://testserver/api/orders/{saga.order_id}/"
+    assert response["Location"] == f"http://testserver/api/orders/{saga.business_key}/"
     assert saga.idempotency_key == f"api:{alice.pk}:order-1"
     # Stored under the user's id, shown by username.
-    assert saga.customer == str(alice.pk) and body["customer"] == "alice"
+    assert saga.party == str(alice.pk) and body["customer"] == "alice"
 
 
 def test_the_same_key_and_body_again_returns_the_first_answer_and_places_nothing_more(api):
@@ -84,7 +84,7 @@ def test_two_customers_may_use_the_same_key_without_meeting(api, widget):
     assert place(api, WIDGETS, key="shared").status_code == 202
     assert place(token_client(bob), WIDGETS, key="shared").status_code == 202
     expected = sorted([customer_key_for_username("alice"), customer_key(bob)])
-    assert sorted(SagaInstance.objects.values_list("customer", flat=True)) == expected
+    assert sorted(SagaInstance.objects.values_list("party", flat=True)) == expected
 
 
 def test_a_missing_idempotency_key_is_a_400_naming_the_header(api):

@@ -59,25 +59,27 @@ def test_a_clean_mix_of_completed_and_compensated_sagas_has_no_violations(shop):
 
 
 def test_a_completed_saga_whose_order_is_not_approved_breaks_invariant_1(completed):
-    Order.objects.using("orders").filter(pk=completed.order_id).update(status=Order.Status.CANCELLED)
+    Order.objects.using("orders").filter(pk=completed.business_key).update(status=Order.Status.CANCELLED)
     [violation] = find_violations()
-    assert (violation.invariant, violation.saga_id, violation.order_id) == (
+    assert (violation.invariant, violation.saga_id, violation.business_key) == (
         1,
         str(completed.id),
-        str(completed.order_id),
+        str(completed.business_key),
     )
     assert "order is CANCELLED" in violation.message
 
 
 def test_a_completed_saga_whose_stock_was_never_committed_breaks_invariant_1(completed):
-    Reservation.objects.using("inventory").filter(order_id=completed.order_id).update(status=Reservation.Status.ACTIVE)
+    Reservation.objects.using("inventory").filter(order_id=completed.business_key).update(
+        status=Reservation.Status.ACTIVE
+    )
     [violation] = find_violations()
     assert violation.invariant == 1
     assert "committed stock nothing but ordered 2 x WIDGET-1" in violation.message
 
 
 def test_a_compensated_saga_whose_order_is_still_pending_breaks_invariant_2(compensated):
-    Order.objects.using("orders").filter(pk=compensated.order_id).update(status=Order.Status.PENDING)
+    Order.objects.using("orders").filter(pk=compensated.business_key).update(status=Order.Status.PENDING)
     [violation] = find_violations()
     assert (violation.invariant, violation.saga_id) == (2, str(compensated.id))
     assert "order is PENDING" in violation.message
@@ -102,7 +104,7 @@ def test_a_saga_left_past_its_deadline_without_a_lease_breaks_invariant_5(shop):
     long_ago = timezone.now() - timedelta(hours=1)
     SagaInstance.objects.filter(pk=saga.pk).update(status=SagaStatus.RUNNING, deadline_at=long_ago, updated_at=long_ago)
     [violation] = find_violations()
-    assert (violation.invariant, violation.saga_id, violation.order_id) == (5, str(saga.id), str(saga.order_id))
+    assert (violation.invariant, violation.saga_id, violation.business_key) == (5, str(saga.id), str(saga.business_key))
     assert "past its deadline" in violation.message
 
 
@@ -120,27 +122,30 @@ def test_a_late_saga_that_a_worker_holds_or_an_operator_paused_is_not_stuck(shop
 
 def test_a_commit_applied_twice_under_one_key_breaks_invariant_6(completed):
     commit = StockMovement.objects.using("inventory").get(
-        reservation__order_id=completed.order_id, kind=StockMovement.Kind.COMMITTED
+        reservation__order_id=completed.business_key, kind=StockMovement.Kind.COMMITTED
     )
     StockMovement.objects.using("inventory").create(
         product_id=commit.product_id, kind=commit.kind, quantity=0, reservation=commit.reservation, key=commit.key
     )
     [violation] = find_violations()
-    assert (violation.invariant, violation.saga_id, violation.order_id) == (
+    assert (violation.invariant, violation.saga_id, violation.business_key) == (
         6,
         str(completed.id),
-        str(completed.order_id),
+        str(completed.business_key),
     )
     assert "2 COMMITTED movements (one idempotency key applied twice)" in violation.message
 
 
 def test_a_second_payment_for_one_order_breaks_invariant_6(completed):
-    payment = Payment.objects.using("payments").get(order_id=completed.order_id)
+    payment = Payment.objects.using("payments").get(order_id=completed.business_key)
     Payment.objects.using("payments").create(
         key="another-key", account_id=payment.account_id, order_id=payment.order_id, amount=payment.amount
     )
     violations = find_violations()
-    assert Violation(6, str(completed.id), str(completed.order_id), "2 payments were taken for one order") in violations
+    assert (
+        Violation(6, str(completed.id), str(completed.business_key), "2 payments were taken for one order")
+        in violations
+    )
 
 
 def test_check_consistency_exits_0_and_says_so_when_all_invariants_hold(completed, capsys):
@@ -149,17 +154,17 @@ def test_check_consistency_exits_0_and_says_so_when_all_invariants_hold(complete
 
 
 def test_check_consistency_prints_each_violation_and_exits_1(completed, capsys):
-    Order.objects.using("orders").filter(pk=completed.order_id).update(status=Order.Status.CANCELLED)
+    Order.objects.using("orders").filter(pk=completed.business_key).update(status=Order.Status.CANCELLED)
     with pytest.raises(SystemExit) as exit_info:
         call_command("check_consistency")
     assert exit_info.value.code == 1
     out = capsys.readouterr().out
-    assert f"invariant 1  saga {completed.id}  order {completed.order_id}" in out
+    assert f"invariant 1  saga {completed.id}  key {completed.business_key}" in out
     assert "1 violation" in out
 
 
 def test_check_consistency_json_lists_the_violations(completed, capsys):
-    Order.objects.using("orders").filter(pk=completed.order_id).update(status=Order.Status.PENDING)
+    Order.objects.using("orders").filter(pk=completed.business_key).update(status=Order.Status.PENDING)
     with pytest.raises(SystemExit):
         call_command("check_consistency", "--json")
     report = json.loads(capsys.readouterr().out)

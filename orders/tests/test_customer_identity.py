@@ -45,7 +45,7 @@ def customer_with_order(name: str) -> tuple[object, Order]:
     drain()
     saga.refresh_from_db()
     assert saga.status == SagaStatus.COMPLETED
-    return user, Order.objects.using("orders").get(pk=saga.order_id)
+    return user, Order.objects.using("orders").get(pk=saga.business_key)
 
 
 def test_a_new_user_who_takes_a_deleted_users_name_sees_none_of_their_orders_or_money(client, widget):
@@ -71,7 +71,7 @@ def test_a_new_user_who_takes_a_deleted_users_name_sees_none_of_their_orders_or_
     form = {"sku": "WIDGET-1", "quantity": "1", "style": "orchestration", "token": new_form_token()}
     response = client.post(reverse("order_create"), form)
     assert "Unknown customer &#x27;dave&#x27;." in response.content.decode()
-    assert not SagaInstance.objects.filter(customer=customers.customer_key(new_dave)).exists()
+    assert not SagaInstance.objects.filter(party=customers.customer_key(new_dave)).exists()
 
     # The old rows stay for the audit, under the old user's id.
     kept = Order.objects.using("orders").get(pk=old_order.pk)
@@ -108,7 +108,7 @@ def test_place_order_takes_the_username_of_a_live_user(widget):
     account_for(dave, "100.00")
     out = StringIO()
     call_command("place_order", customer="dave", sku="WIDGET-1", quantity="1", stdout=out)
-    assert SagaInstance.objects.get().customer == str(dave.pk)
+    assert SagaInstance.objects.get().party == str(dave.pk)
     dave.delete()
     with pytest.raises(CommandError, match="No user is called 'dave'"):
         call_command("place_order", customer="dave", sku="WIDGET-1", quantity="1", stdout=StringIO())

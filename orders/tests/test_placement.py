@@ -30,7 +30,9 @@ def test_the_engine_starts_a_choreographed_order_through_its_flow_when_asked_by_
         "unit_price": "25.00",
         "total": "25.00",
     }
-    saga, created = saga_start("order", saga_input, style=SagaStyle.CHOREOGRAPHY, customer="alice")
+    saga, created = saga_start(
+        "order", saga_input, style=SagaStyle.CHOREOGRAPHY, business_key=saga_input["order_id"], party="alice"
+    )
     assert created
     assert (saga.style, saga.current_step) == (SagaStyle.CHOREOGRAPHY, ev.ORDER_REQUESTED)
     drain_events()

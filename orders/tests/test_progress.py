@@ -215,7 +215,7 @@ def test_an_order_on_hold_that_staff_resolved_says_only_that_it_was_dealt_with(s
 
 def test_steps_the_definition_does_not_know_are_shown_from_the_log_in_order(shop):
     saga = SagaInstance.objects.create(
-        definition_name="not-registered", definition_version=1, style="choreography", customer="alice"
+        definition_name="not-registered", definition_version=1, style="choreography", party="alice"
     )
     now = timezone.now()
     for offset, (name, status) in enumerate([("gift-wrapped", StepStatus.SUCCEEDED), ("card_written", "RUNNING")]):
@@ -240,9 +240,9 @@ def test_a_customer_finds_only_their_own_sagas_newest_first(shop):
     newer = place(run=False)
     bobs = place(customer="bob", run=False)
     assert list(sagas_for_customer("alice")) == [newer, older]
-    assert saga_for_order(bobs.order_id, "alice") is None
-    assert saga_for_order(bobs.order_id, "bob") == bobs
-    assert saga_for_order(bobs.order_id, "") is None
+    assert saga_for_order(bobs.business_key, "alice") is None
+    assert saga_for_order(bobs.business_key, "bob") == bobs
+    assert saga_for_order(bobs.business_key, "") is None
 
 
 @pytest.mark.parametrize(

@@ -93,8 +93,8 @@ def test_the_order_form_preselects_the_product_chosen_in_the_catalog(alice):
 def test_placing_an_order_redirects_to_its_page_which_shows_it_being_placed(alice):
     location = place_through_form(alice, quantity="2")
     saga = SagaInstance.objects.get()
-    assert location == reverse("order_detail", kwargs={"order_id": saga.order_id})
-    assert saga.customer == customer_key_for_username("alice") and saga.idempotency_key.startswith("web:")
+    assert location == reverse("order_detail", kwargs={"order_id": saga.business_key})
+    assert saga.party == customer_key_for_username("alice") and saga.idempotency_key.startswith("web:")
     html = alice.get(location).content.decode()
     assert "Placing your order…" in html
     assert "Not created yet" in html
@@ -170,8 +170,8 @@ def test_a_customer_gets_404_for_another_customers_order(alice, page):
     drain()
     mallory = Client()
     mallory.force_login(make_customer("mallory"))
-    assert mallory.get(reverse(page, kwargs={"order_id": saga.order_id})).status_code == 404
-    assert alice.get(reverse(page, kwargs={"order_id": saga.order_id})).status_code == 200
+    assert mallory.get(reverse(page, kwargs={"order_id": saga.business_key})).status_code == 404
+    assert alice.get(reverse(page, kwargs={"order_id": saga.business_key})).status_code == 200
 
 
 @pytest.mark.parametrize("page", ["order_detail", "order_progress"])
@@ -233,7 +233,7 @@ def test_my_orders_shows_an_order_still_being_placed_and_links_to_it(alice):
     saga, _ = order_place(customer=customer_key_for_username("alice"), sku="WIDGET-1", quantity=1)
     html = alice.get(reverse("order_list")).content.decode()
     assert "Placing" in html
-    assert reverse("order_detail", kwargs={"order_id": saga.order_id}) in html
+    assert reverse("order_detail", kwargs={"order_id": saga.business_key}) in html
 
 
 def test_my_orders_says_so_when_there_are_none(alice):
@@ -243,7 +243,7 @@ def test_my_orders_says_so_when_there_are_none(alice):
 def test_a_choreographed_order_placed_through_the_form_completes_and_reads_the_same(alice):
     location = place_through_form(alice, quantity="2", style="choreography")
     saga = SagaInstance.objects.get()
-    assert saga.style == "choreography" and saga.customer == customer_key_for_username("alice")
+    assert saga.style == "choreography" and saga.party == customer_key_for_username("alice")
     drain_events()
     progress = alice.get(location.rstrip("/") + "/progress/").json()
     assert progress["headline"] == "Completed"

@@ -54,6 +54,6 @@ def register_panel(name: str, rows: PanelRows) -> None:
 
 def participants_of(saga: SagaInstance) -> list[ParticipantRows]:
     """The rows each registered participant keeps for the saga, each with its admin link."""
-    if not saga.order_id:
+    if not saga.business_key:
         return []
     return [_collect(name, lambda rows=rows: rows(saga)) for name, rows in _panels.items()]

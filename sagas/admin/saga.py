@@ -95,8 +95,11 @@ class SagaInstanceAdmin(admin.ModelAdmin):
         StuckFilter,
         NeedsAttentionFilter,
     )
-    search_fields = ("id", "order_id", "idempotency_key", "customer")
-    search_help_text = "A saga or order id (whole, or its first 4+ characters), or an exact idempotency key or customer"
+    search_fields = ("id", "business_key", "idempotency_key", "party")
+    search_help_text = (
+        "A saga id or business key such as an order id (whole, or its first 4+ characters), "
+        "or an exact idempotency key or customer"
+    )
     ordering = ("-created_at",)
     list_per_page = 50
     show_full_result_count = False
@@ -174,7 +177,7 @@ class SagaInstanceAdmin(admin.ModelAdmin):
         return SagaChangeList
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
-        """Exact customer or idempotency key, or a saga id or order id, whole or its first characters."""
+        """Exact party (customer) or idempotency key, or a saga id or business key, whole or its first characters."""
         term = search_term.strip()
         if not term:
             return queryset, False
@@ -208,14 +211,14 @@ class SagaInstanceAdmin(admin.ModelAdmin):
 
     @admin.display(description="order")
     def order(self, saga: SagaInstance) -> str:
-        if not saga.order_id:
+        if not saga.business_key:
             return "-"
-        url = reverse("admin:orders_order_change", args=[saga.order_id])
-        return format_html('<a href="{}">{}</a>', url, str(saga.order_id)[:8])
+        url = reverse("admin:orders_order_change", args=[saga.business_key])
+        return format_html('<a href="{}">{}</a>', url, str(saga.business_key)[:8])
 
     @admin.display(description="customer")
     def customer_name(self, saga: SagaInstance) -> str:
-        return customers.customer_name(saga.customer) if saga.customer else "-"
+        return customers.customer_name(saga.party) if saga.party else "-"
 
     @admin.display(description="current step (attempts)")
     def step(self, saga: SagaInstance) -> str:
@@ -303,7 +306,11 @@ class SagaInstanceAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("overview/", wrap(self.overview_view), name="sagas_overview"),
-            path("by-order/<str:order_id>/", wrap(self.by_order_view), name="sagas_sagainstance_by_order"),
+            path(
+                "by-key/<str:business_key>/",
+                wrap(self.by_business_key_view),
+                name="sagas_sagainstance_by_business_key",
+            ),
             path(
                 "<path:object_id>/operate/<str:operation_name>/",
                 wrap(self.operate_view),
@@ -320,10 +327,10 @@ class SagaInstanceAdmin(admin.ModelAdmin):
     def operate_view(self, request: HttpRequest, object_id: str, operation_name: str) -> HttpResponse:
         return operate.operate_view(self, request, object_id, operation_name)
 
-    def by_order_view(self, request: HttpRequest, order_id: str) -> HttpResponse:
-        """Open the saga that drives an order; participants link here, knowing only the order id."""
-        saga = selectors.saga_for_order(order_id)
+    def by_business_key_view(self, request: HttpRequest, business_key: str) -> HttpResponse:
+        """Open the saga acting on a business object; participants link here knowing only its id (an order's)."""
+        saga = selectors.saga_for_business_key(business_key)
         if saga is not None and self.has_view_permission(request, saga):
             return HttpResponseRedirect(reverse("admin:sagas_sagainstance_change", args=[saga.pk]))
         changelist = reverse("admin:sagas_sagainstance_changelist")
-        return HttpResponseRedirect(f"{changelist}?{urlencode({'q': order_id})}")
+        return HttpResponseRedirect(f"{changelist}?{urlencode({'q': business_key})}")

@@ -78,12 +78,15 @@ def saga_link(saga_id: Any) -> str:
     return format_html('<a href="{}">{}</a>', url, str(saga_id)[:8])
 
 
-def saga_link_for_order(order_id: Any) -> str:
-    """A link that opens the saga driving the order (looked up when followed, not per row)."""
-    if not order_id:
+def saga_link_for_business_key(business_key: Any) -> str:
+    """A link that opens the saga acting on the business object with that key, such as an order.
+
+    The saga is looked up when the link is followed, not once per row of a list.
+    """
+    if not business_key:
         return "-"
-    url = reverse("admin:sagas_sagainstance_by_order", args=[order_id])
-    return format_html('<a href="{}">saga of {}</a>', url, str(order_id)[:8])
+    url = reverse("admin:sagas_sagainstance_by_business_key", args=[business_key])
+    return format_html('<a href="{}">saga of {}</a>', url, str(business_key)[:8])
 
 
 def saga_link_for_key(key: str) -> str:

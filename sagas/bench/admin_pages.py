@@ -76,7 +76,7 @@ def fill_to(total: int, chunk: int = 100_000, progress: Callable[[int, int], Non
 def list_pages() -> list[tuple[str, str]]:
     """The saga list as an operator opens it: first page, each filter, each kind of search, a deep page."""
     today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    one = SagaInstance.objects.order_by("-created_at").values("id", "order_id", "customer").first() or {}
+    one = SagaInstance.objects.order_by("-created_at").values("id", "business_key", "party").first() or {}
     failed = SagaInstance.objects.filter(status=SagaStatus.FAILED).values_list("id", flat=True).first()
     pages = [
         ("first page", {}),
@@ -101,8 +101,8 @@ def list_pages() -> list[tuple[str, str]]:
     if one:
         pages += [
             ("search: saga id", {"q": str(one["id"])}),
-            ("search: order id", {"q": str(one["order_id"])}),
-            ("search: customer", {"q": one["customer"]}),
+            ("search: order id", {"q": str(one["business_key"])}),
+            ("search: customer", {"q": one["party"]}),
         ]
     base = reverse("admin:sagas_sagainstance_changelist")
     urls = [(label, f"{base}?{urlencode(params)}" if params else base) for label, params in pages]

@@ -30,7 +30,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class PlannedSaga:
-    """One synthetic saga: its id, its business key (the saga's order_id column), how it ended, when it began."""
+    """One synthetic saga: its id, its business key (the saga's business_key column), how it ended, when it began."""
 
     saga_id: uuid.UUID
     key: uuid.UUID
@@ -196,8 +196,8 @@ def fill(total: int, seed: int = 1, failed_share: float = 0.01, stuck_share: flo
         "attempt",
         "context",
         "idempotency_key",
-        "order_id",
-        "customer",
+        "business_key",
+        "party",
         "lease_owner",
         "lease_expires_at",
         "version",

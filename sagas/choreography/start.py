@@ -65,7 +65,12 @@ def _send(context: dict[str, Any], event: Event) -> dict[str, Any]:
 
 
 def choreography_start(
-    saga_input: dict[str, Any], idempotency_key: str | None = None, *, definition_name: str | None = None
+    saga_input: dict[str, Any],
+    idempotency_key: str | None = None,
+    *,
+    definition_name: str | None = None,
+    business_key: uuid.UUID | str | None = None,
+    party: str = "",
 ) -> tuple[SagaInstance, bool]:
     """Open a choreographed saga and publish its flow's request (without a name, of the one flow registered).
 
@@ -90,8 +95,8 @@ def choreography_start(
                 style=SagaStyle.CHOREOGRAPHY,
                 status=SagaStatus.PENDING,
                 idempotency_key=idempotency_key or None,
-                order_id=saga_input["order_id"],
-                customer=saga_input["customer"],
+                business_key=business_key,
+                party=party,
                 current_step=flow.request_event,
                 step_index=1,
                 deadline_at=fresh_deadline(definition, now),
@@ -138,11 +143,10 @@ def request_cancel(saga: SagaInstance, actor: str, reason: str, cause: str = "")
     and why), unless something turned it back before.
     """
     flow = flow_for(saga)
-    saga_input = {**saga.context.get("input", {}), "order_id": str(saga.order_id)}
     cancel = flow.build_event(
         flow.cancel_request_event,
         str(saga.pk),
-        saga_input,
+        saga.context.get("input", {}),
         _next_sequence(saga.context),
         {"actor": actor, "reason": reason},
     )

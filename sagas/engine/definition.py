@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from django.utils.translation import gettext as _
+
 from sagas.participant.refusals import BusinessRefusal
 
 
@@ -79,6 +81,9 @@ class SagaDefinition:
     description: str = ""
     # What a person calls this kind of saga ("order placement"); its name when left out.
     label: str = ""
+    # What a person calls the business object the saga's business key names ("order", read as
+    # "order id"); people then find the saga by that word. Left out, the key is a "business key".
+    business_key_label: str = ""
 
     def __post_init__(self) -> None:
         names = [step.name for step in self.steps]
@@ -131,6 +136,15 @@ def get_definition(name: str, version: int | None = None) -> SagaDefinition:
         return _registry[(name, version)]
     except KeyError:
         raise LookupError(f"No saga definition {name!r} version {version}.") from None
+
+
+def business_key_name(definition_name: str) -> str:
+    """What people call the business key of a saga of that definition: "order id", or "business key"."""
+    try:
+        word = get_definition(definition_name).business_key_label
+    except LookupError:
+        word = ""
+    return _("%(word)s id") % {"word": word} if word else _("business key")
 
 
 def registered_names() -> list[str]:

@@ -20,14 +20,14 @@ class Violation:
 
     invariant: int
     saga_id: str | None
-    order_id: str | None
+    business_key: str | None
     message: str
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def __str__(self) -> str:
-        return f"[{self.invariant}] saga={self.saga_id or '-'} order={self.order_id or '-'}: {self.message}"
+        return f"[{self.invariant}] saga={self.saga_id or '-'} key={self.business_key or '-'}: {self.message}"
 
 
 @dataclass(frozen=True)

@@ -100,8 +100,8 @@ class Style(Protocol):
         saga_input: dict[str, Any],
         *,
         idempotency_key: str | None,
-        order_id: uuid.UUID | str | None,
-        customer: str,
+        business_key: uuid.UUID | str | None,
+        party: str,
     ) -> tuple[SagaInstance, bool]:
         """Create the saga and set it going; the boolean says whether this call created it."""
         ...
@@ -146,8 +146,8 @@ class Orchestration:
         saga_input: dict[str, Any],
         *,
         idempotency_key: str | None,
-        order_id: uuid.UUID | str | None,
-        customer: str,
+        business_key: uuid.UUID | str | None,
+        party: str,
     ) -> tuple[SagaInstance, bool]:
         if idempotency_key:
             existing = SagaInstance.objects.filter(idempotency_key=idempotency_key).first()
@@ -162,8 +162,8 @@ class Orchestration:
                     style=self.name,
                     context={"input": saga_input, "results": {}},
                     idempotency_key=idempotency_key or None,
-                    order_id=order_id,
-                    customer=customer,
+                    business_key=business_key,
+                    party=party,
                     current_step=definition.steps[0].name,
                     deadline_at=fresh_deadline(definition, now),
                 )
@@ -353,11 +353,15 @@ class Choreography:
         saga_input: dict[str, Any],
         *,
         idempotency_key: str | None,
-        order_id: uuid.UUID | str | None,
-        customer: str,
+        business_key: uuid.UUID | str | None,
+        party: str,
     ) -> tuple[SagaInstance, bool]:
         return _choreography().choreography_start(
-            saga_input, idempotency_key=idempotency_key, definition_name=definition.name
+            saga_input,
+            idempotency_key=idempotency_key,
+            definition_name=definition.name,
+            business_key=business_key,
+            party=party,
         )
 
     def compensate(self, saga: SagaInstance, *, actor: str, reason: str) -> SagaInstance:

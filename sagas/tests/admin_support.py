@@ -40,8 +40,8 @@ def saga_row(status: str = SagaStatus.FAILED, **fields: Any) -> SagaInstance:
         "step_index": 2,
         "current_step": "charge_payment",
         "attempt": 3,
-        "order_id": order_id,
-        "customer": "alice",
+        "business_key": order_id,
+        "party": "alice",
         "context": {
             "input": {
                 "order_id": str(order_id),

@@ -17,15 +17,15 @@ def on_hand(sku: str) -> int:
 
 
 def order_of(saga: SagaInstance) -> Order | None:
-    return Order.objects.using("orders").filter(pk=saga.order_id).first()
+    return Order.objects.using("orders").filter(pk=saga.business_key).first()
 
 
 def reservations_of(saga: SagaInstance) -> list[Reservation]:
-    return list(Reservation.objects.using("inventory").filter(order_id=saga.order_id))
+    return list(Reservation.objects.using("inventory").filter(order_id=saga.business_key))
 
 
 def payments_of(saga: SagaInstance) -> list[Payment]:
-    return list(Payment.objects.using("payments").filter(order_id=saga.order_id))
+    return list(Payment.objects.using("payments").filter(order_id=saga.business_key))
 
 
 def step_trail(saga: SagaInstance) -> list[tuple[str, str, str]]:

@@ -1,4 +1,4 @@
-"""Finding a saga by the id people see: a saga id or an order id, whole or its first characters.
+"""Finding a saga by the id people see: a saga id or its business key (an order id), whole or its first characters.
 
 The commands (saga_status, retry_saga, compensate_saga, resume_saga) and the admin's saga
 search share one resolver; each says which id it matched, and refuses an ambiguous, unknown,
@@ -49,7 +49,7 @@ def twins(db):
     """Two FAILED sagas whose ids share their first eight characters, and one whose order id does."""
     first = saga_row(id=with_id("abcd1234-0000-4000-8000-000000000001"))
     second = saga_row(id=with_id("abcd1234-0000-4000-8000-000000000002"))
-    by_order = saga_row(order_id=with_id("abcd1234-ffff-4000-8000-000000000003"))
+    by_order = saga_row(business_key=with_id("abcd1234-ffff-4000-8000-000000000003"))
     return first, second, by_order
 
 
@@ -86,13 +86,13 @@ def test_saga_status_finds_a_saga_by_the_short_id_the_list_shows(failed):
 
 
 def test_saga_status_finds_a_saga_by_its_whole_order_id(failed):
-    out = run("saga_status", str(failed.order_id))
-    assert f"Saga {failed.pk} matched by order id {failed.order_id}" in out
+    out = run("saga_status", str(failed.business_key))
+    assert f"Saga {failed.pk} matched by order id {failed.business_key}" in out
     assert f"saga      {failed.pk}" in out
 
 
 def test_saga_status_finds_a_saga_by_the_short_order_id_a_customer_sees(failed):
-    short = str(failed.order_id)[:8].upper()
+    short = str(failed.business_key)[:8].upper()
     out = run("saga_status", short)
     assert f"Saga {failed.pk} matched by order id prefix {short.lower()}\u2026" in out
 
@@ -104,7 +104,7 @@ def test_saga_status_by_the_whole_saga_id_says_nothing_about_matching(failed):
 
 def test_saga_status_json_stays_one_object_when_a_prefix_matched(failed):
     out, err = io.StringIO(), io.StringIO()
-    call_command("saga_status", str(failed.order_id)[:6], "--json", stdout=out, stderr=err)
+    call_command("saga_status", str(failed.business_key)[:6], "--json", stdout=out, stderr=err)
     assert json.loads(out.getvalue())["id"] == str(failed.pk)
     assert "matched by order id prefix" in err.getvalue()
 
@@ -117,8 +117,8 @@ def test_an_ambiguous_prefix_lists_the_candidates(twins):
     assert message.startswith("abcd1234 matches several sagas; type more characters of the one you mean:")
     for saga in twins:
         assert str(saga.pk) in message
-    assert f"order {by_order.order_id}, FAILED, order id matches" in message
-    assert f"saga {first.pk} (order {first.order_id}, FAILED, saga id matches)" in message
+    assert f"order {by_order.business_key}, FAILED, order id matches" in message
+    assert f"saga {first.pk} (order {first.business_key}, FAILED, saga id matches)" in message
 
 
 def test_typing_more_characters_picks_one_saga(twins):
@@ -134,11 +134,11 @@ def test_typing_more_characters_picks_one_saga(twins):
     [
         ("abc", "'abc' is too short to find a saga: type at least 4 characters"),
         ("a-b", "'a-b' is too short to find a saga"),
-        ("not-a-uuid", "'not-a-uuid' is not a saga id or an order id: type its first 4 or more characters"),
-        ("12345678ü", "is not a saga id or an order id"),
-        ("", "'' is not a saga id or an order id"),
-        ("0" * 33, "is not a saga id or an order id: it is longer than a UUID"),
-        ("9f3e", "No saga id or order id starts with 9f3e."),
+        ("not-a-uuid", "'not-a-uuid' is not a saga id or a business key: type its first 4 or more characters"),
+        ("12345678ü", "is not a saga id or a business key"),
+        ("", "'' is not a saga id or a business key"),
+        ("0" * 33, "is not a saga id or a business key: it is longer than a UUID"),
+        ("9f3e", "No saga id or business key starts with 9f3e."),
     ],
 )
 def test_saga_status_refuses_an_id_it_cannot_use_with_a_clear_error(twins, typed, error):
@@ -148,7 +148,9 @@ def test_saga_status_refuses_an_id_it_cannot_use_with_a_clear_error(twins, typed
 
 def test_saga_status_of_an_unknown_whole_id_says_no_saga_nor_order_has_it(db):
     missing = uuid.uuid4()
-    with pytest.raises(CommandError, match=re.escape(f"No saga with id {missing}. No saga drives an order")):
+    with pytest.raises(
+        CommandError, match=re.escape(f"No saga with id {missing}. No saga has that business key either")
+    ):
         run("saga_status", str(missing))
 
 
@@ -156,7 +158,7 @@ def test_saga_status_of_an_unknown_whole_id_says_no_saga_nor_order_has_it(db):
 
 
 def test_retry_saga_takes_a_short_order_id_and_says_which_saga_it_matched(failed):
-    short = str(failed.order_id)[:8]
+    short = str(failed.business_key)[:8]
     out = run("retry_saga", short, reason="inventory is back", actor="olga")
     assert out.startswith(f"Saga {failed.pk} matched by order id prefix {short}\u2026\n")
     assert f"Saga {failed.pk}: FAILED at commit_stock (forward) -> RUNNING at commit_stock (forward)." in out
@@ -173,8 +175,8 @@ def test_compensate_saga_takes_a_short_saga_id(running):
 
 
 def test_resume_saga_takes_a_whole_order_id(running):
-    out = run("resume_saga", str(running.order_id), reason="stuck after the outage")
-    assert f"Saga {running.pk} matched by order id {running.order_id}" in out
+    out = run("resume_saga", str(running.business_key), reason="stuck after the outage")
+    assert f"Saga {running.pk} matched by order id {running.business_key}" in out
     assert "Queued for the workers." in out
     assert audit_rows(running) == ["resume"]
 
@@ -267,26 +269,26 @@ def test_the_admin_finds_a_saga_by_the_short_id_its_list_shows(root_client, twin
 
 def test_the_admin_finds_a_saga_by_a_short_order_id(root_client, twins):
     other = saga_row()
-    shown, _, page = search(root_client, str(other.order_id)[:8])
+    shown, _, page = search(root_client, str(other.business_key)[:8])
     assert shown == {other.pk}
-    assert f"matched by order id prefix {str(other.order_id)[:8]}" in page
+    assert f"matched by order id prefix {str(other.business_key)[:8]}" in page
 
 
 def test_an_ambiguous_prefix_in_the_admin_lists_every_candidate(root_client, twins):
     saga_row()  # matches nothing
     shown, notes, _ = search(root_client, "abcd1234")
     assert shown == {saga.pk for saga in twins}
-    assert notes == ["Several sagas have a saga id or an order id starting with abcd1234\u2026"]
+    assert notes == ["Several sagas have a saga id or a business key starting with abcd1234\u2026"]
 
 
 def test_the_admin_search_by_a_too_short_prefix_says_why_it_found_no_id(root_client, twins):
     shown, notes, _ = search(root_client, "abc")
     assert shown == set()
-    assert notes == ["'abc' is too short to find a saga: type at least 4 characters of its saga or order id."]
+    assert notes == ["'abc' is too short to find a saga: type at least 4 characters of its saga id or business key."]
 
 
 def test_the_admin_search_by_text_that_is_no_id_still_finds_a_customer(root_client, twins):
-    bob = saga_row(customer="bob-the-builder")
+    bob = saga_row(party="bob-the-builder")
     shown, notes, _ = search(root_client, "bob-the-builder")
     assert (shown, notes) == ({bob.pk}, [])
     shown, notes, _ = search(root_client, "zz%';--")
@@ -294,7 +296,7 @@ def test_the_admin_search_by_text_that_is_no_id_still_finds_a_customer(root_clie
 
 
 def test_the_admin_search_by_a_hex_looking_customer_finds_the_customer(root_client, twins):
-    cafe = saga_row(customer="cafe")
+    cafe = saga_row(party="cafe")
     shown, _, _ = search(root_client, "cafe")
     assert shown == {cafe.pk}
 
@@ -313,3 +315,14 @@ def test_the_prefix_search_honours_the_list_filters(root_client, twins):
         f"Saga {done.pk} matched by saga id prefix abcd1234\u2026"
     ]
     assert SagaInstance.objects.filter(pk__in=[s.pk for s in twins], status=SagaStatus.FAILED).count() == 3
+
+
+def test_a_saga_whose_definition_names_no_business_key_is_matched_by_its_business_key():
+    """The word "order id" is the order saga's own; a saga that declares no word gets the generic one."""
+    from sagas.testing.toy import TOY_SAGA
+
+    key = with_id("5eed1234-0000-4000-8000-000000000001")
+    saga = saga_row(definition_name=TOY_SAGA.name, business_key=key)
+    out = run("saga_status", "5eed1234")
+    assert f"Saga {saga.pk} matched by business key prefix 5eed1234\u2026" in out
+    assert "order id" not in out

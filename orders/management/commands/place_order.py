@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from orders.placement import order_place
-from sagas.errors import InvalidOrderRequest
+from sagas.errors import InvalidSagaRequest
 from sagas.participant.customers import UnknownCustomer, customer_key_for_username
 
 
@@ -39,9 +39,9 @@ class Command(BaseCommand):
                 style=options["style"],
                 idempotency_key=options["idempotency_key"],
             )
-        except InvalidOrderRequest as exc:
+        except InvalidSagaRequest as exc:
             raise CommandError(f"{exc.field}: {exc.message}") from None
         verb = "started" if created else "already exists (same idempotency key)"
         self.stdout.write(f"saga {saga.id} {verb}")
-        self.stdout.write(f"order {saga.order_id}")
+        self.stdout.write(f"order {saga.business_key}")
         self.stdout.write(f"follow it with: manage.py saga_status {saga.id}")

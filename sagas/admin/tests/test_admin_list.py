@@ -39,7 +39,7 @@ _COLUMNS = {
     "last_error": "''",
     "resolved_by": "''",
     "idempotency_key": "'key-' || i",
-    "customer": "'customer' || (i %% 5000)",
+    "party": "'customer' || (i %% 5000)",
 }
 
 
@@ -55,7 +55,7 @@ def insert_finished_sagas(count: int, now) -> None:
     if postgres:
         columns |= {
             "id": "gen_random_uuid()",
-            "order_id": "gen_random_uuid()",
+            "business_key": "gen_random_uuid()",
             "context": '\'{"input": {"sku": "WIDGET-1", "quantity": 1}}\'::jsonb',
             "created_at": "%(now)s::timestamptz - make_interval(secs => i * 1.001)",
         }
@@ -64,7 +64,7 @@ def insert_finished_sagas(count: int, now) -> None:
     else:
         columns |= {
             "id": "lower(hex(randomblob(16)))",
-            "order_id": "lower(hex(randomblob(16)))",
+            "business_key": "lower(hex(randomblob(16)))",
             "context": '\'{"input": {"sku": "WIDGET-1", "quantity": 1}}\'',
             "created_at": "strftime('%%Y-%%m-%%d %%H:%%M:%%f', %(now)s, '-' || (i * 1.001) || ' seconds')",
         }
@@ -95,8 +95,8 @@ def _special(index: int, now, **fields) -> SagaInstance:
         "current_step": "commit_stock",
         "step_index": 4,
         "attempt": 1,
-        "order_id": uuid.uuid4(),
-        "customer": "special",
+        "business_key": uuid.uuid4(),
+        "party": "special",
         "context": {"input": {"sku": "WIDGET-1", "quantity": 1}},
         "deadline_at": now - timedelta(hours=1),
         "finished_at": now,
@@ -212,7 +212,7 @@ def test_the_needs_attention_filter_returns_failed_sagas_nobody_resolved(many_sa
     assert _ids(response) == many_sagas["attention"]
 
 
-@pytest.mark.parametrize("field", ["pk", "order_id", "idempotency_key"])
+@pytest.mark.parametrize("field", ["pk", "business_key", "idempotency_key"])
 def test_searching_by_an_exact_value_finds_the_one_saga(many_sagas, root_client, field):
     target = SagaInstance.objects.get(idempotency_key="key-12345")
     response = root_client.get(reverse(LIST_URL), {"q": str(getattr(target, field))})
@@ -232,7 +232,7 @@ def _full_scans(plan: str) -> list[str]:
     return [line for line in plan.splitlines() if "Seq Scan" in line or re.search(rf"\bSCAN {table}\b", line)]
 
 
-@pytest.mark.parametrize("field", ["pk", "order_id"])
+@pytest.mark.parametrize("field", ["pk", "business_key"])
 def test_searching_by_the_short_id_people_see_finds_the_one_saga_through_an_index(
     many_sagas, root_client, django_assert_max_num_queries, field
 ):

@@ -71,7 +71,7 @@ def test_the_saga_list_shows_status_type_order_step_and_error(history, root_clie
     html = response.content.decode()
     assert response.status_code == 200
     assert "COMPENSATED" in html and "COMPLETED" in html
-    assert reverse("admin:orders_order_change", args=[completed.order_id]) in html
+    assert reverse("admin:orders_order_change", args=[completed.business_key]) in html
     assert "charge_payment: InjectedTransientError" in html
 
 
@@ -83,21 +83,21 @@ def test_the_saga_page_shows_context_steps_timeline_and_participants(history, ro
     assert "&quot;order_id&quot;" in html  # the context as JSON
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="saga-timeline"' in html
     assert "<details><summary>" in html  # a traceback folded away
-    assert reverse("admin:orders_order_change", args=[refunded.order_id]) in html
-    payment = Payment.objects.get(order_id=refunded.order_id)
-    reservation = Reservation.objects.get(order_id=refunded.order_id)
+    assert reverse("admin:orders_order_change", args=[refunded.business_key]) in html
+    payment = Payment.objects.get(order_id=refunded.business_key)
+    reservation = Reservation.objects.get(order_id=refunded.business_key)
     assert reverse("admin:payments_payment_change", args=[payment.pk]) in html
     assert reverse("admin:inventory_reservation_change", args=[reservation.pk]) in html
 
 
 def test_an_order_links_to_its_saga_and_a_payment_to_the_saga_of_its_order(history, root_client):
     _, refunded = history
-    order_page = root_client.get(_admin_url(Order, "change", refunded.order_id)).content.decode()
+    order_page = root_client.get(_admin_url(Order, "change", refunded.business_key)).content.decode()
     assert reverse("admin:sagas_sagainstance_change", args=[refunded.pk]) in order_page
     assert "WIDGET-1" in order_page  # the order's lines, inline
-    payment = Payment.objects.get(order_id=refunded.order_id)
+    payment = Payment.objects.get(order_id=refunded.business_key)
     payment_page = root_client.get(_admin_url(Payment, "change", payment.pk)).content.decode()
-    by_order = reverse("admin:sagas_sagainstance_by_order", args=[refunded.order_id])
+    by_order = reverse("admin:sagas_sagainstance_by_business_key", args=[refunded.business_key])
     assert by_order in payment_page
     followed = root_client.get(by_order)
     assert followed.url == reverse("admin:sagas_sagainstance_change", args=[refunded.pk])

@@ -68,7 +68,7 @@ def test_a_request_that_died_before_answering_is_taken_over_and_keeps_its_saga(a
     in_flight(alice, "lost", age=timedelta(seconds=idempotency.ABANDONED_AFTER_SECONDS + 1))
     response = place(token_client(alice), WIDGETS, key="lost")
     assert response.status_code == 202
-    assert response.json()["id"] == str(saga.order_id)
+    assert response.json()["id"] == str(saga.business_key)
     assert SagaInstance.objects.count() == 1
     assert IdempotentRequest.objects.get().response_status == 202
 

@@ -73,6 +73,15 @@ def test_staff_list_sagas_newest_first(operator):
     assert body["results"][0]["type"] == "order"
 
 
+def test_a_saga_shows_its_business_key_and_party_by_username_in_the_list_and_alone(operator):
+    saga = started()
+    listed = operator.get("/api/sagas/").json()["results"][0]
+    alone = operator.get(f"/api/sagas/{saga.pk}/").json()
+    for body in (listed, alone):
+        assert (body["business_key"], body["party"]) == (str(saga.business_key), "alice")
+        assert "order_id" not in body and "customer" not in body
+
+
 @pytest.mark.parametrize(
     "query, expected",
     [

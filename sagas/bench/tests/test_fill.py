@@ -25,4 +25,4 @@ def test_filled_sagas_match_their_participants_and_show_in_the_admin(admin_clien
     call_command("check_consistency", stdout=StringIO())
     saga = SagaInstance.objects.filter(status=SagaStatus.COMPLETED).first()
     page = admin_client.get(reverse("admin:sagas_sagainstance_change", args=[saga.pk])).content.decode()
-    assert f"Order {saga.order_id}" in page and "Payment #" in page and "Reservation #" in page
+    assert f"Order {saga.business_key}" in page and "Payment #" in page and "Reservation #" in page

@@ -190,6 +190,6 @@ def test_a_choreographed_order_keeps_its_order_id_customer_and_input(shop):
     saga = run("choreography")
     order = order_of(saga)
     assert order.saga_id == saga.pk
-    assert saga.customer == "alice" and saga.context["input"]["quantity"] == 2
+    assert saga.party == "alice" and saga.context["input"]["quantity"] == 2
     assert order.total == Decimal("50.00")
     assert Order.objects.using("orders").count() == 1

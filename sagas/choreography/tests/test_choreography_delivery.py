@@ -65,7 +65,7 @@ def assert_all_finished_and_consistent():
 
 def final_states():
     return (
-        sorted((str(saga.order_id), saga.status) for saga in SagaInstance.objects.all()),
+        sorted((str(saga.business_key), saga.status) for saga in SagaInstance.objects.all()),
         balance("alice") + balance("bob"),
         on_hand("WIDGET-1"),
     )

@@ -188,7 +188,7 @@ def test_a_step_that_hangs_past_its_timeout_ends_and_its_worker_runs_the_next_sa
     timed_out, retried = charges.filter(saga=hung).order_by("attempt")
     assert (timed_out.status, retried.status) == (StepStatus.TIMED_OUT, StepStatus.SUCCEEDED)
     assert 10 <= timed_out.duration_ms / 1000 < 13, "the hang was cut off at the step's 10 s timeout"
-    assert Payment.objects.using("payments").filter(order_id=hung.order_id).count() == 1
+    assert Payment.objects.using("payments").filter(order_id=hung.business_key).count() == 1
     later = SagaStepLog.objects.filter(saga=queued_behind).order_by("started_at").first()
     assert _worker_pid(later.worker) == _worker_pid(timed_out.worker), "the same worker was free again"
     assert later.started_at >= timed_out.finished_at

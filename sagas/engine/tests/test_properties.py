@@ -174,15 +174,15 @@ def test_any_mix_of_failures_and_crashes_ends_terminal_with_every_invariant_kept
     assert overlapping_attempts() == []
     if saga.status == SagaStatus.FAILED:
         assert saga.last_error, "a FAILED saga must say why"
-    order = Order.objects.using("orders").filter(pk=saga.order_id).first()
-    payments = list(Payment.objects.using("payments").filter(order_id=saga.order_id))
+    order = Order.objects.using("orders").filter(pk=saga.business_key).first()
+    payments = list(Payment.objects.using("payments").filter(order_id=saga.business_key))
     if order is not None and order.status == Order.Status.APPROVED:
         # Past the pivot nothing is undone: the customer paid and the stock stays sold or held.
         assert saga.status != SagaStatus.COMPENSATED
         assert [p.status for p in payments] == [Payment.Status.CAPTURED]
         assert (
             not Reservation.objects.using("inventory")
-            .filter(order_id=saga.order_id, status=Reservation.Status.RELEASED)
+            .filter(order_id=saga.business_key, status=Reservation.Status.RELEASED)
             .exists()
         )
     if not plan and stock >= quantity and Decimal(funds) >= PRICE * quantity:

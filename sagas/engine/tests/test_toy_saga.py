@@ -64,9 +64,7 @@ def test_check_consistency_reports_a_confirmation_that_never_happened_and_exits_
         call_command("check_consistency")
     assert exit_info.value.code == 1
     out = capsys.readouterr().out
-    assert (
-        f"invariant {toy.INVARIANT}  saga {saga.pk}  order -  completed with 1 booked, 0 released, 0 confirmed" in out
-    )
+    assert f"invariant {toy.INVARIANT}  saga {saga.pk}  key -  completed with 1 booked, 0 released, 0 confirmed" in out
     assert f"invariant {toy.INVARIANT}: 1  (a toy booking is confirmed once, or released in full)" in out
 
 

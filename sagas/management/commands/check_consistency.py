@@ -48,7 +48,7 @@ class Command(BaseCommand):
         else:
             for v in violations:
                 self.stdout.write(
-                    f"invariant {v.invariant}  saga {v.saga_id or '-'}  order {v.order_id or '-'}  {v.message}"
+                    f"invariant {v.invariant}  saga {v.saga_id or '-'}  key {v.business_key or '-'}  {v.message}"
                 )
             self.stdout.write(self._summary(counts, len(violations), elapsed))
         if violations:

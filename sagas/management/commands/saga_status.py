@@ -37,7 +37,7 @@ class Command(BaseCommand):
         self.stdout.write(f"saga      {saga.id}")
         self.stdout.write(f"type      {saga.definition_name} v{saga.definition_version} ({saga.style})")
         self.stdout.write(f"status    {saga.status}{' (paused)' if saga.paused else ''}")
-        self.stdout.write(f"order     {saga.order_id}  customer {customer_name(saga.customer)}")
+        self.stdout.write(f"order     {saga.business_key}  customer {customer_name(saga.party)}")
         self.stdout.write(f"step      {_step_line(saga, steps)}")
         self.stdout.write(f"created   {saga.created_at:%Y-%m-%d %H:%M:%S.%f}"[:-3] + " UTC")
         if saga.finished_at:
@@ -96,8 +96,8 @@ def _as_dict(saga: Any, steps: list[Any]) -> dict[str, Any]:
         "style": saga.style,
         "status": saga.status,
         "paused": saga.paused,
-        "order_id": str(saga.order_id) if saga.order_id else None,
-        "customer": customer_name(saga.customer),
+        "order_id": str(saga.business_key) if saga.business_key else None,
+        "customer": customer_name(saga.party),
         "current_step": saga.current_step,
         "direction": saga.direction,
         "attempt": saga.attempt,
