@@ -38,7 +38,7 @@ class SagaOutput(serializers.Serializer):
     current_step = serializers.CharField()
     step_index = serializers.IntegerField()
     attempt = serializers.IntegerField()
-    # The engine's generic fields; the orders API names them order_id and customer.
+    # The engine's generic fields; the orders API shows the same facts as the order's id and customer.
     business_key = serializers.UUIDField(allow_null=True, help_text="The id of the business object, such as an order.")
     party = CustomerNameField(help_text="Who the saga belongs to: a customer's username.")
     idempotency_key = serializers.CharField(allow_null=True)
