@@ -26,6 +26,7 @@ from django.db.models.functions import Cast, Coalesce
 
 from inventory.models import Product, Reservation, StockMovement
 from orders.models import Order, OrderLine
+from orders.saga import ORDER_SAGA
 from payments.models import CustomerAccount, LedgerEntry, Payment
 from sagas.engine.invariants import CheckContext, Violation
 from sagas.models import SagaInstance, SagaStatus
@@ -105,7 +106,9 @@ class _Cursor:
 
 def _check_orders() -> Iterator[Violation]:
     skus = dict(Product.objects.using("inventory").values_list("pk", "sku").iterator(chunk_size=CHUNK_SIZE))
-    sagas = _Cursor(_rows_by_order(SagaInstance.objects.using("default"), "business_key", "id", "status"))
+    # Only the order saga's business key is an order's id; another saga's key names something else.
+    order_sagas = SagaInstance.objects.using("default").filter(definition_name=ORDER_SAGA.name)
+    sagas = _Cursor(_rows_by_order(order_sagas, "business_key", "id", "status"))
     orders = _Cursor(_rows_by_order(Order.objects.using("orders"), "id", "status", "total"))
     lines = _Cursor(_rows_by_order(OrderLine.objects.using("orders"), "order_id", "sku", "quantity"))
     payments = _Cursor(_rows_by_order(Payment.objects.using("payments"), "order_id", "pk", "status", "amount"))

@@ -180,3 +180,15 @@ def test_two_sagas_driving_one_order_break_invariant_6(completed):
     violations = find_violations()
     assert [v.invariant for v in violations] == [6]
     assert violations[0].message.startswith("2 sagas drive this order")
+
+
+def test_a_finished_saga_of_another_kind_is_not_taken_for_an_order_by_its_business_key(completed):
+    """Any saga may carry a business key; only the order saga's names an order."""
+    SagaInstance.objects.create(
+        definition_name="shipment",
+        definition_version=1,
+        status=SagaStatus.COMPLETED,
+        business_key=uuid.uuid4(),
+        finished_at=timezone.now(),
+    )
+    assert find_violations() == []
