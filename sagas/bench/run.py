@@ -330,4 +330,3 @@ def summarise(report: BenchReport, saga_ids: list[str], elapsed: float, enqueue_
     report.exec_p50_ms = round(statistics.median(execution), 1) if execution else 0.0
     report.exec_p99_ms = round(percentile(execution, 99), 1)
     report.outcomes = outcome_counts(saga_ids)
-
