@@ -62,12 +62,25 @@ class TrackedQueue(Queue):
         with self._rlock:
             self.reader.value = os.getpid()
             try:
-                res = self._recv_bytes()
+                obj = ForkingPickler.loads(self._recv_bytes())
+                # The task is this process's from the moment it leaves the queue, not only once it
+                # starts: killed before it starts (a worker logs, sets its title, checks its
+                # connections first, long on a busy host), its death must hand the row back.
+                self.mark_taken(obj)
             finally:
                 self.reader.value = 0
         self._sem.release()
         self.size.increment(-1)
-        return ForkingPickler.loads(res)
+        return obj
+
+    def mark_taken(self, obj: Any) -> None:
+        if self.slots is None or not isinstance(obj, dict) or not isinstance(obj.get("ack_id"), int):
+            return
+        slots, ack_id = self.slots, obj["ack_id"]
+        for index in range(0, len(slots), 2):
+            if slots[index] == ack_id and slots[index + 1] == IN_QUEUE:
+                slots[index + 1] = os.getpid()
+                return
 
     def release_reader(self, pid: int) -> bool:
         """Release the read lock if the dead process `pid` took it with it; True if it did."""
