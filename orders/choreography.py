@@ -22,7 +22,7 @@ order in which they reach the monitor.
 from collections.abc import Collection
 from typing import Any
 
-from sagaproject import order_events as ev
+from orders import events as ev
 from sagas.choreography.flow import ChoreographyFlow
 from sagas.models import SagaStatus, StepStatus
 from sagas.participant.outbox import Event, new_event

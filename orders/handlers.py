@@ -7,9 +7,9 @@ so the event handled (inbox) and the event published (outbox) commit with the ef
 import contextlib
 from typing import Any
 
+from orders import events as ev
 from orders import selectors, services
 from orders.errors import InvalidOrderTransition
-from sagaproject import order_events as ev
 from sagas.participant.eventbus import Subscription, subscribe
 from sagas.participant.outbox import Event, Reaction, event_key
 from sagas.participant.refusals import BusinessRefusal

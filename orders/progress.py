@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from inventory import selectors as inventory_selectors
-from sagaproject import order_events as ev
+from orders import events as ev
 from sagas.engine.definition import get_definition
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
 

@@ -10,9 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
-from sagaproject.api_docs import FIELD_ERRORS, THROTTLED, UNSUPPORTED_MEDIA
-from sagaproject.api_fields import RequiredText
 from sagaproject.login_lockout import lockout_message
+from sagas.api.toolkit.docs import FIELD_ERRORS, THROTTLED, UNSUPPORTED_MEDIA
+from sagas.api.toolkit.fields import RequiredText
 
 
 class TokenObtainInput(AuthTokenSerializer):

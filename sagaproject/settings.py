@@ -221,7 +221,7 @@ REST_FRAMEWORK = {
         "order_place": env_rate("API_THROTTLE_ORDER_PLACE", "60/minute"),
         "token_obtain": env_rate("API_THROTTLE_TOKEN_OBTAIN", "10/minute"),
     },
-    "EXCEPTION_HANDLER": "sagaproject.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "sagas.api.toolkit.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sagas for Django API",

@@ -10,7 +10,7 @@ class SagasConfig(AppConfig):
     verbose_name = "Sagas"
 
     def ready(self) -> None:
-        from sagaproject.schemas import ensure_service_schema
+        from sagas.participant.schemas import ensure_service_schema
 
         pre_migrate.connect(ensure_service_schema, dispatch_uid="sagas.ensure_service_schema")
         # The choreography sweep's schedule lives on `default`, made once that alias is migrated.

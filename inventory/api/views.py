@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from inventory.api.serializers import ProductOutput
 from inventory.selectors import product_list
-from sagaproject.api_docs import READ_ERRORS
+from sagas.api.toolkit.docs import READ_ERRORS
 
 
 class ProductListApi(APIView):

@@ -7,9 +7,9 @@ from rest_framework import serializers
 
 from orders.api.selectors import ORDER_STATUSES
 from orders.placement import MAX_ORDER_QUANTITY
-from sagaproject.api_customers import CustomerNameField, CustomerNamesList
-from sagaproject.api_fields import RequiredText
 from sagas.api.idempotency import KEY_MAX_LENGTH
+from sagas.api.toolkit.customers import CustomerNameField, CustomerNamesList
+from sagas.api.toolkit.fields import RequiredText
 from sagas.models import Direction, SagaStatus, SagaStyle, StepStatus
 from sagas.participant.parsing import InvalidNumber, parse_whole_number
 

@@ -19,9 +19,9 @@ from orders.api.selectors import order_sagas_visible_to, placed_order_get, place
 from orders.api.serializers import OrderDetailOutput, OrderOutput, OrderPlaceFormInput, OrderPlaceInput
 from orders.api.throttles import OrderPlaceThrottle
 from orders.placement import order_place
-from sagaproject.api_docs import FIELD_ERRORS, READ_ERRORS, WRITE_ERRORS, ErrorOutput
-from sagaproject.api_pagination import NewestFirstCursorPagination
 from sagas.api import idempotency
+from sagas.api.toolkit.docs import FIELD_ERRORS, READ_ERRORS, WRITE_ERRORS, ErrorOutput
+from sagas.api.toolkit.pagination import NewestFirstCursorPagination
 from sagas.participant.customers import customer_key
 
 IDEMPOTENCY_KEY = OpenApiParameter(

@@ -7,8 +7,8 @@ module, without importing another service; these tests fail when a name drifts.
 import pytest
 
 from inventory import events as inventory_events
+from orders import events as order_events
 from payments import events as payment_events
-from sagaproject import order_events
 from sagas.participant.eventbus import subscribers
 
 SERVICES = {"inventory": inventory_events, "payments": payment_events}

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command, get_commands
 
 import sagas.services
+from orders import events as ev
 from orders.placement import order_place
-from sagaproject import order_events as ev
 from sagas.models import SagaStatus, SagaStyle
 from sagas.services import saga_start
 from sagas.testing.choreography import drain_events

@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
 
-from sagaproject.api_fields import RequiredTextFilter
+from sagas.api.toolkit.fields import RequiredTextFilter
 from sagas.models import SagaInstance, SagaStatus, SagaStyle
 
 

@@ -2,8 +2,8 @@
 
 from rest_framework import serializers
 
-from sagaproject.api_customers import CustomerNameField, CustomerNamesList
-from sagaproject.api_fields import RequiredText
+from sagas.api.toolkit.customers import CustomerNameField, CustomerNamesList
+from sagas.api.toolkit.fields import RequiredText
 from sagas.models import Direction, SagaStatus, SagaStyle, StepStatus
 
 

@@ -9,13 +9,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sagaproject.api_docs import CONFLICT, FIELD_ERRORS, READ_ERRORS, WRITE_ERRORS
-from sagaproject.api_pagination import NewestFirstCursorPagination
 from sagas import services
 from sagas.admin.operations import OPERATIONS
 from sagas.api.filters import SagaFilter
 from sagas.api.permissions import CanViewSagas, HasSagaActionPermission
 from sagas.api.serializers import SagaActionInput, SagaDetailOutput, SagaOutput, SagaResumeInput
+from sagas.api.toolkit.docs import CONFLICT, FIELD_ERRORS, READ_ERRORS, WRITE_ERRORS
+from sagas.api.toolkit.pagination import NewestFirstCursorPagination
 from sagas.engine.styles import OperatorAction
 from sagas.models import SagaInstance
 

@@ -18,10 +18,10 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 
-from sagaproject.databases import SERVICE_ALIASES
 from sagas.choreography import monitor
+from sagas.engine.connections import reset_service_connections
 from sagas.engine.lifecycle import cluster_stopping
 from sagas.engine.timeouts import StepTimeout, call_with_timeout
 from sagas.models import StepStatus
@@ -58,17 +58,6 @@ def backoff(attempt: int) -> float:
     """Seconds before the next attempt: exponential from 0.2 s, capped at 10 s, jittered."""
     base = min(10.0, 0.2 * (2 ** max(attempt - 1, 0)))
     return base * (1 - 0.5 * random.random())
-
-
-def _reset_service_connections(force: bool) -> None:
-    for alias in SERVICE_ALIASES:
-        connection = connections[alias]
-        if connection.in_atomic_block:
-            continue  # an outer transaction (a test's) owns this connection
-        if force:
-            connection.close()
-        else:
-            connection.close_if_unusable_or_obsolete()
 
 
 def _requeue(sub: Subscription, event: Event, attempt: int) -> None:
@@ -165,7 +154,7 @@ def _deliver_once(name: str, payload: dict[str, Any], attempt: int) -> DeliveryR
             return DeliveryResult.REFUSED
         except Exception as error:
             timed_out = isinstance(error, StepTimeout)
-            _reset_service_connections(force=timed_out)
+            reset_service_connections(force=timed_out)
             status = StepStatus.TIMED_OUT if timed_out else StepStatus.FAILED
             logger.warning("%s failed on %s (attempt %s): %s", sub.name, event.type, attempt, _describe(error))
             trace = traceback_module.format_exc()
@@ -195,7 +184,7 @@ def _give_up(sub: Subscription, event: Event, attempt: int, reason: str) -> Deli
     try:
         call_with_timeout(lambda: sub.give_up(event, reason), sub.timeout_seconds)
     except Exception as error:
-        _reset_service_connections(force=isinstance(error, StepTimeout))
+        reset_service_connections(force=isinstance(error, StepTimeout))
         if attempt < sub.max_attempts + GIVE_UP_ATTEMPTS:
             _requeue(sub, event, attempt + 1)
             monitor.record_attempt(event, sub, attempt, StepStatus.FAILED, f"giving up failed: {_describe(error)}")

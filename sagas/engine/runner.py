@@ -23,12 +23,12 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from sagaproject.databases import SERVICE_ALIASES
 from sagas.engine import lifecycle, transitions
+from sagas.engine.connections import reset_service_connections
 from sagas.engine.definition import SagaDefinition, Step, StepCall, get_definition
 from sagas.engine.queue import enqueue_saga, new_worker_id
 from sagas.engine.timeouts import StepTimeout, call_with_timeout
@@ -335,18 +335,6 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
     )
 
 
-def _reset_service_connections(force: bool) -> None:
-    """Drop participant connections that an interrupted or failed call may have left broken."""
-    for alias in SERVICE_ALIASES:
-        connection = connections[alias]
-        if connection.in_atomic_block:
-            continue  # an outer transaction (a test's) owns this connection
-        if force:
-            connection.close()
-        else:
-            connection.close_if_unusable_or_obsolete()
-
-
 def execute_step(claim: Claim) -> StepOutcome:
     """Call the participant for the claimed step, bounded by the step's timeout."""
     step = claim.step
@@ -377,11 +365,11 @@ def execute_step(claim: Claim) -> StepOutcome:
                 logger.warning("worker held: %s", error)
             else:
                 logger.warning("step timed out: %s", timeout)
-            _reset_service_connections(force=True)
+            reset_service_connections(force=True)
             return StepOutcome(OutcomeKind.TIMED_OUT, error=error, traceback=traceback_module.format_exc())
         except Exception as error:
             logger.warning("step failed: %s: %s", type(error).__name__, error)
-            _reset_service_connections(force=False)
+            reset_service_connections(force=False)
             return StepOutcome(OutcomeKind.FAILED, error=error, traceback=traceback_module.format_exc())
 
 

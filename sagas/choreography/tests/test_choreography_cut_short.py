@@ -20,10 +20,10 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
 from inventory.tests.factories import ProductFactory
+from orders import events as ev
 from orders.placement import order_place
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
-from sagaproject import order_events as ev
 from sagas.choreography import monitor
 from sagas.models import FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.testing.choreography import drain_events

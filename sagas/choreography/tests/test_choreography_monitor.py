@@ -7,10 +7,10 @@ import pytest
 from django.db import connections
 
 from inventory.tests.factories import ProductFactory
+from orders import events as ev
 from orders.choreography import status_for
 from orders.placement import order_place
 from payments.tests.factories import AccountFactory
-from sagaproject import order_events as ev
 from sagas.choreography import monitor
 from sagas.choreography.start import saga_events
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog

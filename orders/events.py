@@ -1,4 +1,7 @@
-"""The events of the choreographed order flow: the contract the services agree on.
+"""The events of the choreographed order flow, owned by the order service that owns the flow.
+
+Payments and inventory declare the names they publish and listen to in their own events
+modules (they import no other service); orders/tests/test_event_contract.py keeps them agreed.
 
 Each name is a fact in the past tense, published by the one service that owns it, except
 the two requests, which the saga monitor publishes on behalf of a customer or an operator.

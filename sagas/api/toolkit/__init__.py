@@ -1,0 +1,1 @@
+"""What every app's REST API shares: error answers and their schema, strict fields, pagination, customer names."""
