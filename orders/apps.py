@@ -30,10 +30,13 @@ class OrdersConfig(AppConfig):
         )
         register_panel("Orders", saga_panel.order_rows)
         # What bench_admin fills the saga table with: order sagas and their participants' rows.
-        from orders.bench import ORDER_FILL
+        # And what bench_sagas measures: placing orders, against the same calls as plain tasks.
+        from orders.bench import ORDER_FILL, ORDER_RUN
         from sagas.bench.fill import register_fill_workload
+        from sagas.bench.run import register_run_workload
 
         register_fill_workload(ORDER_FILL)
+        register_run_workload(ORDER_RUN)
 
         # Its invariants too: check_consistency runs them with the engine's own.
         from orders.invariants import TITLES, order_violations

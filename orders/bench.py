@@ -1,10 +1,16 @@
-"""The order saga as the benchmark fill writes it: an order, its stock and its payment per saga.
+"""The order saga as the benchmarks run it: bench_sagas's workload and bench_admin's fill.
 
-Each synthetic saga is consistent with its participants' rows (an approved order with its
-payment and committed reservation, or a cancelled order with its released reservation), so
-`check_consistency` has real work to do and finds nothing wrong. Registered by OrdersConfig.ready().
+bench_sagas seeds customers and products, places orders and, for its baseline, runs
+`baseline_order`: the saga's participant calls as one plain task. The fill writes an order,
+its stock and its payment per synthetic saga, consistent with its participants' rows (an
+approved order with its payment and committed reservation, or a cancelled order with its
+released reservation), so `check_consistency` has real work to do and finds nothing wrong.
+Both are registered by OrdersConfig.ready().
 """
 
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -13,11 +19,18 @@ from django.db.models import F
 
 from inventory import services as inventory
 from inventory.models import Product
+from orders import services as orders
+from orders.models import Order
+from orders.placement import order_place
+from orders.saga import ORDER_SAGA
 from payments import services as payments
 from payments.models import CustomerAccount
 from sagas.bench.fill import FillScope, FillWorkload, Outcome, PlannedSaga, copy_rows
+from sagas.bench.run import RunWorkload
+from sagas.participant.refusals import BusinessRefusal
 
 PRICE = Decimal("10.00")
+RICH = Decimal("1000000.00")
 STEPS_OK = ("create_order", "reserve_stock", "charge_payment", "approve_order", "commit_stock")
 
 
@@ -109,8 +122,95 @@ def _write_rows(
 
 
 ORDER_FILL = FillWorkload(
-    definition_name="order",
+    definition_name=ORDER_SAGA.name,
     steps=STEPS_OK,
     failure="charge_payment: InsufficientFunds: Insufficient funds",
     open=open_fill,
+)
+
+
+@dataclass
+class OrderBenchData:
+    """The customers and products of one bench_sagas run."""
+
+    customers: list[str]
+    poor_customers: list[str]
+    skus: list[str]
+
+
+def seed(sagas: int, contended: bool, run: str) -> OrderBenchData:
+    """Customers and products for one run; keys are spread so rows are not contended unless asked."""
+    spread = max(sagas // 4, 1) if not contended else 2
+    customers, skus = [], []
+    for number in range(spread):
+        customer = f"bench-{run}-c{number}"
+        payments.account_open(customer, RICH)
+        customers.append(customer)
+        sku = f"BENCH-{run}-{number}"
+        inventory.product_register(sku, f"Bench item {number}", PRICE, 10 * sagas)
+        skus.append(sku)
+    poor = []
+    # Customers who cannot pay: the orders aimed at them are refused and compensated.
+    for number in range(max(spread // 4, 1)):
+        customer = f"bench-{run}-poor{number}"
+        payments.account_open(customer, "1.00")
+        poor.append(customer)
+    return OrderBenchData(customers, poor, skus)
+
+
+def order_input(data: OrderBenchData, rng: random.Random, fail_rate: float) -> dict[str, Any]:
+    failing = rng.random() < fail_rate
+    customer = rng.choice(data.poor_customers if failing else data.customers)
+    return {"customer": customer, "sku": rng.choice(data.skus), "quantity": 1}
+
+
+def start_order(style: str, order: dict[str, Any]) -> str:
+    saga, _ = order_place(style=style, **order)
+    return str(saga.pk)
+
+
+def baseline_input(order: dict[str, Any], key: str) -> dict[str, Any]:
+    return {**order, "order_id": key}
+
+
+def baseline_order(order: dict[str, Any]) -> str:
+    """One order as a plain task: the saga's participant calls in order, compensating on a refusal."""
+    order_id = order["order_id"]
+    key = f"baseline:{order_id}"
+    undo: list[Callable[[], Any]] = []
+    try:
+        orders.order_create(
+            key=f"{key}:create",
+            order_id=order_id,
+            customer=order["customer"],
+            lines=[{"sku": order["sku"], "quantity": order["quantity"], "unit_price": str(PRICE)}],
+        )
+        undo.append(lambda: orders.order_cancel(key=f"{key}:cancel", create_key=f"{key}:create"))
+        inventory.stock_reserve(key=f"{key}:reserve", order_id=order_id, sku=order["sku"], quantity=order["quantity"])
+        undo.append(lambda: inventory.reservation_release(key=f"{key}:release", reserve_key=f"{key}:reserve"))
+        payments.payment_charge(
+            key=f"{key}:charge", order_id=order_id, customer=order["customer"], amount=PRICE * order["quantity"]
+        )
+        orders.order_approve(key=f"{key}:approve", order_id=order_id)
+        inventory.reservation_commit(key=f"{key}:commit", reserve_key=f"{key}:reserve")
+        return "completed"
+    except BusinessRefusal:
+        for compensation in reversed(undo):
+            compensation()
+        return "compensated"
+
+
+def orders_settled(order_ids: list[str]) -> int:
+    """Baseline orders approved or cancelled so far."""
+    return Order.objects.using("orders").filter(pk__in=order_ids).exclude(status=Order.Status.PENDING).count()
+
+
+ORDER_RUN = RunWorkload(
+    definition_name=ORDER_SAGA.name,
+    seed=seed,
+    saga_input=order_input,
+    start=start_order,
+    baseline_task="orders.bench.baseline_order",
+    baseline_input=baseline_input,
+    settled=orders_settled,
 )

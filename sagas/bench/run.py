@@ -3,6 +3,10 @@
 The baseline task calls the participants in the saga's order, with the same idempotency keys
 and the same compensations on a refusal, but keeps no saga state: no leases, step logs,
 checkpoints or enqueues. The difference between the two is the engine's bookkeeping.
+
+The engine knows no saga of its own: the app that owns a saga registers a `RunWorkload` (from
+its AppConfig.ready()) that seeds the data, starts one saga, names the baseline task and says
+when the baseline has settled.
 """
 
 import random
@@ -12,7 +16,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,82 +23,77 @@ from django.db import DatabaseError, connections, transaction
 from django.db.models import Count, Min
 from django_q.tasks import async_task
 
-from inventory import services as inventory
-from orders import services as orders
-from orders.models import Order
-from orders.placement import order_place
-from payments import services as payments
 from sagaproject.databases import SERVICE_ALIASES
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStepLog
-from sagas.participant.refusals import BusinessRefusal
 
-PRICE = Decimal("10.00")
-RICH = Decimal("1000000.00")
+
+@dataclass(frozen=True)
+class RunWorkload:
+    """The saga bench_sagas measures, registered by the app that owns it.
+
+    `data` below is whatever `seed` returned: the engine only hands it back to the workload.
+    """
+
+    definition_name: str
+    # Create what one run's sagas act on (sagas: how many, contended: aim them at few rows, run: a short tag).
+    seed: Callable[[int, bool, str], Any]
+    # The input of one saga; `fail_rate` is the share of inputs the business refuses.
+    saga_input: Callable[[Any, random.Random, float], dict[str, Any]]
+    # Start one saga of `style` with that input; returns the saga's id.
+    start: Callable[[str, dict[str, Any]], str]
+    # The dotted path of the plain task making the saga's participant calls (queued rows store it).
+    baseline_task: str
+    # The argument of one baseline task, from a saga input and a fresh business key.
+    baseline_input: Callable[[dict[str, Any], str], dict[str, Any]]
+    # How many of these business keys the baseline has settled, either way.
+    settled: Callable[[list[str]], int]
+
+
+_workloads: dict[str, RunWorkload] = {}
+
+
+def register_run_workload(workload: RunWorkload) -> None:
+    """Make `workload` the one bench_sagas runs for its saga definition (call from the owning app's ready())."""
+    _workloads[workload.definition_name] = workload
+
+
+def run_workload(definition_name: str | None = None) -> RunWorkload:
+    """The workload registered for `definition_name`; without a name, the only one registered.
+
+    LookupError when there is none, or when several are registered and no name says which.
+    """
+    if definition_name is not None:
+        try:
+            return _workloads[definition_name]
+        except KeyError:
+            raise LookupError(f"No app registered a bench workload for the saga {definition_name!r}.") from None
+    if len(_workloads) != 1:
+        registered = ", ".join(sorted(_workloads)) or "none"
+        raise LookupError(f"Name the saga to measure: one bench workload expected, registered: {registered}.")
+    return next(iter(_workloads.values()))
 
 
 @dataclass
 class BenchData:
+    """One run's seeded data: the workload's own, and the tag its baseline tasks are grouped under."""
+
+    workload: RunWorkload
     run: str
-    customers: list[str]
-    poor_customers: list[str]
-    skus: list[str]
+    seeded: Any
 
 
-def prepare_data(sagas: int, contended: bool, run: str | None = None) -> BenchData:
-    """Customers and products for one run; keys are spread so rows are not contended unless asked."""
+def prepare_data(workload: RunWorkload, sagas: int, contended: bool, run: str | None = None) -> BenchData:
+    """What one run's sagas act on, spread so rows are not contended unless asked."""
     run = run or uuid.uuid4().hex[:6]
-    spread = max(sagas // 4, 1) if not contended else 2
-    customers, skus = [], []
-    for number in range(spread):
-        customer = f"bench-{run}-c{number}"
-        payments.account_open(customer, RICH)
-        customers.append(customer)
-        sku = f"BENCH-{run}-{number}"
-        inventory.product_register(sku, f"Bench item {number}", PRICE, 10 * sagas)
-        skus.append(sku)
-    poor = []
-    for number in range(max(spread // 4, 1)):
-        customer = f"bench-{run}-poor{number}"
-        payments.account_open(customer, "1.00")
-        poor.append(customer)
-    return BenchData(run, customers, poor, skus)
+    return BenchData(workload, run, workload.seed(sagas, contended, run))
 
 
-def order_input(data: BenchData, rng: random.Random, fail_rate: float) -> dict[str, Any]:
-    failing = rng.random() < fail_rate
-    customer = rng.choice(data.poor_customers if failing else data.customers)
-    return {"customer": customer, "sku": rng.choice(data.skus), "quantity": 1}
+def saga_input(data: BenchData, rng: random.Random, fail_rate: float) -> dict[str, Any]:
+    return data.workload.saga_input(data.seeded, rng, fail_rate)
 
 
-def baseline_order(order: dict[str, Any]) -> str:
-    """One order as a plain task: the saga's participant calls in order, compensating on a refusal."""
-    order_id = order["order_id"]
-    key = f"baseline:{order_id}"
-    undo: list[Callable[[], Any]] = []
-    try:
-        orders.order_create(
-            key=f"{key}:create",
-            order_id=order_id,
-            customer=order["customer"],
-            lines=[{"sku": order["sku"], "quantity": order["quantity"], "unit_price": str(PRICE)}],
-        )
-        undo.append(lambda: orders.order_cancel(key=f"{key}:cancel", create_key=f"{key}:create"))
-        inventory.stock_reserve(key=f"{key}:reserve", order_id=order_id, sku=order["sku"], quantity=order["quantity"])
-        undo.append(lambda: inventory.reservation_release(key=f"{key}:release", reserve_key=f"{key}:reserve"))
-        payments.payment_charge(
-            key=f"{key}:charge", order_id=order_id, customer=order["customer"], amount=PRICE * order["quantity"]
-        )
-        orders.order_approve(key=f"{key}:approve", order_id=order_id)
-        inventory.reservation_commit(key=f"{key}:commit", reserve_key=f"{key}:reserve")
-        return "completed"
-    except BusinessRefusal:
-        for compensation in reversed(undo):
-            compensation()
-        return "compensated"
-
-
-def enqueue_baseline(order: dict[str, Any], tag: str) -> None:
-    async_task("sagas.bench.run.baseline_order", order, group=tag, task_name=f"baseline-{order['order_id'][:8]}")
+def enqueue_baseline(data: BenchData, argument: dict[str, Any], key: str) -> None:
+    async_task(data.workload.baseline_task, argument, group=f"bench-{data.run}", task_name=f"baseline-{key[:8]}")
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -214,17 +212,17 @@ def wait_for_sagas(saga_ids: list[str], timeout: float, label: str = "sagas") ->
         time.sleep(0.2)
 
 
-def wait_for_orders_settled(order_ids: list[str], timeout: float, label: str = "baseline") -> None:
-    """Wait until every baseline order is approved or cancelled (works with any broker)."""
+def wait_for_settled(data: BenchData, keys: list[str], timeout: float, label: str = "baseline") -> None:
+    """Wait until the baseline has settled every business key, either way (works with any broker)."""
     deadline = time.monotonic() + timeout
-    total = len(order_ids)
+    total = len(keys)
     while True:
-        settled = Order.objects.using("orders").filter(pk__in=order_ids).exclude(status=Order.Status.PENDING).count()
+        settled = data.workload.settled(keys)
         progress(settled, total, label)
         if settled >= total:
             return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{total - settled} baseline orders unsettled after {timeout:.0f}s")
+            raise TimeoutError(f"{total - settled} baseline tasks unsettled after {timeout:.0f}s")
         time.sleep(0.05)
 
 
@@ -234,17 +232,15 @@ def place_sagas(
     ids = []
     started = time.monotonic()
     for number in range(count):
-        order = order_input(data, rng, fail_rate)
         chosen = style if style != "mixed" else ("orchestration" if number % 2 == 0 else "choreography")
-        saga, _ = order_place(style=chosen, **order)
-        ids.append(str(saga.pk))
+        ids.append(data.workload.start(chosen, saga_input(data, rng, fail_rate)))
     return ids, time.monotonic() - started
 
 
 def place_one_by_one(
     data: BenchData, count: int, style: str, fail_rate: float, rng: random.Random, timeout: float
 ) -> tuple[list[str], float]:
-    """Each order placed only when the one before has finished, so each saga has the workers to itself."""
+    """Each saga started only when the one before has finished, so each saga has the workers to itself."""
     ids: list[str] = []
     placing = 0.0
     for number in range(count):
@@ -263,14 +259,13 @@ def place_one_by_one(
 
 def run_baseline(data: BenchData, count: int, fail_rate: float, rng: random.Random, timeout: float) -> RoundResult:
     started = time.monotonic()
-    order_ids = []
+    keys = []
     for _ in range(count):
-        order = order_input(data, rng, fail_rate)
-        order["order_id"] = str(uuid.uuid4())
-        order_ids.append(order["order_id"])
-        enqueue_baseline(order, f"bench-{data.run}")
+        key = str(uuid.uuid4())
+        keys.append(key)
+        enqueue_baseline(data, data.workload.baseline_input(saga_input(data, rng, fail_rate), key), key)
     enqueued = time.monotonic() - started
-    wait_for_orders_settled(order_ids, timeout)
+    wait_for_settled(data, keys, timeout)
     return RoundResult("baseline", count, time.monotonic() - started, enqueued)
 
 
@@ -312,7 +307,7 @@ def mean_queries_per_saga(data: BenchData, style: str, samples: int = 20) -> flo
         context.__enter__()
     try:
         for _ in range(samples):
-            order_place(style="orchestration" if style == "mixed" else style, **order_input(data, rng, 0))
+            data.workload.start("orchestration" if style == "mixed" else style, saga_input(data, rng, 0))
         drain()
     finally:
         for context in contexts:

@@ -1,7 +1,8 @@
 """Benchmark the saga engine: place orders through a worker cluster and print what it took.
 
-Sets up its own customers and products, starts its own cluster (or uses a running one with
---external), places --sagas orders, waits for every saga to finish, checks the invariants, and
+Runs the workload the saga's app registered with sagas.bench.run.register_run_workload (here the
+order saga's). Sets up its own customers and products, starts its own cluster (or uses a running
+one with --external), places --sagas orders, waits for every saga to finish, checks the invariants, and
 prints throughput, latency percentiles, commits and queries per saga and the outcomes. With
 --baseline it alternates rounds of sagas and of plain django-q2 tasks doing the same service
 calls, and prints the engine's throughput as a ratio of the baseline's.
@@ -93,7 +94,11 @@ class Command(BaseCommand):
         )
         rng = random.Random(42)
         self.stderr.write("preparing data...")
-        data = benchmark.prepare_data(count, options["contended"])
+        try:
+            workload = benchmark.run_workload()
+        except LookupError as error:
+            raise CommandError(str(error)) from error
+        data = benchmark.prepare_data(workload, count, options["contended"])
         report.queries_per_saga, report.queries_source = benchmark.queries_per_saga(data, options["style"])
         clusters: list[WorkerCluster] = []
         if not options["external"]:
