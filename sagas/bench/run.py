@@ -23,7 +23,7 @@ from django.db import DatabaseError, connections, transaction
 from django.db.models import Count, Min
 from django_q.tasks import async_task
 
-from sagaproject.databases import SERVICE_ALIASES
+from sagas.engine.connections import service_aliases
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStepLog
 
 
@@ -300,7 +300,7 @@ def mean_queries_per_saga(data: BenchData, style: str, samples: int = 20) -> flo
 
     from sagas.testing.drain import drain
 
-    aliases = ("default", *SERVICE_ALIASES)
+    aliases = ("default", *service_aliases())
     contexts = [CaptureQueriesContext(connections[alias]) for alias in aliases]
     rng = random.Random(1)
     for context in contexts:
