@@ -26,8 +26,9 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from sagaproject.databases import SERVICE_ALIASES
+from sagas.choreography.monitor import DELIVERIES
 from sagas.engine.recovery import sweep
-from sagas.models import SagaInstance, SagaStepLog
+from sagas.models import SagaInstance, SagaStepLog, StepStatus
 from sagas.workers.heartbeat import ClusterHeartbeat, heartbeat_of
 
 
@@ -200,17 +201,33 @@ class SupervisedWorkers(WorkerCluster):
     def kill_worker(self, kind: "WorkerState", rng: random.Random, spare: set[int] = frozenset()) -> "Kill | None":
         """SIGKILL one worker of the current cluster (not in `spare`) found in state `kind` now; None if none is.
 
-        The state is read twice, just before the kill, so the kill lands where it says.
+        The state is read again with the worker stopped (SIGSTOP), so it cannot change between
+        that reading and the kill: a worker that left its wait for a task, or took a lease, in
+        the meantime is resumed (SIGCONT) and left alone. `at` is the stopped instant.
         """
         candidates = [pid for pid in self.worker_pids() if pid not in spare and worker_state(pid) == kind]
         rng.shuffle(candidates)
         for pid in candidates:
-            holders = lease_holders()
-            if worker_state(pid, holders) != kind:
+            waiting = _syscall_line(pid)
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
                 continue
+            if not _wait_stopped(pid):
+                _resume(pid)
+                continue
+            at = timezone.now()
+            holders = lease_holders()
+            state = worker_state(pid, holders, stopped=True)
+            # Idle means still in the very wait it was seen in before the stop (same call, same place).
+            if state != kind or (kind == WorkerState.IDLE and _syscall_line(pid) != waiting):
+                _resume(pid)
+                continue
+            stale = runs_named_in_flight(pid)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            return Kill(pid=pid, kind=kind, saga_id=holders.get(pid, ""), at=timezone.now())
+            _resume(pid)  # a stopped process dies of SIGKILL; SIGCONT only makes sure
+            return Kill(pid=pid, kind=kind, saga_id=holders.get(pid, ""), at=at, stale_runs=stale)
         return None
 
     def stop(self, grace_seconds: float = 30) -> int | None:
@@ -240,13 +257,47 @@ def _syscall(pid: int) -> str:
         return ""
 
 
-def worker_state(pid: int, holders: dict[int, str] | None = None) -> WorkerState:
-    """What the worker process `pid` is doing now, from its saga lease and the syscall it is in."""
+def _syscall_line(pid: int) -> str:
+    """The syscall `pid` is in with its arguments, stack and instruction pointers ('' if gone)."""
+    try:
+        return Path(f"/proc/{pid}/syscall").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _wait_stopped(pid: int, timeout: float = 1.0) -> bool:
+    """Wait until `pid` is in the stopped state (T); False if it is gone or did not stop in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        if state in ("T", "t"):
+            return True
+        if state in ("Z", "X"):
+            return False
+        time.sleep(0.001)
+    return False
+
+
+def _resume(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGCONT)
+
+
+def worker_state(pid: int, holders: dict[int, str] | None = None, stopped: bool = False) -> WorkerState:
+    """What the worker process `pid` is doing now, from its saga lease and the syscall it is in.
+
+    `stopped`: the process is stopped (SIGSTOP), so one reading of its syscall is final.
+    """
     if pid in (lease_holders() if holders is None else holders):
         return WorkerState.IN_STEP
     call = _syscall(pid)
     if not call:
         return WorkerState.GONE
+    if call in IDLE_SYSCALLS and stopped:
+        return WorkerState.IDLE
     if call in IDLE_SYSCALLS:
         time.sleep(0.02)  # seen twice waiting: not a passing lock inside a task
         return WorkerState.IDLE if _syscall(pid) in IDLE_SYSCALLS else WorkerState.BETWEEN_STEPS
@@ -258,7 +309,23 @@ class Kill:
     pid: int
     kind: WorkerState
     saga_id: str  # the saga whose step it ran, for a kill in a step
-    at: datetime
+    at: datetime  # the instant its state was read with the process stopped, just before the kill
+    # Runs of this process (host:pid:run) the database still named in flight at `at` although the
+    # process was not in them: lost before the kill (a freeze, a connection cut while closing a run).
+    stale_runs: frozenset[str] = frozenset()
+
+
+def runs_named_in_flight(pid: int) -> frozenset[str]:
+    """Runs of process `pid` on this host that a RUNNING step log row or a saga's delivery entry names."""
+    prefix = f"{socket.gethostname()}:{pid}:"
+    runs = set(
+        SagaStepLog.objects.filter(status=StepStatus.RUNNING, worker__startswith=prefix).values_list(
+            "worker", flat=True
+        )
+    )
+    for context in SagaInstance.objects.filter(context__has_key=DELIVERIES).values_list("context", flat=True):
+        runs.update(run for run in context.get(DELIVERIES, {}) if run.startswith(prefix))
+    return frozenset(runs)
 
 
 def _parent_of(pid: int) -> int:

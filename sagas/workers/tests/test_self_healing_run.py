@@ -13,13 +13,12 @@ from sagas.models import SagaStepLog
 from sagas.testing.cluster import Kill, SupervisedWorkers, WorkerState, lease_holders, wait_until
 from sagas.workers.supervisor import process_alive
 from sagas.workers.tests.test_self_healing_sagas import (
-    BOUND_SECONDS,
     RUN_WORKERS_ENV,
-    all_terminal,
     assert_every_saga_finished_once,
     assert_kills_landed_where_claimed,
     place,
     pytestmark,  # noqa: F401 (postgres, slow, chaos, transactional database)
+    run_until_terminal,
     shop,
     statuses,
     terminate_cluster_connections,
@@ -72,8 +71,7 @@ def test_three_hundred_orders_through_kills_freezes_and_terminated_connections()
                 rounds.append(terminate_cluster_connections())
             time.sleep(0.05)
         last_blow = time.monotonic()
-        wait_until(all_terminal, timeout=BOUND_SECONDS, interval=0.5, what="every saga to finish after the last blow")
-        took = time.monotonic() - last_blow
+        took = run_until_terminal(run, last_blow, "every saga to finish after the last blow")
         log = run.log()
         restarts = run.restarts()
     held = SagaStepLog.objects.filter(error_message__contains="frozen or held").count()

@@ -15,10 +15,13 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 from django.db.models import Count
+from django.utils import timezone
+from django_q.models import OrmQ
 
 from inventory.tests.factories import ProductFactory
 from orders.placement import order_place
 from payments.tests.factories import AccountFactory
+from sagas.choreography.monitor import DELIVERIES
 from sagas.consistency import find_violations
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.testing.cluster import Kill, SupervisedWorkers, WorkerState, wait_until
@@ -92,18 +95,58 @@ def assert_every_saga_finished_once() -> None:
 
 
 def assert_kills_landed_where_claimed(kills: list[Kill]) -> None:
-    """A kill in a step left that attempt ABANDONED; a kill of an idle worker or between steps abandoned no attempt."""
+    """A kill in a step left that attempt ABANDONED; a kill of an idle worker abandoned nothing it had not lost.
+
+    An idle worker may have lost attempts before: frozen past its lease earlier (its late answer
+    fenced out before the kill), or a delivery run whose closing write the server's cut
+    connection refused (the database still named it in flight at the kill, `Kill.stale_runs`).
+    What the kill itself abandons is an attempt in flight at the kill instant: started before
+    it, abandoned at or after it, by a run the worker was still in.
+    """
     for kill in kills:
         by_it = SagaStepLog.objects.filter(worker__contains=f":{kill.pid}:")
         if kill.kind == WorkerState.IN_STEP:
             assert by_it.filter(saga_id=kill.saga_id, status=StepStatus.ABANDONED).exists(), kill
         elif kill.kind == WorkerState.IDLE:
-            assert not by_it.filter(started_at__lte=kill.at, status=StepStatus.ABANDONED).exists(), kill
+            in_flight = by_it.filter(started_at__lte=kill.at, finished_at__gte=kill.at, status=StepStatus.ABANDONED)
+            cut_by_the_kill = in_flight.exclude(worker__in=kill.stale_runs)
+            assert not cut_by_the_kill.exists(), (kill, list(cut_by_the_kill.values()))
+
+
+def stuck_report(run: SupervisedWorkers) -> str:
+    """What holds the sagas that are not terminal: each saga, the queue's rows, the cluster, the log's tail."""
+    now = timezone.now()
+    lines = [f"at {now.isoformat()}; run_workers restarts {run.restarts()}; heartbeat {run.heartbeat()}"]
+    for saga in SagaInstance.objects.filter(status__in=ACTIVE_STATUSES).order_by("updated_at")[:25]:
+        lease = f"{saga.lease_owner} until {saga.lease_expires_at:%H:%M:%S.%f}" if saga.lease_owner else "none"
+        lines.append(
+            f"saga {saga.pk} {saga.style} {saga.status} {saga.direction} step {saga.step_index} "
+            f"{saga.current_step!r} attempt {saga.attempt}; lease {lease}; next_run_at {saga.next_run_at}; "
+            f"updated {(now - saga.updated_at).total_seconds():.1f}s ago; deliveries "
+            f"{saga.context.get(DELIVERIES)}; last_error {saga.last_error[:200]!r}"
+        )
+    for row in OrmQ.objects.using("default").order_by("lock")[:40]:
+        try:
+            func = row.func()
+        except Exception as error:  # a row that cannot be read says why
+            func = f"unreadable ({error})"
+        lines.append(
+            f"queue row {row.pk} {func} lock {row.lock:%H:%M:%S.%f} ({(row.lock - now).total_seconds():+.1f}s)"
+        )
+    lines.append("run_workers log, last lines:")
+    lines.extend(run.log().splitlines()[-60:])
+    return "\n".join(lines)
 
 
 def run_until_terminal(run: SupervisedWorkers, last_blow: float, what: str) -> float:
-    """Wait for every saga to be terminal within BOUND_SECONDS of `last_blow`; the seconds it took."""
-    wait_until(all_terminal, timeout=last_blow + BOUND_SECONDS - time.monotonic(), interval=0.5, what=what)
+    """Wait for every saga to be terminal within BOUND_SECONDS of `last_blow`; the seconds it took.
+
+    On a timeout the error says what holds each saga that is not terminal (see stuck_report).
+    """
+    try:
+        wait_until(all_terminal, timeout=last_blow + BOUND_SECONDS - time.monotonic(), interval=0.5, what=what)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{stuck_report(run)}") from None
     return time.monotonic() - last_blow
 
 
