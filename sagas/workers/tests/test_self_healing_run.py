@@ -9,7 +9,7 @@ import random
 import signal
 import time
 
-from sagas.models import SagaStepLog
+from sagas.models import SagaStepLog, StepStatus
 from sagas.testing.cluster import Kill, SupervisedWorkers, WorkerState, lease_holders, wait_until
 from sagas.workers.supervisor import process_alive
 from sagas.workers.tests.test_self_healing_sagas import (
@@ -76,6 +76,15 @@ def test_three_hundred_orders_through_kills_freezes_and_terminated_connections()
         restarts = run.restarts()
     held = SagaStepLog.objects.filter(error_message__contains="frozen or held").count()
     by_kind = {kind.value: sum(1 for k in kills if k.kind == kind) for kind in kinds}
+    # Attempts an idle-killed worker had lost before its kill (a freeze, a cut connection): not the kill's doing.
+    lost_before = [
+        (kill.pid, row.error_message[:60])
+        for kill in kills
+        if kill.kind == WorkerState.IDLE
+        for row in SagaStepLog.objects.filter(
+            worker__contains=f":{kill.pid}:", started_at__lte=kill.at, status=StepStatus.ABANDONED
+        )
+    ]
     print(
         f"\n{len(sagas)} orders of both styles in {time.monotonic() - started:.0f}s; {len(kills)} SIGKILLs {by_kind}; "
         f"{freezes} freezes of {FREEZE_SECONDS}s ({resumed} resumed); "
@@ -83,6 +92,7 @@ def test_three_hundred_orders_through_kills_freezes_and_terminated_connections()
         f"every saga terminal {took:.1f}s after the last blow; run_workers restarts {restarts}; "
         f"queue read locks released {log.count('released the task que')}; "
         f"sweeps handing back dead workers' tasks {log.count('handed back')}; steps logged frozen/held {held}; "
+        f"attempts idle-killed workers had lost before their kill {lost_before}; "
         f"{statuses()}"
     )
     assert len(sagas) >= 300 and len(kills) >= 10 and freezes == 3 and len(rounds) == 5
