@@ -25,8 +25,8 @@ from django.db import connections
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from sagaproject.databases import SERVICE_ALIASES
 from sagas.choreography.monitor import DELIVERIES
+from sagas.engine.connections import service_aliases
 from sagas.engine.recovery import sweep
 from sagas.models import SagaInstance, SagaStepLog, StepStatus
 from sagas.workers.heartbeat import ClusterHeartbeat, heartbeat_of
@@ -47,7 +47,7 @@ def _url_for(alias: str) -> str:
 def database_environment() -> dict[str, str]:
     """Environment variables that point a new process at this process's databases."""
     env = {"DATABASE_URL": _url_for("default")}
-    for alias in SERVICE_ALIASES:
+    for alias in service_aliases():
         env[f"{alias.upper()}_DATABASE_URL"] = _url_for(alias)
     return env
 
@@ -353,7 +353,7 @@ class Supervisor:
     Each tick runs the recovery sweep every `sweep_every` seconds (django-q2 fires schedules
     at best every 30 s) and replaces the clusters when they have stopped taking tasks: no
     step started for `stall_seconds` while queued tasks wait (the django-q2 stall after a
-    worker death, see DJANGO_Q2_NOTES.md).
+    worker death, see docs/django-q2.md).
     """
 
     def __init__(
