@@ -5,44 +5,25 @@ cluster running the sagas. Screenshots go to artifacts/.
 """
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from inventory.tests.factories import ProductFactory
 from payments.tests.factories import account_for
+from sagas.testing.browser import artifacts_dir, chromium_browser
 from sagas.testing.cluster import WorkerCluster
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(settings.BASE_DIR) / "artifacts"
+SHOTS = artifacts_dir()
 # The page sets nothing by this name; it survives only while no navigation or reload happens.
 MARKER = "window.__stillTheSamePage"
 
 
 @pytest.fixture
 def browser(monkeypatch):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    # Playwright's sync API keeps an event loop on this thread; the test's ORM calls are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    yield from chromium_browser(monkeypatch)
 
 
 @pytest.fixture
