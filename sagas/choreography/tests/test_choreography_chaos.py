@@ -155,7 +155,8 @@ def run_with_kills(
     started = time.monotonic()
     supervisor = Supervisor([WorkerCluster(workers=2, env=CLUSTER_ENV).start()], sweep_every=2.0, idle_seconds=10)
     kills: list[tuple[int, str]] = []
-    next_kill = [started + rng.uniform(2, 4)]
+    # Kills come often enough that the wanted number lands while the sagas run, however fast they run.
+    next_kill = [started + rng.uniform(1, 2)]
     last_sweep = [started]
 
     def tick() -> None:
@@ -167,7 +168,7 @@ def run_with_kills(
             hit = kill(supervisor.clusters[0], rng)
             if hit is not None:
                 kills.append(hit)
-                next_kill[0] = now + rng.uniform(1.5, 4)
+                next_kill[0] = now + rng.uniform(0.5, 2)
 
     try:
         supervisor.run_until(

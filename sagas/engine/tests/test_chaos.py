@@ -92,14 +92,15 @@ def test_workers_killed_mid_step_lose_no_saga_and_apply_no_effect_twice():
     started = time.monotonic()
     supervisor = Supervisor([WorkerCluster(workers=2, env=SHORT_LEASES).start()], sweep_every=2.0)
     kills: list[tuple[int, str]] = []
-    next_kill = [started + rng.uniform(2, 4)]
+    # Kills come often enough that at least five land while 300 sagas run, however fast they run.
+    next_kill = [started + rng.uniform(1, 2)]
 
     def kill_at_random_moments() -> None:
         if len(kills) < 8 and time.monotonic() >= next_kill[0]:
             hit = supervisor.clusters[0].kill_busy_worker(rng)
             if hit is not None:
                 kills.append(hit)
-                next_kill[0] = time.monotonic() + rng.uniform(2, 5)
+                next_kill[0] = time.monotonic() + rng.uniform(1, 3)
                 if len(kills) == 4:
                     supervisor.restart()  # once, the whole cluster dies with tasks in memory
 
