@@ -93,6 +93,10 @@ class Style(Protocol):
     """What each style does for the engine's services: start, compensate, resume, and say what it refuses."""
 
     name: SagaStyle
+    # True when the engine's workers run the steps one at a time: each attempt is logged as it
+    # starts and the saga's direction and current step say where it is. False when services run
+    # them on events: the log records only what they finished, and any step may be in flight.
+    runs_steps: bool
 
     def start(
         self,
@@ -139,6 +143,7 @@ class Orchestration:
     """The engine's workers run the steps; an operator steers them step by step."""
 
     name = SagaStyle.ORCHESTRATION
+    runs_steps = True
 
     def start(
         self,
@@ -343,6 +348,7 @@ class Choreography:
     """The services react to each other's events; the monitor records them and an operator can only resend or cancel."""
 
     name = SagaStyle.CHOREOGRAPHY
+    runs_steps = False
 
     # The actions that steer a step of the engine, which a choreographed saga does not have.
     _ENGINE_ONLY = (OperatorAction.RETRY, OperatorAction.PAUSE, OperatorAction.EDIT_INPUT, OperatorAction.SKIP_STEP)
