@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from inventory import selectors as inventory_selectors
 from orders import events as ev
 from sagas.engine.definition import get_definition
-from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
+from sagas.engine.styles import style_of
+from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 
 # What each step of the order saga means to the customer: the step, what it does while it
 # runs, and what its compensation did for them.
@@ -178,10 +179,11 @@ def _step_view(name: str, saga: SagaInstance, calls: list[_Call]) -> StepView:
             state = "refused"
             detail = _REFUSAL_WORDS.get(str(last.result.get("code", "")), str(last.result.get("message", "")))
         elif last.status in _PROBLEM:
-            if saga.style == SagaStyle.CHOREOGRAPHY:
-                current = not saga.is_terminal
-            else:
+            if style_of(saga).runs_steps:
                 current = not saga.is_terminal and saga.direction == Direction.FORWARD and saga.current_step == name
+            else:
+                # The services retry their own handlers while the saga is in progress, whatever its step.
+                current = not saga.is_terminal
             state = "retrying" if current else "failed"
             detail = f"Attempt {last.attempt} did not go through." if last.attempt else "It did not go through."
     if undo:
@@ -199,7 +201,7 @@ def _step_view(name: str, saga: SagaInstance, calls: list[_Call]) -> StepView:
 
 def _with_choreography_in_flight(saga: SagaInstance, steps: list[StepView]) -> list[StepView]:
     """Events only say what is finished: show what the services are doing now."""
-    if saga.style != SagaStyle.CHOREOGRAPHY or saga.is_terminal:
+    if style_of(saga).runs_steps or saga.is_terminal:
         return steps
 
     def moved(step: StepView, state: str) -> StepView:
@@ -341,7 +343,7 @@ def _on_hold_outcome(saga: SagaInstance, steps: list[StepView], calls: list[_Cal
         )
     state = {step.name: step.state for step in steps}
     cancelling = any(step.state in ("undone", "undoing", "undo_failed") for step in steps) or (
-        saga.style == SagaStyle.ORCHESTRATION and saga.direction == Direction.COMPENSATION
+        style_of(saga).runs_steps and saga.direction == Direction.COMPENSATION
     )
     if cancelling:
         next_step = _(
