@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from inventory.models import IdempotencyRecord, InboxEvent, OutboxEvent, Product, Reservation, StockMovement
 from sagas.admin.events import InboxEventAdmin, OutboxEventAdmin
-from sagas.admin.tools import ReadOnlyAdmin, order_link, saga_link_for_business_key, saga_link_for_key
+from sagas.admin.tools import ReadOnlyAdmin, admin_link, saga_link_for_business_key, saga_link_for_key
 
 
 @admin.register(Product)
@@ -29,7 +29,7 @@ class ReservationAdmin(ReadOnlyAdmin):
 
     @admin.display(description="order")
     def order(self, reservation: Reservation) -> str:
-        return order_link(reservation.order_id)
+        return admin_link("orders", "order", reservation.order_id)
 
     @admin.display(description="saga")
     def saga(self, reservation: Reservation) -> str:

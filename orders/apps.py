@@ -14,6 +14,7 @@ class OrdersConfig(AppConfig):
             selectors,
             services,
         )
+        from sagas.admin.business_keys import register_business_key_link
         from sagas.admin.participants import register_panel
         from sagas.choreography.flow import Outbox, register_flow, register_outbox
 
@@ -29,6 +30,8 @@ class OrdersConfig(AppConfig):
             )
         )
         register_panel("Orders", saga_panel.order_rows)
+        # The order saga's business key is the order's id: the saga list and page link it there.
+        register_business_key_link(saga.ORDER_SAGA.name, saga_panel.order_url)
         # What bench_admin fills the saga table with: order sagas and their participants' rows.
         # And what bench_sagas measures: placing orders, against the same calls as plain tasks.
         from orders.bench import ORDER_FILL, ORDER_RUN

@@ -1,4 +1,7 @@
-"""The order's row on a saga's admin page (registered with the engine's Participants panel)."""
+"""The order on a saga's admin page: its row in the Participants panel, and the link its key opens.
+
+Both are registered with the engine's admin by OrdersConfig.ready().
+"""
 
 from typing import Any
 
@@ -21,3 +24,8 @@ def order_rows(saga: SagaInstance) -> list[dict[str, Any]]:
             "url": admin_url("orders", "order", found.pk),
         }
     ]
+
+
+def order_url(order_id: Any) -> str:
+    """The order's admin page: where the order saga's business key links (no query)."""
+    return admin_url("orders", "order", order_id)

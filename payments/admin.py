@@ -5,7 +5,7 @@ from django.contrib import admin
 from payments.models import CustomerAccount, IdempotencyRecord, InboxEvent, LedgerEntry, OutboxEvent, Payment, Refund
 from sagas.admin.customers import CustomerAdmin
 from sagas.admin.events import InboxEventAdmin, OutboxEventAdmin
-from sagas.admin.tools import ReadOnlyAdmin, order_link, saga_link_for_business_key, saga_link_for_key
+from sagas.admin.tools import ReadOnlyAdmin, admin_link, saga_link_for_business_key, saga_link_for_key
 
 
 @admin.register(CustomerAccount)
@@ -30,7 +30,7 @@ class PaymentAdmin(CustomerAdmin):
 
     @admin.display(description="order")
     def order(self, payment: Payment) -> str:
-        return order_link(payment.order_id)
+        return admin_link("orders", "order", payment.order_id)
 
     @admin.display(description="saga")
     def saga(self, payment: Payment) -> str:
