@@ -11,9 +11,10 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from inventory.tests.factories import ProductFactory
 from orders.forms import new_form_token
+from orders.tests.support.api import place
 from payments.tests.factories import account_for
 from sagas.models import SagaInstance
-from sagas.tests.api_helpers import place, token_client
+from sagas.tests.api_helpers import token_client
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -3,8 +3,10 @@
 It proves the engine needs no order to run. Booking some units records a row in a ledger
 table of its own on `default`; a check refuses more than `LIMIT` units, which releases the
 booking; confirming is the pivot. Each step records under its idempotency key, so a repeated
-step leaves one row. A worker process loads this module through the SAGA_DEFINITION_MODULES
-setting, the way any saga defined outside an app is loaded.
+step leaves one row. Each step passes a fault point before and after its effect
+(`toy.<step>`, e.g. `toy.book_units`), so a test plants a fault rule on it as on any
+participant. A worker process loads this module through the SAGA_DEFINITION_MODULES setting,
+the way any saga defined outside an app is loaded.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.db import connections
 from sagas.engine.definition import RetryPolicy, SagaDefinition, Step, StepCall, register
 from sagas.engine.invariants import CheckContext, Violation, register_invariants
 from sagas.models import SagaInstance, SagaStatus
+from sagas.participant import faults
 from sagas.participant.refusals import BusinessRefusal
 
 NAME = "toy_booking"
@@ -67,26 +70,46 @@ def ledger_rows(saga_ids: list[str]) -> list[tuple[str, str, int]]:
         return list(cursor.fetchall())
 
 
+def fault_point(step: str) -> str:
+    """The fault-rule operation a toy step passes, before and after its effect."""
+    return f"toy.{step}"
+
+
 def units_book(call: StepCall) -> dict[str, Any]:
+    faults.inject(fault_point("book_units"), "before")
     units = int(call.input["units"])
     record(call.key, call.saga_id, Entry.BOOKED, units)
+    faults.inject(fault_point("book_units"), "after")
     return {"booked": units}
 
 
 def units_release(call: StepCall) -> dict[str, Any]:
+    faults.inject(fault_point("release_units"), "before")
     units = int(call.input["units"])
     record(call.key, call.saga_id, Entry.RELEASED, units)
+    faults.inject(fault_point("release_units"), "after")
     return {"released": units}
 
 
 def limit_check(call: StepCall) -> dict[str, Any]:
+    faults.inject(fault_point("check_limit"), "before")
     if int(call.input["units"]) > LIMIT:
         raise TooManyUnits(f"At most {LIMIT} units.", limit=LIMIT)
+    faults.inject(fault_point("check_limit"), "after")
     return {"within_limit": True}
 
 
+def limit_forget(call: StepCall) -> dict[str, Any]:
+    # The check holds nothing; it has a compensation so that a check whose outcome was lost
+    # shows the engine undoing two steps, in reverse order.
+    faults.inject(fault_point("forget_limit"), "before")
+    return {"forgotten": True}
+
+
 def booking_confirm(call: StepCall) -> dict[str, Any]:
+    faults.inject(fault_point("confirm_booking"), "before")
     record(call.key, call.saga_id, Entry.CONFIRMED, int(call.input["units"]))
+    faults.inject(fault_point("confirm_booking"), "after")
     return {"confirmed": True}
 
 
@@ -100,7 +123,7 @@ TOY_SAGA = register(
         description="Book units, check the limit, confirm: the engine's own test saga.",
         steps=(
             Step("book_units", units_book, compensation=units_release, retry=_QUICK),
-            Step("check_limit", limit_check, retry=_QUICK),
+            Step("check_limit", limit_check, compensation=limit_forget, retry=_QUICK),
             Step("confirm_booking", booking_confirm, retry=_QUICK, pivot=True),
         ),
     )
@@ -136,3 +159,15 @@ def _show(seen: Counter) -> str:
 
 
 register_invariants(NAME, {INVARIANT: "a toy booking is confirmed once, or released in full"}, toy_violations)
+
+
+def booked(units: int = 2) -> SagaInstance:
+    """A toy booking started and run to its end in this process (the queue drained)."""
+    # Imported here: a worker loads this module while the engine's apps are still being set up.
+    from sagas.services import saga_start
+    from sagas.testing.drain import drain
+
+    saga, _ = saga_start(NAME, {"units": units})
+    drain()
+    saga.refresh_from_db()
+    return saga

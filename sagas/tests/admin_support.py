@@ -7,11 +7,8 @@ from typing import Any
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
-from orders.placement import order_place
 from sagas.models import SagaInstance, SagaStatus
-from sagas.participant import faults
-from sagas.testing.drain import drain
-from sagas.tests.factories import FaultRuleFactory
+from sagas.testing import toy
 
 
 def staff_user(username: str, *codenames: str, superuser: bool = False, password: str | None = None) -> User:
@@ -62,18 +59,16 @@ def saga_row(status: str = SagaStatus.FAILED, **fields: Any) -> SagaInstance:
     return SagaInstance.objects.create(**values)
 
 
-def placed(quantity: int = 2, customer: str = "alice", sku: str = "WIDGET-1") -> SagaInstance:
-    """A saga run to its end through the real participants."""
-    saga, _ = order_place(customer=customer, sku=sku, quantity=quantity)
-    drain()
-    saga.refresh_from_db()
-    return saga
-
-
-def refunded_saga() -> SagaInstance:
-    """A saga that charged the customer, lost the answer each time, and so refunded and compensated."""
-    FaultRuleFactory(operation="payments.payment_charge", phase="after", mode="transient")
-    faults.clear_cache()
-    saga = placed()
-    assert saga.status == SagaStatus.COMPENSATED, saga.last_error
-    return saga
+def toy_row(status: str = SagaStatus.FAILED, units: int = 1, **fields: Any) -> SagaInstance:
+    """A toy booking (sagas.testing.toy) in the given state, stopped at its check, written directly."""
+    values: dict[str, Any] = {
+        "definition_name": toy.NAME,
+        "step_index": 1,
+        "current_step": "check_limit",
+        "business_key": None,
+        "party": "",
+        "context": {"input": {"units": units}, "results": {"book_units": {"booked": units}}},
+        "last_error": "check_limit: InjectedTransientError: toy.check_limit failed by a fault rule",
+    }
+    values.update(fields)
+    return saga_row(status, **values)

@@ -3,16 +3,12 @@
 import json
 import urllib.error
 import urllib.request
-import uuid
-from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
-
-from payments.tests.factories import account_for
 
 
 def permissions(names: tuple[str, ...]) -> list[Permission]:
@@ -24,14 +20,12 @@ def permissions(names: tuple[str, ...]) -> list[Permission]:
     return found
 
 
-def make_user(username: str, *, staff: bool = False, perms: tuple[str, ...] = (), account: Decimal | None = None):
-    """A login; `perms` as `permissions` takes them; `account` opens a customer account with that balance."""
+def make_user(username: str, *, staff: bool = False, perms: tuple[str, ...] = ()):
+    """A login; `perms` as `permissions` takes them."""
     # No password: hashing one costs a good part of a second, and these tests log in by token or force_login.
     user = get_user_model().objects.create_user(username, password=None, is_staff=staff)
     if perms:
         user.user_permissions.add(*permissions(perms))
-    if account is not None:
-        account_for(user, account)
     return user
 
 
@@ -41,12 +35,6 @@ def token_client(user: Any) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
-
-
-def place(client: APIClient, body: dict[str, Any], key: str | None = None):
-    """POST /api/orders/ with a fresh Idempotency-Key unless one is given."""
-    key = key or str(uuid.uuid4())
-    return client.post("/api/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
 
 
 def http(

@@ -6,8 +6,9 @@ from sagas.engine.queue import queued_saga_ids
 from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaStatus
 from sagas.services import saga_edit_input, saga_skip_step
+from sagas.testing import toy
 from sagas.testing.drain import drain
-from sagas.tests.admin_support import saga_row
+from sagas.tests.admin_support import saga_row, toy_row
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -47,17 +48,17 @@ def test_skipping_is_refused_unless_the_saga_failed(status):
     assert not saga.steps.exists()
 
 
-def test_editing_the_input_keeps_before_and_after_and_retries_the_step(shop):
-    saga = saga_row(SagaStatus.FAILED, step_index=0, current_step="create_order", attempt=3)
-    new_input = {**saga.context["input"], "quantity": 3, "total": "75.00"}
+def test_editing_the_input_keeps_before_and_after_and_retries_the_step():
+    saga = toy_row(SagaStatus.FAILED, units=toy.LIMIT + 1, step_index=0, current_step="book_units", attempt=3)
+    new_input = {**saga.context["input"], "units": 3}
     edited = saga_edit_input(saga.pk, actor="root", reason="customer asked for 3", new_input=new_input)
     assert edited.status == SagaStatus.RUNNING
     assert edited.attempt == 0
-    assert edited.context["input"]["quantity"] == 3
+    assert edited.context["input"]["units"] == 3
     record = edited.steps.get(direction=Direction.OPERATOR)
     assert record.action == "edit_input"
-    assert record.result["before"]["quantity"] == 1
-    assert record.result["after"]["quantity"] == 3
+    assert record.result["before"]["units"] == toy.LIMIT + 1
+    assert record.result["after"]["units"] == 3
     drain()
     edited.refresh_from_db()
     assert edited.status == SagaStatus.COMPLETED

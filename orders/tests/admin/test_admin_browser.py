@@ -10,10 +10,11 @@ from decimal import Decimal
 import pytest
 
 from inventory.tests.factories import ProductFactory
+from orders.tests.support.sagas import placed
 from payments.tests.factories import AccountFactory
 from sagas.models import SagaStatus
 from sagas.testing.browser import artifacts_dir, chromium_browser
-from sagas.tests.admin_support import placed, staff_user
+from sagas.tests.admin_support import staff_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(databases="__all__", transaction=True)]
 

@@ -5,7 +5,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from sagas.tests.admin_support import placed, staff_user
+from orders.tests.support.sagas import placed
+from sagas.tests.admin_support import staff_user
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

@@ -10,11 +10,12 @@ from orders import models as orders_models
 from orders.models import IdempotencyRecord as OrderRecord
 from orders.models import Order
 from orders.placement import order_place
+from orders.tests.support.sagas import placed, refunded_saga
 from payments import models as payments_models
 from payments.models import CustomerAccount, LedgerEntry, Payment, Refund
 from payments.models import IdempotencyRecord as PaymentRecord
 from sagas.models import FaultRule, IdempotentRequest, SagaStepLog
-from sagas.tests.admin_support import placed, refunded_saga, staff_user
+from sagas.tests.admin_support import staff_user
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

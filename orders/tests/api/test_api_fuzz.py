@@ -29,10 +29,11 @@ from schemathesis.generation import GenerationMode
 
 from inventory.tests.factories import ProductFactory
 from orders.placement import order_place
+from orders.tests.support.api import make_user
 from sagas.api import idempotency
 from sagas.participant.customers import customer_key
 from sagas.testing.choreography import drain_events
-from sagas.tests.api_helpers import make_user, permissions
+from sagas.tests.api_helpers import permissions
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -12,8 +12,9 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from inventory.tests.factories import ProductFactory
+from orders.tests.support.api import make_user
 from sagas.models import IdempotentRequest, SagaInstance
-from sagas.tests.api_helpers import http, make_user
+from sagas.tests.api_helpers import http
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 

@@ -11,11 +11,12 @@ from django.utils import timezone
 from inventory.tests.factories import ProductFactory
 from orders.models import Order
 from orders.placement import order_place
+from orders.tests.support.api import make_user, place
 from sagas.api import idempotency
 from sagas.models import IdempotentRequest, SagaInstance, SagaStyle
 from sagas.participant.customers import customer_key
 from sagas.testing.choreography import drain_events
-from sagas.tests.api_helpers import make_user, place, token_client
+from sagas.tests.api_helpers import token_client
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

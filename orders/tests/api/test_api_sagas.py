@@ -14,10 +14,11 @@ from rest_framework.test import APIClient
 
 from inventory.tests.factories import ProductFactory
 from orders.placement import order_place
+from orders.tests.support.api import make_user
 from sagas.models import Direction, FaultRule, SagaInstance, SagaStatus
 from sagas.participant.customers import customer_key_for_username
 from sagas.testing.drain import drain
-from sagas.tests.api_helpers import make_user, token_client
+from sagas.tests.api_helpers import token_client
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

@@ -8,6 +8,7 @@ import pytest
 from inventory.models import Reservation
 from orders.models import Order
 from orders.placement import order_place
+from orders.tests.support.helpers import balance, on_hand, order_of, payments_of, reservations_of
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagas.consistency import find_violations
@@ -16,7 +17,6 @@ from sagas.participant import faults
 from sagas.services import saga_resume
 from sagas.testing.choreography import drain_events
 from sagas.tests.factories import FaultRuleFactory
-from sagas.tests.helpers import balance, on_hand, order_of, payments_of, reservations_of
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

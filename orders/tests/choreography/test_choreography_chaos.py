@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from inventory.tests.factories import ProductFactory
 from orders.placement import order_place
+from orders.tests.support.effects import duplicate_effects
 from payments.tests.factories import AccountFactory
 from sagas.choreography.monitor import DELIVERIES
 from sagas.choreography.sweep import sweep as choreography_sweep
@@ -45,7 +46,6 @@ from sagas.models import (
     StepStatus,
 )
 from sagas.testing.cluster import Supervisor, WorkerCluster
-from sagas.tests.effects import duplicate_effects
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = [

@@ -16,6 +16,8 @@ from inventory.models import Product, Reservation, StockMovement
 from inventory.tests.factories import ProductFactory
 from orders.models import Order
 from orders.placement import order_place
+from orders.tests.support.effects import duplicate_effects
+from orders.tests.support.helpers import balance, on_hand
 from payments.models import LedgerEntry, Payment
 from payments.tests.factories import AccountFactory
 from sagas.choreography.start import saga_events
@@ -26,8 +28,6 @@ from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStatus
 from sagas.participant import eventbus
 from sagas.services import saga_compensate
 from sagas.testing.choreography import drain_events, outbox_backlog
-from sagas.tests.effects import duplicate_effects
-from sagas.tests.helpers import balance, on_hand
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

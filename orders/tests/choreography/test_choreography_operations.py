@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from orders.placement import order_place
+from orders.tests.support.helpers import balance, on_hand, order_of, payments_of
 from payments.models import Payment
 from sagas.choreography.sweep import relay_pending, sweep
 from sagas.consistency import find_violations
@@ -19,7 +20,6 @@ from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.services import compensations_planned, saga_compensate, saga_pause, saga_resume, saga_retry, saga_skip_step
 from sagas.testing.choreography import drain_events
-from sagas.tests.helpers import balance, on_hand, order_of, payments_of
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -11,6 +11,7 @@ from inventory.models import OutboxEvent as InventoryOutbox
 from orders.models import InboxEvent as OrderInbox
 from orders.models import OutboxEvent as OrderOutbox
 from orders.placement import order_place
+from orders.tests.support.helpers import balance
 from payments.models import InboxEvent as PaymentInbox
 from payments.models import OutboxEvent as PaymentOutbox
 from sagas.choreography import sweep as choreography_sweep
@@ -22,7 +23,6 @@ from sagas.selectors import needs_attention_condition
 from sagas.services import saga_resolve, saga_resume
 from sagas.testing.choreography import drain_events
 from sagas.tests.factories import FaultRuleFactory
-from sagas.tests.helpers import balance
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

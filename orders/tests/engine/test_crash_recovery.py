@@ -21,6 +21,8 @@ from inventory.models import Reservation
 from inventory.tests.factories import ProductFactory
 from orders.models import Order
 from orders.placement import order_place
+from orders.tests.support.effects import duplicate_effects, overlapping_attempts, unfinished_attempts
+from orders.tests.support.helpers import balance, on_hand, order_of, payments_of
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagas.consistency import find_violations
@@ -29,9 +31,7 @@ from sagas.engine.recovery import sweep
 from sagas.models import ACTIVE_STATUSES, Direction, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.participant import faults
 from sagas.testing.drain import drain
-from sagas.tests.effects import duplicate_effects, overlapping_attempts, unfinished_attempts
 from sagas.tests.factories import FaultRuleFactory
-from sagas.tests.helpers import balance, on_hand, order_of, payments_of
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -4,12 +4,12 @@ import pytest
 
 from orders.models import Order
 from orders.placement import order_place
+from orders.tests.support.helpers import order_of
 from sagas.engine import runner
 from sagas.engine.queue import queued_saga_ids
 from sagas.models import SagaStatus, SagaStepLog, StepStatus
 from sagas.services import saga_compensate, saga_resume
 from sagas.testing.drain import drain
-from sagas.tests.helpers import order_of
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from orders.models import Order
 from orders.placement import order_place
+from orders.tests.support.helpers import order_of
 from sagas.engine.queue import queued_saga_ids
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog
 from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
-from sagas.tests.helpers import order_of
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -13,11 +13,11 @@ import pytest
 
 from inventory.tests.factories import ProductFactory
 from orders.placement import order_place
+from orders.tests.support.effects import duplicate_effects
 from payments.tests.factories import AccountFactory
 from sagas.models import ACTIVE_STATUSES, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.ops.health import worker_health
 from sagas.testing.cluster import SupervisedWorkers, lease_holders, wait_until
-from sagas.tests.effects import duplicate_effects
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = [

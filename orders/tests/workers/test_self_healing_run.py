@@ -9,10 +9,7 @@ import random
 import signal
 import time
 
-from sagas.models import SagaStepLog, StepStatus
-from sagas.testing.cluster import Kill, SupervisedWorkers, WorkerState, lease_holders, wait_until
-from sagas.workers.supervisor import process_alive
-from sagas.workers.tests.test_self_healing_sagas import (
+from orders.tests.workers.test_self_healing_sagas import (
     RUN_WORKERS_ENV,
     assert_every_saga_finished_once,
     assert_kills_landed_where_claimed,
@@ -23,6 +20,9 @@ from sagas.workers.tests.test_self_healing_sagas import (
     statuses,
     terminate_cluster_connections,
 )
+from sagas.models import SagaStepLog, StepStatus
+from sagas.testing.cluster import Kill, SupervisedWorkers, WorkerState, lease_holders, wait_until
+from sagas.workers.supervisor import process_alive
 
 FREEZE_SECONDS = 14  # past the lease: the step's timeout (10 s) plus one second
 

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from sagas.engine.definition import get_definition
 from sagas.models import SagaStatus
-from sagas.tests.admin_support import placed, saga_row, staff_user
+from sagas.testing import toy
+from sagas.tests.admin_support import saga_row, staff_user
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -24,24 +25,24 @@ def _field(page: str, name: str) -> str:
     return found.group(1).strip()
 
 
-def test_the_saga_page_is_titled_as_a_saga_of_its_definition(shop, root_client):
-    saga = placed()
+def test_the_saga_page_is_titled_as_a_saga_of_its_definition(root_client):
+    saga = toy.booked()
     page = root_client.get(reverse("admin:sagas_sagainstance_change", args=[saga.pk])).content.decode()
-    title = f"Saga {str(saga.pk)[:8]} ({get_definition('order', 1).title})"
+    title = f"Saga {str(saga.pk)[:8]} ({get_definition(toy.NAME, 1).title})"
     assert f"<title>{title} |" in page
     assert re.search(rf"<h1>\s*{re.escape(title)}\s*</h1>", page)
     assert f"order {saga.pk}" not in page  # the old title that read like an order id
 
 
-def test_a_completed_saga_shows_no_current_step_or_attempt(shop, root_client):
-    saga = placed()
+def test_a_completed_saga_shows_no_current_step_or_attempt(root_client):
+    saga = toy.booked()
     assert saga.status == SagaStatus.COMPLETED
     page = root_client.get(reverse("admin:sagas_sagainstance_change", args=[saga.pk])).content.decode()
     where = _field(page, "position")
-    assert "attempt" not in where and "commit_stock" not in where
+    assert "attempt" not in where and "confirm_booking" not in where
     listing = root_client.get(reverse("admin:sagas_sagainstance_changelist")).content.decode()
     row = re.search(r'<td class="field-step">(.*?)</td>', listing).group(1)
-    assert "(0)" not in row and "commit_stock" not in row
+    assert "(0)" not in row and "confirm_booking" not in row
 
 
 def test_a_failed_saga_still_says_where_it_stopped(root_client):

@@ -1,26 +1,31 @@
+"""Saga definitions: their rules, their registry, retry backoff, and where each outcome leads."""
+
 import pytest
 
-from orders.saga import ORDER_SAGA
 from sagas.engine import transitions
 from sagas.engine.definition import RetryPolicy, SagaDefinition, Step, get_definition, register
 from sagas.engine.transitions import Position
 from sagas.models import SagaStatus
+from sagas.testing import toy
 
 
 def noop(call):
     return {}
 
 
-def test_the_order_saga_is_registered_and_reads_top_to_bottom_to_its_pivot():
-    assert get_definition("order") is ORDER_SAGA
-    assert [s.name for s in ORDER_SAGA.steps] == [
-        "create_order",
-        "reserve_stock",
-        "charge_payment",
-        "approve_order",
-        "commit_stock",
-    ]
-    assert ORDER_SAGA.steps[ORDER_SAGA.pivot_index].name == "approve_order"
+# Five steps, the first three undoable, the fourth the pivot: every path of the state machine
+# has a step to land on. Not registered: transitions are pure functions of the definition.
+SHAPE = SagaDefinition(
+    "five_steps",
+    1,
+    (
+        Step("open", noop, compensation=noop),
+        Step("hold", noop, compensation=noop),
+        Step("take", noop, compensation=noop),
+        Step("settle", noop, pivot=True),
+        Step("finish", noop),
+    ),
+)
 
 
 def test_a_step_after_the_pivot_cannot_have_a_compensation():
@@ -30,7 +35,7 @@ def test_a_step_after_the_pivot_cannot_have_a_compensation():
 
 def test_registering_another_definition_under_a_taken_name_and_version_is_refused():
     with pytest.raises(ValueError, match="already registered"):
-        register(SagaDefinition("order", 1, (Step("x", noop),)))
+        register(SagaDefinition(toy.NAME, 1, (Step("x", noop),)))
 
 
 def test_an_unknown_definition_is_a_lookup_error():
@@ -46,25 +51,25 @@ def test_backoff_grows_exponentially_up_to_its_cap_with_jitter():
 
 
 def test_a_refusal_compensates_only_the_steps_before_it():
-    after = transitions.after_refusal(ORDER_SAGA, Position(SagaStatus.RUNNING, "FORWARD", 2, 1))
+    after = transitions.after_refusal(SHAPE, Position(SagaStatus.RUNNING, "FORWARD", 2, 1))
     assert (after.status, after.step_index) == (SagaStatus.COMPENSATING, 1)
 
 
 def test_exhausted_retries_compensate_the_unknown_step_too():
-    after = transitions.exhausted(ORDER_SAGA, Position(SagaStatus.RUNNING, "FORWARD", 2, 3))
+    after = transitions.exhausted(SHAPE, Position(SagaStatus.RUNNING, "FORWARD", 2, 3))
     assert (after.status, after.step_index) == (SagaStatus.COMPENSATING, 2)
 
 
 def test_after_the_pivot_exhausted_retries_stop_for_an_operator():
-    after = transitions.exhausted(ORDER_SAGA, Position(SagaStatus.RUNNING, "FORWARD", 4, 10))
+    after = transitions.exhausted(SHAPE, Position(SagaStatus.RUNNING, "FORWARD", 4, 10))
     assert after.status == SagaStatus.FAILED
 
 
 def test_a_compensation_that_runs_out_of_attempts_fails_the_saga():
-    after = transitions.after_error(ORDER_SAGA, Position(SagaStatus.COMPENSATING, "COMPENSATION", 1, 5), True, 0.1)
+    after = transitions.after_error(SHAPE, Position(SagaStatus.COMPENSATING, "COMPENSATION", 1, 5), True, 0.1)
     assert after.status == SagaStatus.FAILED
 
 
 def test_a_failure_at_the_first_step_compensates_to_nothing():
-    after = transitions.after_refusal(ORDER_SAGA, Position(SagaStatus.RUNNING, "FORWARD", 0, 1))
+    after = transitions.after_refusal(SHAPE, Position(SagaStatus.RUNNING, "FORWARD", 0, 1))
     assert after.status == SagaStatus.COMPENSATED

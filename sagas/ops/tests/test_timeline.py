@@ -11,7 +11,8 @@ from sagas.models import Direction, SagaStepLog, StepStatus
 from sagas.ops.timeline import COLOURS, format_duration, render_timeline
 from sagas.participant import faults
 from sagas.selectors import saga_audit_records, saga_step_logs
-from sagas.tests.admin_support import placed, saga_row
+from sagas.testing import toy
+from sagas.tests.admin_support import saga_row
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -21,16 +22,16 @@ def _bars(svg: str) -> list[str]:
     return re.findall(r'<rect class="bar [^"]*"[^>]*>', svg)
 
 
-def test_a_compensated_saga_has_one_bar_per_attempt_and_its_failure_marked(shop):
-    saga = placed(quantity=11)  # out of stock: reserve_stock refuses, create_order is compensated
+def test_a_compensated_saga_has_one_bar_per_attempt_and_its_failure_marked():
+    saga = toy.booked(toy.LIMIT + 1)  # over the limit: check_limit refuses, book_units is compensated
     logs = saga_step_logs(saga)
     svg = render_timeline(logs, saga_audit_records(saga))
     bars = _bars(svg)
     assert len(bars) == len(logs) == 3
     assert [re.search(r'data-step="([^"]+)"', bar).group(1) for bar in bars] == [
-        "create_order",
-        "reserve_stock",
-        "create_order",
+        "book_units",
+        "check_limit",
+        "book_units",
     ]
     assert "failure" in bars[1] and "failure" not in bars[0] + bars[2]
     assert svg.count('class="failure-mark"') == 1
@@ -38,13 +39,13 @@ def test_a_compensated_saga_has_one_bar_per_attempt_and_its_failure_marked(shop)
     assert f'fill="{COLOURS[Direction.COMPENSATION]}"' in bars[2]
 
 
-def test_each_retry_of_a_step_gets_its_own_bar(shop):
-    FaultRuleFactory(operation="payments.payment_charge", mode="transient", remaining=2)
+def test_each_retry_of_a_step_gets_its_own_bar():
+    FaultRuleFactory(operation=toy.fault_point("check_limit"), mode="transient", remaining=2)
     faults.clear_cache()
-    saga = placed()
+    saga = toy.booked()
     svg = render_timeline(saga_step_logs(saga))
-    charges = [bar for bar in _bars(svg) if 'data-step="charge_payment"' in bar]
-    assert [re.search(r'data-attempt="(\d+)"', bar).group(1) for bar in charges] == ["1", "2", "3"]
+    checks = [bar for bar in _bars(svg) if 'data-step="check_limit"' in bar]
+    assert [re.search(r'data-attempt="(\d+)"', bar).group(1) for bar in checks] == ["1", "2", "3"]
     assert svg.count('class="failure-mark"') == 2
 
 
