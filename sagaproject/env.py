@@ -50,6 +50,24 @@ def env_int(name: str, default: int, environ: Mapping[str, str] = os.environ, mi
     return value
 
 
+def env_float(
+    name: str, default: float, environ: Mapping[str, str] = os.environ, minimum: float | None = None
+) -> float:
+    """A number such as 0.5, optionally at least `minimum`."""
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.")
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum:g}.")
+    return value
+
+
 def env_list(name: str, default: list[str], environ: Mapping[str, str] = os.environ) -> list[str]:
     """A comma-separated list; blanks between commas are dropped."""
     raw = environ.get(name)

@@ -13,7 +13,16 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from sagaproject.databases import build_databases, masked_url, sqlite_dirs
-from sagaproject.env import env_bool, env_choice, env_int, env_list, env_rate, env_str, load_development_env
+from sagaproject.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+    load_development_env,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_development_env(BASE_DIR)
@@ -160,7 +169,6 @@ Q_CLUSTER = {
     "catch_up": False,
     "recycle": 500,
     "max_rss": 512_000,
-    "poll": 0.1,
     "guard_cycle": 0.5,
     "label": "Worker tasks",
 }
@@ -171,6 +179,18 @@ Q_BROKER = env_choice("Q_BROKER", "orm", ("orm", "redis"))
 if Q_BROKER == "redis":
     del Q_CLUSTER["orm"]
     Q_CLUSTER["redis"] = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# Workers wake on commit: every enqueue NOTIFYs in its transaction and the ORM broker's pusher
+# waits on LISTEN instead of sleeping its poll (sagas/workers/broker.py), so the poll is only
+# the fallback for a lost notification and can be long. PostgreSQL with the ORM broker only.
+_QUEUE_ON_POSTGRES = Q_BROKER == "orm" and DATABASES["default"]["ENGINE"].endswith("postgresql")
+Q_LISTEN = env_bool("Q_LISTEN", _QUEUE_ON_POSTGRES)
+if Q_LISTEN and not _QUEUE_ON_POSTGRES:
+    raise ImproperlyConfigured("Q_LISTEN=1 needs the ORM broker (Q_BROKER=orm) on PostgreSQL (DATABASE_URL).")
+if Q_LISTEN:
+    Q_CLUSTER["broker_class"] = "sagas.workers.broker.ListenBroker"
+# Seconds an idle pusher waits before it reads the queue again (a listening one wakes sooner).
+Q_CLUSTER["poll"] = env_float("Q_POLL", 1.0 if Q_LISTEN else 0.1, minimum=0.01)
 
 # --- the saga engine ------------------------------------------------------------------------
 SAGA_DEFAULT_STYLE = env_choice("SAGA_DEFAULT_STYLE", "orchestration", ("orchestration", "choreography"))

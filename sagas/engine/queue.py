@@ -22,6 +22,8 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 from django_q.tasks import async_task
 
+from sagas.workers.broker import notify_queue, notifying, queue_key
+
 RUN_SAGA = "sagas.tasks.run_saga"
 
 
@@ -32,20 +34,45 @@ def _uses_orm_broker() -> bool:
 def enqueue_saga(saga_id: uuid.UUID | str, delay_seconds: float = 0.0) -> None:
     """Queue one run of the saga, now or after a delay; call inside the checkpoint transaction."""
     saga_id = str(saga_id)
-    enqueue_task(RUN_SAGA, (saga_id,), name=f"saga-{saga_id[:8]}", delay_seconds=delay_seconds)
+    enqueue_task(RUN_SAGA, (saga_id,), name=_saga_task_name(saga_id), delay_seconds=delay_seconds)
+
+
+def saga_queue_row(saga_id: uuid.UUID | str, delay_seconds: float = 0.0) -> OrmQ | None:
+    """The unsaved queue row of one run of the saga (see `orm_queue_row`)."""
+    saga_id = str(saga_id)
+    return orm_queue_row(RUN_SAGA, (saga_id,), name=_saga_task_name(saga_id), delay_seconds=delay_seconds)
+
+
+def _saga_task_name(saga_id: str) -> str:
+    return f"saga-{saga_id[:8]}"
 
 
 def enqueue_task(func: str, args: tuple[Any, ...], *, name: str, delay_seconds: float = 0.0) -> None:
     """Queue `func(*args)`, now or after a delay, as a task called `name` plus a unique suffix.
 
     With the ORM broker on `default` the queue row is part of the caller's transaction on
-    `default`; with another broker it is sent when that transaction commits (no delay), and
+    `default`, and so is its notification to listening workers (PostgreSQL delivers it at
+    commit); with another broker it is sent when that transaction commits (no delay), and
     the recovery sweeps cover what a crash loses.
     """
-    if not _uses_orm_broker():
+    row = orm_queue_row(func, args, name=name, delay_seconds=delay_seconds)
+    if row is None:
         # Redis and friends are outside our transaction (and at most once): kick on commit.
         transaction.on_commit(lambda: async_task(func, *args, task_name=name), using="default")
         return
+    row.save(using="default")
+    if notifying():
+        # A delayed row notifies too: a waiting worker then knows when it falls due.
+        notify_queue("default", row.key)
+
+
+def orm_queue_row(func: str, args: tuple[Any, ...], *, name: str, delay_seconds: float = 0.0) -> OrmQ | None:
+    """The unsaved ORM-broker row for this task; None when the broker is not the ORM broker on `default`.
+
+    Its lock is its due time: a worker takes it once the lock has passed.
+    """
+    if not _uses_orm_broker():
+        return None
     broker = get_broker()
     if not isinstance(broker, ORM):
         raise RuntimeError("Q_CLUSTER['orm'] is set but the broker is not the ORM broker.")
@@ -60,9 +87,7 @@ def enqueue_task(func: str, args: tuple[Any, ...], *, name: str, delay_seconds: 
         "started": timezone.now(),
     }
     lock = timezone.now() + timedelta(seconds=max(delay_seconds, 0.0))
-    OrmQ.objects.using("default").create(
-        key=broker.list_key or Conf.CLUSTER_NAME, payload=SignedPackage.dumps(package), lock=lock
-    )
+    return OrmQ(key=queue_key(broker.list_key), payload=SignedPackage.dumps(package), lock=lock)
 
 
 def queued_saga_ids() -> set[str]:
@@ -140,4 +165,6 @@ def release_orphaned_claims(grace_seconds: float = 5.0) -> list[int]:
         # Compare-and-set on the lock, as django-q2 claims: a row claimed again meanwhile is left alone.
         if OrmQ.objects.using("default").filter(id=row_id, lock=lock).update(lock=now):
             released.append(row_id)
+    if released and notifying():
+        notify_queue("default")
     return released
