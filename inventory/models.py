@@ -31,6 +31,8 @@ class Reservation(models.Model):
         ACTIVE = "ACTIVE", "Active"
         RELEASED = "RELEASED", "Released"
         COMMITTED = "COMMITTED", "Committed"
+        # Sold, then back on the shelf: the order was cancelled after it was confirmed.
+        RETURNED = "RETURNED", "Returned"
 
     key = models.CharField(max_length=200, unique=True, help_text="Idempotency key of the reserve call.")
     order_id = models.UUIDField(db_index=True)
@@ -56,10 +58,11 @@ class StockMovement(models.Model):
         RESERVED = "RESERVED", "Reserved"
         RELEASED = "RELEASED", "Released"
         COMMITTED = "COMMITTED", "Committed"
+        RETURNED = "RETURNED", "Returned"
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    # Change of stock on hand: +received, -reserved, +released, 0 for a commit.
+    # Change of stock on hand: +received, -reserved, +released, 0 for a commit, +returned.
     quantity = models.IntegerField()
     reservation = models.ForeignKey(
         Reservation, null=True, blank=True, on_delete=models.PROTECT, related_name="movements"

@@ -152,6 +152,51 @@ def reservation_commit(*, key: str, reserve_key: str, publish: Reaction | None =
     return result
 
 
+def stock_return(*, key: str, order_id: uuid.UUID | str) -> dict[str, Any]:
+    """Put the stock committed to a cancelled order back on the shelf.
+
+    Each COMMITTED reservation of the order becomes RETURNED and its units go back on hand,
+    with a RETURNED stock movement, in one transaction with the record of `key`. A reservation
+    is returned at most once whatever the key (only a committed one is), so one already
+    returned counts as returned. Refuses with ReservationNotFound when the order has neither.
+    """
+    faults.inject("inventory.stock_return")
+
+    def effect() -> dict[str, Any]:
+        reservations = list(
+            Reservation.objects.using(ALIAS).select_for_update().filter(order_id=order_id).order_by("pk")
+        )
+        settled = [r for r in reservations if r.status in (Reservation.Status.COMMITTED, Reservation.Status.RETURNED)]
+        if not settled:
+            raise ReservationNotFound(f"No stock was committed to order {order_id}.", order_id=str(order_id))
+        returned = []
+        for reservation in settled:
+            if reservation.status == Reservation.Status.COMMITTED:
+                _return(reservation, key)
+                returned.append({"reservation_id": reservation.pk, "quantity": reservation.quantity})
+        return {"order_id": str(order_id), "returned": returned}
+
+    result = perform_once(IdempotencyRecord, ALIAS, key, "stock_return", effect)
+    faults.inject("inventory.stock_return", phase="after")
+    return result
+
+
+def _return(reservation: Reservation, key: str) -> None:
+    """Put a committed reservation's units back on hand; the caller holds its row lock."""
+    Product.objects.using(ALIAS).filter(pk=reservation.product_id).update(
+        stock_on_hand=F("stock_on_hand") + reservation.quantity
+    )
+    reservation.status = Reservation.Status.RETURNED
+    reservation.save(update_fields=["status", "updated_at"])
+    StockMovement.objects.using(ALIAS).create(
+        product_id=reservation.product_id,
+        kind=StockMovement.Kind.RETURNED,
+        quantity=reservation.quantity,
+        reservation=reservation,
+        key=key,
+    )
+
+
 def stock_reserve_abandon(*, key: str, reason: str, publish: Reaction | None = None) -> bool:
     """Give up the reservation under `key` unless it already has an outcome.
 

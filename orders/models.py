@@ -12,6 +12,8 @@ class Order(models.Model):
     class Status(models.TextChoices):
         PENDING = "PENDING", "Pending"
         APPROVED = "APPROVED", "Approved"
+        # A confirmed order the customer cancels: its money and stock are on their way back.
+        CANCELLING = "CANCELLING", "Cancelling"
         CANCELLED = "CANCELLED", "Cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

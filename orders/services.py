@@ -21,16 +21,22 @@ def _recorder(publish: Reaction | None, key: str) -> outbox.Hook | None:
 
 _ALLOWED = {
     Order.Status.PENDING: {Order.Status.APPROVED, Order.Status.CANCELLED},
-    Order.Status.APPROVED: set(),
+    # A confirmed order is cancelled through CANCELLING (the cancellation saga), never at once.
+    Order.Status.APPROVED: {Order.Status.CANCELLING},
+    Order.Status.CANCELLING: {Order.Status.APPROVED, Order.Status.CANCELLED},
     Order.Status.CANCELLED: set(),
 }
 
 
-def _transition(order: Order, to: str, reason: str = "") -> bool:
-    """Move an order to `to`; a repeat of the same move does nothing and returns False."""
+def _transition(order: Order, to: str, reason: str = "", *, source: Collection[str] | None = None) -> bool:
+    """Move an order to `to`; a repeat of the same move does nothing and returns False.
+
+    `source`, when given, narrows the statuses the move may start from: each operation moves
+    the order along its own path only.
+    """
     if order.status == to:
         return False
-    if to not in _ALLOWED[order.status]:
+    if to not in _ALLOWED[order.status] or (source is not None and order.status not in source):
         raise InvalidOrderTransition(
             f"Order {order.id} is {order.status} and cannot become {to}.", order_id=str(order.id)
         )
@@ -85,7 +91,8 @@ def order_cancel(*, key: str, create_key: str, reason: str = "", publish: Reacti
 
     def undo(_action: IdempotencyRecord) -> dict[str, Any]:
         order = Order.objects.using(ALIAS).select_for_update().get(key=create_key)
-        _transition(order, Order.Status.CANCELLED, reason)
+        # The placement's compensation cancels an order it placed, never one being cancelled later.
+        _transition(order, Order.Status.CANCELLED, reason, source={Order.Status.PENDING})
         return {"order_id": str(order.id), "status": order.status}
 
     result = compensate_once(
@@ -115,6 +122,73 @@ def order_approve(*, key: str, order_id: uuid.UUID | str, publish: Reaction | No
 
     result = perform_once(IdempotencyRecord, ALIAS, key, "order_approve", effect, _recorder(publish, key))
     faults.inject("orders.order_approve", phase="after")
+    return result
+
+
+# --- cancelling a confirmed order (the order cancellation saga) ------------------------------
+
+
+def _locked_order(order_id: uuid.UUID | str) -> Order:
+    order = Order.objects.using(ALIAS).select_for_update().filter(pk=order_id).first()
+    if order is None:
+        raise OrderNotFound(f"No order {order_id}.", order_id=str(order_id))
+    return order
+
+
+def order_mark_cancelling(*, key: str, order_id: uuid.UUID | str, reason: str = "") -> dict[str, Any]:
+    """Mark a confirmed (APPROVED) order CANCELLING: its money and stock are about to go back.
+
+    Refuses with OrderNotFound, or InvalidOrderTransition when the order is not confirmed.
+    """
+    faults.inject("orders.order_mark_cancelling")
+
+    def effect() -> dict[str, Any]:
+        order = _locked_order(order_id)
+        _transition(order, Order.Status.CANCELLING, reason, source={Order.Status.APPROVED})
+        return {"order_id": str(order.id), "status": order.status}
+
+    result = perform_once(IdempotencyRecord, ALIAS, key, "order_mark_cancelling", effect)
+    faults.inject("orders.order_mark_cancelling", phase="after")
+    return result
+
+
+def order_unmark_cancelling(*, key: str, mark_key: str) -> dict[str, Any]:
+    """Undo order_mark_cancelling under `mark_key`: the order is confirmed (APPROVED) again."""
+    faults.inject("orders.order_unmark_cancelling")
+
+    def undo(action: IdempotencyRecord) -> dict[str, Any]:
+        order = _locked_order(action.result["order_id"])
+        # A repeat finds it APPROVED already; a CANCELLED order stays so (past the pivot, never undone).
+        if order.status == Order.Status.CANCELLING:
+            order.status = Order.Status.APPROVED
+            order.cancel_reason = ""
+            order.save(update_fields=["status", "cancel_reason", "updated_at"])
+        return {"order_id": str(order.id), "status": order.status}
+
+    result = compensate_once(
+        IdempotencyRecord,
+        ALIAS,
+        key=key,
+        action_key=mark_key,
+        operation="order_unmark_cancelling",
+        action_operation="order_mark_cancelling",
+        undo=undo,
+    )
+    faults.inject("orders.order_unmark_cancelling", phase="after")
+    return result
+
+
+def order_mark_cancelled(*, key: str, order_id: uuid.UUID | str) -> dict[str, Any]:
+    """Mark a CANCELLING order CANCELLED: its money and stock are back."""
+    faults.inject("orders.order_mark_cancelled")
+
+    def effect() -> dict[str, Any]:
+        order = _locked_order(order_id)
+        _transition(order, Order.Status.CANCELLED, source={Order.Status.CANCELLING})
+        return {"order_id": str(order.id), "status": order.status}
+
+    result = perform_once(IdempotencyRecord, ALIAS, key, "order_mark_cancelled", effect)
+    faults.inject("orders.order_mark_cancelled", phase="after")
     return result
 
 

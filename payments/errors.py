@@ -13,3 +13,9 @@ class InsufficientFunds(BusinessRefusal):
     """The balance does not cover the amount."""
 
     code = "insufficient_funds"
+
+
+class PaymentNotFound(BusinessRefusal):
+    """No payment was taken for that order."""
+
+    code = "payment_not_found"

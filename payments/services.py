@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
-from payments.errors import AccountNotFound, InsufficientFunds
+from payments.errors import AccountNotFound, InsufficientFunds, PaymentNotFound
 from payments.models import CustomerAccount, IdempotencyRecord, InboxEvent, LedgerEntry, OutboxEvent, Payment, Refund
 from sagas.participant import faults, outbox
 from sagas.participant.idempotency import abandon_once, compensate_once, perform_once
@@ -104,13 +104,7 @@ def payment_refund(*, key: str, charge_key: str, publish: Reaction | None = None
         payment = Payment.objects.using(ALIAS).select_for_update().get(key=charge_key)
         if payment.status == Payment.Status.REFUNDED:
             return {"payment_id": payment.pk, "refunded": "0.00"}
-        CustomerAccount.objects.using(ALIAS).filter(pk=payment.account_id).update(balance=F("balance") + payment.amount)
-        payment.status = Payment.Status.REFUNDED
-        payment.save(update_fields=["status", "updated_at"])
-        refund = Refund.objects.using(ALIAS).create(key=key, payment=payment, amount=payment.amount)
-        LedgerEntry.objects.using(ALIAS).create(
-            account_id=payment.account_id, kind=LedgerEntry.Kind.REFUND, amount=payment.amount, payment=payment, key=key
-        )
+        refund = _refund(payment, key)
         return {"payment_id": payment.pk, "refund_id": refund.pk, "refunded": str(payment.amount)}
 
     result = compensate_once(
@@ -125,6 +119,47 @@ def payment_refund(*, key: str, charge_key: str, publish: Reaction | None = None
     )
     faults.inject("payments.payment_refund", phase="after")
     return result
+
+
+def payment_refund_order(*, key: str, order_id: uuid.UUID | str) -> dict[str, Any]:
+    """Give back everything captured for an order: a cancelled order's refund (an action, not a compensation).
+
+    Each captured payment of the order is refunded in full, with a Refund row and a REFUND ledger
+    entry, in one transaction with the record of `key`. A payment is refunded at most once
+    whatever the key (its Refund is one-to-one), so a payment already refunded counts as
+    refunded. Refuses with PaymentNotFound when nothing was ever taken for the order.
+    """
+    faults.inject("payments.payment_refund_order")
+
+    def effect() -> dict[str, Any]:
+        payments = list(Payment.objects.using(ALIAS).select_for_update().filter(order_id=order_id).order_by("pk"))
+        if not payments:
+            raise PaymentNotFound(f"No payment was taken for order {order_id}.", order_id=str(order_id))
+        refunded = to_money(0)
+        refunds = []
+        for payment in payments:
+            if payment.status == Payment.Status.CAPTURED:
+                # A refund's key is unique: a second payment of one order (never expected) gets its own.
+                refund = _refund(payment, f"{key}:{payment.pk}" if refunds else key)
+                refunded += refund.amount
+                refunds.append(refund.pk)
+        return {"order_id": str(order_id), "refund_ids": refunds, "refunded": str(refunded)}
+
+    result = perform_once(IdempotencyRecord, ALIAS, key, "payment_refund_order", effect)
+    faults.inject("payments.payment_refund_order", phase="after")
+    return result
+
+
+def _refund(payment: Payment, key: str) -> Refund:
+    """Credit a captured payment back to its account; the caller holds the payment's row lock."""
+    CustomerAccount.objects.using(ALIAS).filter(pk=payment.account_id).update(balance=F("balance") + payment.amount)
+    payment.status = Payment.Status.REFUNDED
+    payment.save(update_fields=["status", "updated_at"])
+    refund = Refund.objects.using(ALIAS).create(key=key, payment=payment, amount=payment.amount)
+    LedgerEntry.objects.using(ALIAS).create(
+        account_id=payment.account_id, kind=LedgerEntry.Kind.REFUND, amount=payment.amount, payment=payment, key=key
+    )
+    return refund
 
 
 def payment_charge_abandon(*, key: str, reason: str, publish: Reaction | None = None) -> bool:
