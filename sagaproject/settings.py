@@ -200,9 +200,11 @@ SAGA_DEADLINE_SECONDS = env_int("SAGA_DEADLINE_SECONDS", 300, minimum=1)
 SAGA_LEASE_MARGIN_SECONDS = env_int("SAGA_LEASE_MARGIN_SECONDS", 10, minimum=1)
 # One task runs steps back to back for at most this long, then hands the saga back to the queue.
 SAGA_TASK_BUDGET_SECONDS = env_int("SAGA_TASK_BUDGET_SECONDS", 30, minimum=1)
-# Modules that define sagas outside an installed app (an app registers its own in ready()),
-# imported when the engine starts, in every process: web, workers and commands.
-SAGA_DEFINITION_MODULES = env_list("SAGA_DEFINITION_MODULES", [])
+# Modules that define sagas, imported when the engine starts, in every process: web, workers and
+# commands. The project's own (the order cancellation) always; the variable adds more.
+SAGA_DEFINITION_MODULES = ["orders.cancellation_saga", *env_list("SAGA_DEFINITION_MODULES", [])]
+# How long after placing an order its customer may still cancel it (docs/order-cancellation.md).
+ORDER_CANCELLATION_WINDOW_SECONDS = env_int("ORDER_CANCELLATION_WINDOW_SECONDS", 86400, minimum=0)
 
 # Fault rules (admin: Sagas > Fault rules) make participant calls fail or slow down on purpose:
 # a testing tool, so they fire only where this allows, by default in development only.
