@@ -24,7 +24,16 @@ from django.db.models import Count, Min
 from django_q.tasks import async_task
 
 from sagas.engine.connections import service_aliases
-from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStepLog
+from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStatus, SagaStepLog
+
+
+@dataclass(frozen=True)
+class CancelWorkload:
+    """How a workload cancels what one of its completed sagas did: by starting the saga that undoes it."""
+
+    definition_name: str
+    # Cancel one completed saga's work (given the saga's id); the cancelling saga's id, None if the business refused.
+    start: Callable[[str], str | None]
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,8 @@ class RunWorkload:
     baseline_input: Callable[[dict[str, Any], str], dict[str, Any]]
     # How many of these business keys the baseline has settled, either way.
     settled: Callable[[list[str]], int]
+    # What --cancel-rate runs; None when the saga's work cannot be cancelled.
+    cancel: CancelWorkload | None = None
 
 
 _workloads: dict[str, RunWorkload] = {}
@@ -165,6 +176,18 @@ class BenchReport:
     outcomes: dict[str, int] = field(default_factory=dict)
     baseline_per_second: float | None = None
     ratio_to_baseline: float | None = None
+    cancel_rate: float = 0.0
+    cancel_saga: str | None = None
+    cancel_sagas: int = 0
+    cancel_refused: int = 0
+    cancel_per_second: float | None = None
+    cancel_e2e_p50_ms: float | None = None
+    cancel_e2e_p95_ms: float | None = None
+    cancel_exec_p50_ms: float | None = None
+    cancel_commits_per_saga: float | None = None
+    cancel_queries_per_saga: float | None = None
+    cancel_queries_source: str = ""
+    cancel_outcomes: dict[str, int] = field(default_factory=dict)
     worker_rss_start_kib: int | None = None
     worker_rss_end_kib: int | None = None
     consistency_violations: int | None = None
@@ -294,6 +317,18 @@ def queries_per_saga(data: BenchData, style: str, samples: int = 20) -> tuple[fl
     return round(mean_queries_per_saga(data, style, samples), 1), f"counted over {samples} sagas run inline"
 
 
+def queries_per_cancel(data: BenchData, samples: int = 10) -> tuple[float | None, str]:
+    """Queries on every alias per cancelling saga, counted in this process over a small sample run inline."""
+    from django.conf import settings
+
+    if settings.Q_BROKER != "orm":
+        return None, "sampled with the ORM broker only"
+    mean = mean_queries_per_cancel(data, samples)
+    if mean is None:
+        return None, "every sampled cancel was refused"
+    return round(mean, 1), f"counted over {samples} cancellations run inline"
+
+
 def mean_queries_per_saga(data: BenchData, style: str, samples: int = 20) -> float:
     """Queries on every alias per saga, counted in this process over a small in-process sample."""
     from django.test.utils import CaptureQueriesContext
@@ -313,6 +348,102 @@ def mean_queries_per_saga(data: BenchData, style: str, samples: int = 20) -> flo
         for context in contexts:
             context.__exit__(None, None, None)
     return sum(len(context.captured_queries) for context in contexts) / samples
+
+
+def cancel_workload(data: BenchData) -> CancelWorkload:
+    """The workload's cancellation; LookupError when its saga's work cannot be cancelled."""
+    if data.workload.cancel is None:
+        raise LookupError(f"The saga {data.workload.definition_name!r} registers no cancellation to measure.")
+    return data.workload.cancel
+
+
+def completed_share(saga_ids: list[str], rate: float, rng: random.Random) -> list[str]:
+    """`rate` of the sagas among `saga_ids` that completed, chosen at random."""
+    completed = sorted(
+        str(pk)
+        for pk in SagaInstance.objects.filter(pk__in=saga_ids, status=SagaStatus.COMPLETED).values_list("pk", flat=True)
+    )
+    return rng.sample(completed, round(len(completed) * rate))
+
+
+def start_cancels(data: BenchData, saga_ids: list[str]) -> tuple[list[str], int, float]:
+    """Cancel each saga's work: the cancelling sagas' ids, how many cancels were refused, and the seconds it took."""
+    cancel = cancel_workload(data)
+    started = time.monotonic()
+    ids = [cancel.start(saga_id) for saga_id in saga_ids]
+    placed = [saga_id for saga_id in ids if saga_id is not None]
+    return placed, len(ids) - len(placed), time.monotonic() - started
+
+
+def mean_queries_per_cancel(data: BenchData, samples: int = 10) -> float | None:
+    """Queries on every alias per cancelling saga, counted in this process: sagas run inline, then cancelled."""
+    from django.test.utils import CaptureQueriesContext
+
+    from sagas.testing.drain import drain
+
+    rng = random.Random(2)
+    placed = [data.workload.start("orchestration", saga_input(data, rng, 0)) for _ in range(samples)]
+    drain()
+    aliases = ("default", *service_aliases())
+    contexts = [CaptureQueriesContext(connections[alias]) for alias in aliases]
+    for context in contexts:
+        context.__enter__()
+    try:
+        cancels, _, _ = start_cancels(data, completed_share(placed, 1.0, rng))
+        drain()
+    finally:
+        for context in contexts:
+            context.__exit__(None, None, None)
+    if not cancels:
+        return None
+    return sum(len(context.captured_queries) for context in contexts) / len(cancels)
+
+
+@dataclass
+class CancelRounds:
+    """The cancellations of a run, each round's measured on its own after the round's sagas have finished."""
+
+    rate: float
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+    ids: list[str] = field(default_factory=list)
+    refused: int = 0
+    seconds: float = 0.0
+    commits: int | None = 0
+    statements: int | None = 0
+
+    def run(self, data: BenchData, saga_ids: list[str], timeout: float, label: str) -> None:
+        """Cancel `rate` of the completed sagas among `saga_ids` and wait until every cancellation has finished."""
+        commits_before, calls_before = pg_commits(), pg_statement_calls()
+        started = time.monotonic()
+        ids, refused, _ = start_cancels(data, completed_share(saga_ids, self.rate, self.rng))
+        wait_for_sagas(ids, timeout, label=label)
+        self.seconds += time.monotonic() - started
+        self.ids += ids
+        self.refused += refused
+        self.commits = _added(self.commits, commits_before, pg_commits())
+        self.statements = _added(self.statements, calls_before, pg_statement_calls())
+
+    def summarise(self, report: BenchReport) -> None:
+        e2e, execution = saga_latencies(self.ids)
+        report.cancel_sagas = len(self.ids)
+        report.cancel_refused = self.refused
+        report.cancel_per_second = round(len(self.ids) / self.seconds, 1) if self.seconds else 0.0
+        report.cancel_e2e_p50_ms = round(statistics.median(e2e), 1) if e2e else 0.0
+        report.cancel_e2e_p95_ms = round(percentile(e2e, 95), 1)
+        report.cancel_exec_p50_ms = round(statistics.median(execution), 1) if execution else 0.0
+        report.cancel_outcomes = outcome_counts(self.ids)
+        if self.ids and self.commits is not None:
+            report.cancel_commits_per_saga = round(self.commits / len(self.ids), 1)
+        if self.ids and self.statements:
+            report.cancel_queries_per_saga = round(self.statements / len(self.ids), 1)
+            report.cancel_queries_source = "pg_stat_statements, whole run"
+
+
+def _added(total: int | None, before: int | None, after: int | None) -> int | None:
+    """`total` plus what a counter rose by; None as soon as the counter could not be read."""
+    if total is None or before is None or after is None:
+        return None
+    return total + after - before
 
 
 def summarise(report: BenchReport, saga_ids: list[str], elapsed: float, enqueue_seconds: float) -> None:

@@ -5,21 +5,35 @@ order saga's). Sets up its own customers and products, starts its own cluster (o
 one with --external), places --sagas orders, waits for every saga to finish, checks the invariants, and
 prints throughput, latency percentiles, commits and queries per saga and the outcomes. With
 --baseline it alternates rounds of sagas and of plain django-q2 tasks doing the same service
-calls, and prints the engine's throughput as a ratio of the baseline's.
+calls, and prints the engine's throughput as a ratio of the baseline's. With --cancel-rate it
+cancels that share of the completed sagas through the workload's cancellation and measures the
+cancelling sagas too. With --compare-ref it runs all of that alternately on an older commit and
+on the working tree, each in fresh databases, and prints both builds' medians and their ratios.
 """
 
+import argparse
 import json
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
+from django.utils.translation import gettext as _
 
+from sagas.bench import compare
 from sagas.bench import run as benchmark
 from sagas.management.arguments import decimal_number, whole_number
 from sagas.testing.cluster import WorkerCluster, descendant_pids
+
+# Options a comparison keeps for itself instead of passing them on to each build's runs.
+_NOT_PASSED_ON = {"compare_ref", "rounds", "json", "external"}
+
+
+def _shown(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g}"
 
 
 class Command(BaseCommand):
@@ -59,7 +73,22 @@ class Command(BaseCommand):
         parser.add_argument("--contended", action="store_true", help="Aim every order at two products and customers.")
         parser.add_argument("--baseline", action="store_true", help="Alternate with plain django-q2 tasks.")
         parser.add_argument(
-            "--rounds", type=whole_number(minimum=1), default=2, help="Alternating rounds with --baseline (default 2)."
+            "--cancel-rate",
+            type=decimal_number(maximum=1),
+            default=0.0,
+            help="Share of the completed sagas then cancelled through the workload's cancellation (measured too).",
+        )
+        parser.add_argument(
+            "--rounds",
+            type=whole_number(minimum=1),
+            default=2,
+            help="Alternating rounds with --baseline, or runs of each build with --compare-ref (default 2).",
+        )
+        parser.add_argument(
+            "--compare-ref",
+            metavar="GIT_REF",
+            help="Run the same benchmark alternately on this older commit and on the working tree, "
+            "each in fresh databases, and print both builds' medians and the ratios.",
         )
         parser.add_argument(
             "--timeout", type=decimal_number(), default=900, help="Seconds to wait for a round to finish."
@@ -69,6 +98,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        given = self._given(options)
         count = options["sagas"]
         if count < 1:
             raise CommandError("--sagas must be at least 1.")
@@ -81,6 +111,9 @@ class Command(BaseCommand):
             )
         if options["one_by_one"] and options["baseline"]:
             raise CommandError("--one-by-one measures latency alone; run --baseline separately.")
+        if options["compare_ref"] is not None:
+            self._compare(options, given)
+            return
         from django.db import connections
 
         report = benchmark.BenchReport(
@@ -96,13 +129,19 @@ class Command(BaseCommand):
         self.stderr.write("preparing data...")
         try:
             workload = benchmark.run_workload()
+            if options["cancel_rate"] and workload.cancel is None:
+                raise LookupError(f"--cancel-rate: the saga {workload.definition_name!r} registers no cancellation.")
         except LookupError as error:
             raise CommandError(str(error)) from error
         data = benchmark.prepare_data(workload, count, options["contended"])
         report.queries_per_saga, report.queries_source = benchmark.queries_per_saga(data, options["style"])
+        if options["cancel_rate"]:
+            report.cancel_rate = options["cancel_rate"]
+            report.cancel_saga = benchmark.cancel_workload(data).definition_name
+            report.cancel_queries_per_saga, report.cancel_queries_source = benchmark.queries_per_cancel(data)
         clusters: list[WorkerCluster] = []
         if not options["external"]:
-            for _ in range(options["clusters"]):
+            for _number in range(options["clusters"]):
                 clusters.append(WorkerCluster(workers=options["workers"], env={"Q_BROKER": options["broker"]}).start())
             time.sleep(2.0)
             report.worker_rss_start_kib = self._rss(clusters)
@@ -120,17 +159,13 @@ class Command(BaseCommand):
         self._check(report)
         self._print(report)
         if options["json"]:
-            text = json.dumps(report.as_dict(), indent=2)
-            if options["json"] == "-":
-                self.stdout.write(text)
-            else:
-                with open(options["json"], "w") as handle:
-                    handle.write(text + "\n")
+            self._write_json(report.as_dict(), options["json"])
 
     def _rounds(self, report: Any, data: Any, rng: random.Random, options: dict[str, Any]) -> None:
         rounds = max(options["rounds"], 1) if options["baseline"] else 1
         per_round = max(report.sagas // rounds, 1)
         saga_ids: list[str] = []
+        cancels = benchmark.CancelRounds(options["cancel_rate"])
         saga_seconds = enqueue_seconds = baseline_seconds = 0.0
         baseline_count = 0
         commits = 0
@@ -157,11 +192,15 @@ class Command(BaseCommand):
             else:
                 statements = None
             saga_ids.extend(ids)
+            if cancels.rate:
+                cancels.run(data, ids, options["timeout"], label=f"cancels {number + 1}/{rounds}")
             if options["baseline"]:
                 result = benchmark.run_baseline(data, per_round, options["fail_rate"], rng, options["timeout"])
                 baseline_seconds += result.seconds
                 baseline_count += result.count
         benchmark.summarise(report, saga_ids, saga_seconds, enqueue_seconds)
+        if cancels.rate:
+            cancels.summarise(report)
         if report.backend == "postgresql":
             report.commits_per_saga = round(commits / len(saga_ids), 1)
         if statements:
@@ -170,6 +209,73 @@ class Command(BaseCommand):
         if options["baseline"] and baseline_seconds:
             report.baseline_per_second = round(baseline_count / baseline_seconds, 1)
             report.ratio_to_baseline = round(report.sagas_per_second / report.baseline_per_second, 3)
+
+    def _given(self, options: dict[str, Any]) -> list[compare.Argument]:
+        """This command's own options as given (or defaulted), to pass on to each build of a comparison."""
+        base = {action.dest for action in BaseCommand().create_parser("manage.py", "base")._actions}
+        given = []
+        for action in self.create_parser("manage.py", "bench_sagas")._actions:
+            if action.dest in base or action.dest in _NOT_PASSED_ON:
+                continue
+            value = options.get(action.dest)
+            flag = action.option_strings[0]
+            if isinstance(action, argparse._StoreTrueAction):
+                if value:
+                    given.append(compare.Argument(flag, (), default=False))
+            elif value is not None:
+                text = f"{value:.6f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+                given.append(compare.Argument(flag, (text,), default=value == action.default))
+        return given
+
+    def _compare(self, options: dict[str, Any], given: list[compare.Argument]) -> None:
+        if options["external"]:
+            raise CommandError(_("--compare-ref starts each build's own cluster: it cannot use --external."))
+        try:
+            comparison = compare.compare(
+                Path(settings.BASE_DIR), options["compare_ref"], given, options["rounds"], self.stderr.write
+            )
+        except compare.CompareError as error:
+            raise CommandError(str(error)) from error
+        self._print_comparison(comparison)
+        if options["json"]:
+            self._write_json(comparison.as_dict(), options["json"])
+
+    def _print_comparison(self, comparison: compare.Comparison) -> None:
+        old, new = comparison.old, comparison.new
+        self.stdout.write(f"{'old':<14} {old.name}")
+        self.stdout.write(f"{'new':<14} {new.name}")
+        self.stdout.write(
+            f"{'runs':<14} "
+            + _("%(rounds)d of each, alternately (old first): bench_sagas %(arguments)s")
+            % {"rounds": comparison.rounds, "arguments": " ".join(comparison.argv)}
+        )
+        for text in comparison.dropped:
+            self.stdout.write(
+                f"{'left out':<14} " + _("%(argument)s (one build has no such option)") % {"argument": text}
+            )
+        ratios = comparison.ratios()
+        self.stdout.write(f"\n{_('median of the runs'):<28} {'old':>10} {'new':>10} {'new/old':>8}")
+        for figure in compare.FIGURES:
+            before, after = old.median(figure.key), new.median(figure.key)
+            if before is None and after is None:
+                continue
+            ratio = f"{ratios[figure.key]:.2f}" if figure.key in ratios else "n/a"
+            self.stdout.write(f"{figure.label:<28} {_shown(before):>10} {_shown(after):>10} {ratio:>8}")
+        for build in (old, new):
+            violations = [run.get("consistency_violations") for run in build.runs]
+            if any(violations):
+                self.stdout.write(
+                    _("%(side)s build: %(count)d consistency violation(s) over its runs")
+                    % {"side": build.side, "count": sum(v or 0 for v in violations)}
+                )
+
+    def _write_json(self, figures: dict[str, Any], target: str) -> None:
+        text = json.dumps(figures, indent=2)
+        if target == "-":
+            self.stdout.write(text)
+        else:
+            with open(target, "w") as handle:
+                handle.write(text + "\n")
 
     @staticmethod
     def _rss(clusters: list[WorkerCluster]) -> int:
@@ -198,6 +304,25 @@ class Command(BaseCommand):
             ("queries/saga", f"{report.queries_per_saga} ({report.queries_source})"),
             ("outcomes", ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))),
         ]
+        if report.cancel_saga is not None:
+            rows += [
+                (
+                    "cancellations",
+                    f"{report.cancel_sagas} {report.cancel_saga} sagas for {report.cancel_rate} of the completed "
+                    f"({report.cancel_refused} refused)",
+                ),
+                ("  throughput", f"{report.cancel_per_second} sagas/s"),
+                ("  end-to-end", f"p50 {report.cancel_e2e_p50_ms} ms  p95 {report.cancel_e2e_p95_ms} ms"),
+                ("  execution", f"p50 {report.cancel_exec_p50_ms} ms"),
+                (
+                    "  commits/saga",
+                    "n/a (PostgreSQL only)"
+                    if report.cancel_commits_per_saga is None
+                    else report.cancel_commits_per_saga,
+                ),
+                ("  queries/saga", f"{report.cancel_queries_per_saga} ({report.cancel_queries_source})"),
+                ("  outcomes", ", ".join(f"{k} {v}" for k, v in sorted(report.cancel_outcomes.items()))),
+            ]
         if report.baseline_per_second is not None:
             rows.append(("baseline", f"{report.baseline_per_second} orders/s"))
             rows.append(("ratio", f"{report.ratio_to_baseline:.2f} of the baseline"))
