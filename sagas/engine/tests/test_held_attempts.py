@@ -12,9 +12,10 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from orders.placement import order_place
 from sagas.engine import runner
 from sagas.models import SagaInstance, SagaStatus, SagaStepLog, StepStatus
+from sagas.services import saga_start
+from sagas.testing import toy
 from sagas.testing.drain import drain
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -34,9 +35,9 @@ class ClockFrozenAfterFirstReading:
 
 
 @pytest.fixture
-def taken_over(shop):
+def taken_over(db):
     """A saga whose first attempt was running in worker A when its lease ran out and worker B took it over."""
-    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=2)
+    saga, _ = saga_start(toy.NAME, {"units": 2})
     claim = runner.claim_next_step(str(saga.pk), f"host:{os.getpid()}:frozen")
     outcome = runner.execute_step(claim)  # A ran the step, then stopped running before its checkpoint
     SagaInstance.objects.filter(pk=saga.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))

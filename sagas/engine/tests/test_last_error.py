@@ -7,76 +7,67 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from orders.placement import order_place
 from sagas.models import SagaStatus
 from sagas.participant import faults
 from sagas.services import saga_compensate, saga_retry
+from sagas.testing import toy
 from sagas.testing.drain import drain
 from sagas.tests.admin_support import staff_user
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
-
-def _placed():
-    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=2)
-    drain()
-    saga.refresh_from_db()
-    return saga
+OVER_THE_LIMIT = toy.LIMIT + 1
 
 
 @pytest.fixture
-def refund_failed(shop):
-    """Approval refused after the charge, then the refund kept failing: FAILED while compensating."""
-    FaultRuleFactory(operation="orders.order_approve", mode="refuse", message="Order on hold by fraud check")
-    refund_fault = FaultRuleFactory(operation="payments.payment_refund", mode="transient")
-    saga = _placed()
+def release_failed(db):
+    """The check refused the booking, then the release kept failing: FAILED while compensating."""
+    release_fault = FaultRuleFactory(operation=toy.fault_point("release_units"), mode="transient")
+    saga = toy.booked(OVER_THE_LIMIT)
     assert saga.status == SagaStatus.FAILED
-    assert "payments.payment_refund failed" in saga.last_error
-    refund_fault.delete()
+    assert "toy.release_units failed" in saga.last_error
+    release_fault.delete()
     faults.clear_cache()
     return saga
 
 
-def test_a_failed_compensation_retried_to_the_end_shows_why_the_saga_was_compensated(refund_failed, client):
-    saga_retry(refund_failed.pk, actor="olga", reason="payments is back")
+def test_a_failed_compensation_retried_to_the_end_shows_why_the_saga_was_compensated(release_failed, client):
+    saga_retry(release_failed.pk, actor="olga", reason="the ledger is back")
     drain()
-    refund_failed.refresh_from_db()
-    assert refund_failed.status == SagaStatus.COMPENSATED
-    assert refund_failed.last_error.startswith("approve_order: ")
-    assert "Order on hold by fraud check" in refund_failed.last_error
-    refunds = refund_failed.steps.filter(step_name="charge_payment", direction="COMPENSATION")
-    assert refunds.filter(status="FAILED").exists()  # the step log keeps the errors on the way
+    release_failed.refresh_from_db()
+    assert release_failed.status == SagaStatus.COMPENSATED
+    assert release_failed.last_error.startswith("check_limit: ")
+    assert "At most 5 units." in release_failed.last_error
+    releases = release_failed.steps.filter(step_name="book_units", direction="COMPENSATION")
+    assert releases.filter(status="FAILED").exists()  # the step log keeps the errors on the way
 
     out = io.StringIO()
-    call_command("saga_status", str(refund_failed.pk), stdout=out)
+    call_command("saga_status", str(release_failed.pk), stdout=out)
     (error_line,) = [line for line in out.getvalue().splitlines() if line.startswith("error ")]
-    assert "Order on hold by fraud check" in error_line and "payment_refund failed" not in error_line
+    assert "At most 5 units." in error_line and "release_units failed" not in error_line
     client.force_login(staff_user("root", superuser=True))
-    page = client.get(reverse("admin:sagas_sagainstance_change", args=[refund_failed.pk])).content.decode()
+    page = client.get(reverse("admin:sagas_sagainstance_change", args=[release_failed.pk])).content.decode()
     shown = re.search(r'field-last_error_text">.*?<pre[^>]*>(.*?)</pre>', page, re.S).group(1)
-    assert "Order on hold by fraud check" in shown and "payment_refund failed" not in shown
+    assert "At most 5 units." in shown and "release_units failed" not in shown
 
 
-def test_a_compensation_that_succeeds_on_a_later_attempt_leaves_the_cause_as_last_error(shop):
-    FaultRuleFactory(operation="orders.order_approve", mode="refuse", message="Order on hold by fraud check")
-    FaultRuleFactory(operation="payments.payment_refund", mode="transient", remaining=2)
-    saga = _placed()
+def test_a_compensation_that_succeeds_on_a_later_attempt_leaves_the_cause_as_last_error(db):
+    FaultRuleFactory(operation=toy.fault_point("release_units"), mode="transient", remaining=2)
+    saga = toy.booked(OVER_THE_LIMIT)
     assert saga.status == SagaStatus.COMPENSATED
-    assert saga.last_error.startswith("approve_order: ") and "fraud check" in saga.last_error
+    assert saga.last_error.startswith("check_limit: ") and "At most 5 units." in saga.last_error
 
 
-def test_a_failed_saga_compensated_by_an_operator_says_so(refund_failed):
-    saga_compensate(refund_failed.pk, actor="olga", reason="customer asked to cancel")
+def test_a_failed_saga_compensated_by_an_operator_says_so(release_failed):
+    saga_compensate(release_failed.pk, actor="olga", reason="customer asked to cancel")
     drain()
-    refund_failed.refresh_from_db()
-    assert refund_failed.status == SagaStatus.COMPENSATED
-    assert refund_failed.last_error == "Compensated by olga: customer asked to cancel"
+    release_failed.refresh_from_db()
+    assert release_failed.status == SagaStatus.COMPENSATED
+    assert release_failed.last_error == "Compensated by olga: customer asked to cancel"
 
 
-def test_a_refusal_before_anything_was_done_stays_the_last_error(shop):
-    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=11)
-    drain()
-    saga.refresh_from_db()
+def test_a_refusal_before_anything_was_done_stays_the_last_error(db):
+    saga = toy.booked(OVER_THE_LIMIT)
     assert saga.status == SagaStatus.COMPENSATED
-    assert "Only 10 of WIDGET-1 in stock" in saga.last_error
+    assert "At most 5 units." in saga.last_error

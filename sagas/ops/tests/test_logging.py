@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from orders.placement import order_place
 from sagas.models import SagaInstance, SagaStatus
 from sagas.ops.logging import JsonFormatter, SagaContextFilter, saga_log_context
+from sagas.services import saga_start
+from sagas.testing import toy
 from sagas.testing.cluster import WorkerCluster, wait_until
 from sagas.testing.drain import drain
 from sagas.tests.factories import FaultRuleFactory
@@ -88,15 +89,13 @@ def test_the_json_formatter_writes_one_object_per_line_with_extras_and_the_trace
 
 
 @pytest.mark.django_db(databases="__all__")
-def test_a_failed_step_logged_by_the_engine_names_its_saga_step_and_attempt(shop, json_lines):
-    FaultRuleFactory(operation="payments.payment_charge", mode="transient", remaining=1)
-    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=1)
+def test_a_failed_step_logged_by_the_engine_names_its_saga_step_and_attempt(json_lines):
+    FaultRuleFactory(operation=toy.fault_point("check_limit"), mode="transient", remaining=1)
+    saga, _ = saga_start(toy.NAME, {"units": 1})
     drain()
     lines = json_lines()
     failed = [line for line in lines if line["message"].startswith("step failed")]
-    assert [(line["saga_id"], line["step"], line["attempt"]) for line in failed] == [
-        (str(saga.pk), "charge_payment", 1)
-    ]
+    assert [(line["saga_id"], line["step"], line["attempt"]) for line in failed] == [(str(saga.pk), "check_limit", 1)]
     finished = [line for line in lines if line["message"] == "saga completed"]
     assert [line["saga_id"] for line in finished] == [str(saga.pk)]
 
@@ -144,11 +143,12 @@ def test_the_default_text_format_shows_the_saga_context_in_brackets():
 
 @pytest.mark.slow
 @pytest.mark.django_db(databases="__all__", transaction=True)
-def test_a_worker_cluster_with_log_format_json_writes_only_json_lines_naming_the_saga(shop, tmp_path):
-    FaultRuleFactory(operation="payments.payment_charge", mode="transient", remaining=1)
-    saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=1)
+def test_a_worker_cluster_with_log_format_json_writes_only_json_lines_naming_the_saga(tmp_path):
+    FaultRuleFactory(operation=toy.fault_point("check_limit"), mode="transient", remaining=1)
+    saga, _ = saga_start(toy.NAME, {"units": 1})
     log_path = tmp_path / "cluster.log"
-    with WorkerCluster(workers=1, env={"LOG_FORMAT": "json", "Q_LOG_LEVEL": "INFO"}, log_path=log_path):
+    env = {"LOG_FORMAT": "json", "Q_LOG_LEVEL": "INFO", "SAGA_DEFINITION_MODULES": "sagas.testing.toy"}
+    with WorkerCluster(workers=1, env=env, log_path=log_path):
         wait_until(
             lambda: SagaInstance.objects.get(pk=saga.pk).status == SagaStatus.COMPLETED,
             timeout=90,
@@ -157,7 +157,5 @@ def test_a_worker_cluster_with_log_format_json_writes_only_json_lines_naming_the
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
     assert any(line["logger"] == "django-q" for line in lines), "django-q2's own lines go through the same handler"
     failed = [line for line in lines if line["message"].startswith("step failed")]
-    assert [(line["saga_id"], line["step"], line["attempt"]) for line in failed] == [
-        (str(saga.pk), "charge_payment", 1)
-    ]
+    assert [(line["saga_id"], line["step"], line["attempt"]) for line in failed] == [(str(saga.pk), "check_limit", 1)]
     assert any(line["message"] == "saga completed" and line["saga_id"] == str(saga.pk) for line in lines)

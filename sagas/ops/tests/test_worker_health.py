@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from orders.placement import order_place
 from sagas.engine.queue import enqueue_saga
 from sagas.models import SagaStepLog
-from sagas.testing.drain import drain
+from sagas.services import saga_start
+from sagas.testing import toy
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -40,9 +40,8 @@ def steps_last_finished(seconds_ago: float) -> None:
 
 
 @pytest.fixture
-def finished_saga(shop):
-    order_place(customer="alice", sku="WIDGET-1", quantity=1)
-    drain()
+def finished_saga(db):
+    toy.booked()
 
 
 def test_an_empty_queue_is_healthy(db):
@@ -84,7 +83,7 @@ def test_the_window_is_set_with_stall_seconds(finished_saga):
 
 def test_operator_actions_do_not_count_as_worker_progress(finished_saga):
     steps_last_finished(600)
-    saga = order_place(customer="alice", sku="WIDGET-1", quantity=1)[0]
+    saga = saga_start(toy.NAME, {"units": 1})[0]
     OrmQ.objects.update(lock=timezone.now() - timedelta(seconds=300))
     call_command("resume_saga", str(saga.pk), reason="poke", stdout=io.StringIO())
     OrmQ.objects.update(lock=timezone.now() - timedelta(seconds=300))
