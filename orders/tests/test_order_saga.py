@@ -7,11 +7,12 @@ import pytest
 from inventory.models import Reservation
 from orders.models import Order
 from orders.placement import order_place
-from orders.tests.support.helpers import balance, on_hand, order_of, payments_of, reservations_of, step_trail
+from orders.tests.support.helpers import balance, on_hand, order_of, payments_of, reservations_of
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagas.models import SagaStatus
 from sagas.testing.drain import drain
+from sagas.tests.attempts import step_trail
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

@@ -19,19 +19,14 @@ from django.core.management import call_command
 from inventory.models import Product, Reservation
 from inventory.tests.factories import ProductFactory
 from orders.placement import order_place
-from orders.tests.support.effects import (
-    duplicate_effects,
-    lowest_stock_seen,
-    overlapping_attempts,
-    saga_stories,
-    unfinished_attempts,
-)
+from orders.tests.support.effects import duplicate_effects, lowest_stock_seen
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagas.consistency import find_violations
 from sagas.engine.queue import enqueue_saga
 from sagas.models import ACTIVE_STATUSES, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.testing.cluster import Supervisor, WorkerCluster, wait_until
+from sagas.tests.attempts import overlapping_attempts, saga_stories, unfinished_attempts
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = [

@@ -21,7 +21,7 @@ from inventory.models import Reservation
 from inventory.tests.factories import ProductFactory
 from orders.models import Order
 from orders.placement import order_place
-from orders.tests.support.effects import duplicate_effects, overlapping_attempts, unfinished_attempts
+from orders.tests.support.effects import duplicate_effects
 from orders.tests.support.helpers import balance, on_hand, order_of, payments_of
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
@@ -31,6 +31,7 @@ from sagas.engine.recovery import sweep
 from sagas.models import ACTIVE_STATUSES, Direction, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.participant import faults
 from sagas.testing.drain import drain
+from sagas.tests.attempts import overlapping_attempts, unfinished_attempts
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

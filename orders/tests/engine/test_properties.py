@@ -25,7 +25,7 @@ from inventory.tests.factories import ProductFactory
 from orders.models import IdempotencyRecord as OrderRecord
 from orders.models import Order, OrderLine
 from orders.placement import order_place
-from orders.tests.support.effects import duplicate_effects, overlapping_attempts, unfinished_attempts
+from orders.tests.support.effects import duplicate_effects
 from payments.models import CustomerAccount, LedgerEntry, Payment, Refund
 from payments.models import IdempotencyRecord as PaymentRecord
 from payments.tests.factories import AccountFactory
@@ -35,6 +35,7 @@ from sagas.engine.queue import RUN_SAGA
 from sagas.engine.recovery import sweep
 from sagas.models import Direction, FaultRule, SagaInstance, SagaStatus, SagaStepLog
 from sagas.participant import faults
+from sagas.tests.attempts import overlapping_attempts, unfinished_attempts
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

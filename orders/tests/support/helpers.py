@@ -5,7 +5,7 @@ from decimal import Decimal
 from inventory.models import Product, Reservation
 from orders.models import Order
 from payments.models import CustomerAccount, Payment
-from sagas.models import Direction, SagaInstance
+from sagas.models import SagaInstance
 
 
 def balance(customer: str) -> Decimal:
@@ -26,13 +26,3 @@ def reservations_of(saga: SagaInstance) -> list[Reservation]:
 
 def payments_of(saga: SagaInstance) -> list[Payment]:
     return list(Payment.objects.using("payments").filter(order_id=saga.business_key))
-
-
-def step_trail(saga: SagaInstance) -> list[tuple[str, str, str]]:
-    """(step, direction, status) of every participant call, in the order they were made."""
-    return [
-        (log.step_name, log.direction, log.status)
-        for log in saga.steps.filter(direction__in=[Direction.FORWARD, Direction.COMPENSATION]).order_by(
-            "started_at", "id"
-        )
-    ]

@@ -20,12 +20,13 @@ from django_q.models import OrmQ
 
 from inventory.tests.factories import ProductFactory
 from orders.placement import order_place
-from orders.tests.support.effects import duplicate_effects, saga_stories
+from orders.tests.support.effects import duplicate_effects
 from payments.tests.factories import AccountFactory
 from sagas.choreography.monitor import DELIVERIES
 from sagas.consistency import find_violations
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.testing.cluster import Kill, SupervisedWorkers, WorkerState, wait_until
+from sagas.tests.attempts import saga_stories
 
 pytestmark = [
     pytest.mark.postgres,
