@@ -2,23 +2,30 @@
 
 They are described in docs/architecture.md ("The invariants").
 
-The engine's own invariant (5: nothing stuck unnoticed) is one filtered query that returns
-only the offending rows. Each definition's invariants come from the check its app registered
-(sagas.engine.invariants), run here one after the other; each should be set-based too, so
-a million sagas cost a handful of queries, not a million (see orders/invariants.py).
+The engine's own invariants hold for any saga and read only the engine's tables:
+
+- 5 (nothing stuck unnoticed) is one filtered query that returns only the offending rows;
+- 11 (no step succeeded twice) and 12 (no overlapping attempts) read the step log a chunk of
+  sagas at a time (a range of saga ids, which the step log's (saga, started_at) index
+  answers), each chunk one grouped query and one windowed query that return only the
+  offending rows, so memory stays flat and a million sagas cost a few hundred queries.
+
+Each definition's invariants come from the check its app registered (sagas.engine.invariants),
+run here one after the other; each should be set-based too (see orders/invariants.py).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Count, DateTimeField, F, Max, Q, QuerySet, RowRange, Value, Window
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sagas.engine.invariants import CheckContext, Violation, all_invariants, registered_checks
-from sagas.models import ACTIVE_STATUSES, SagaInstance
+from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStepLog, StepStatus
 
 __all__ = ["DEFAULT_STUCK_GRACE_SECONDS", "Violation", "all_invariants", "find_violations"]
 
@@ -37,6 +44,9 @@ def find_violations(
     for check in registered_checks():
         found.extend(check.find(context))
     found.extend(_check_stuck(context.now, context.stuck_grace_seconds))
+    for first, last in _saga_id_ranges():
+        found.extend(_check_succeeded_twice(first, last))
+        found.extend(_check_overlapping_attempts(first, last))
     found = _attach_sagas(found)
     found.sort(key=lambda v: (v.invariant, v.saga_id or "", v.business_key or ""))
     return found
@@ -63,6 +73,85 @@ def _check_stuck(now: datetime, grace_seconds: int) -> Iterator[Violation]:
             str(saga_id),
             str(order_id) if order_id else None,
             f"{status} {late}s past its deadline with no live lease and nothing scheduled",
+        )
+
+
+# --- invariants 11 and 12, a chunk of sagas at a time ------------------------------------------
+
+# The directions in which the engine calls a participant; events and notes are not attempts.
+_CALLS = (Direction.FORWARD, Direction.COMPENSATION)
+# An attempt still running has no end yet: it overlaps whatever the saga did after it started.
+_OPEN_END = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def _saga_id_ranges() -> Iterator[tuple[uuid.UUID, uuid.UUID]]:
+    """(first, last) saga ids of each run of CHUNK_SIZE sagas in id order, read off the primary key."""
+    chunk_size = CHUNK_SIZE
+    sagas = SagaInstance.objects.using("default").order_by("pk").values_list("pk", flat=True)
+    first = sagas.first()
+    while first is not None:
+        last = next(iter(sagas.filter(pk__gte=first)[chunk_size - 1 : chunk_size]), None) or sagas.last()
+        yield first, last
+        first = sagas.filter(pk__gt=last).first()
+
+
+def _calls_of(first: uuid.UUID, last: uuid.UUID) -> QuerySet[SagaStepLog]:
+    return SagaStepLog.objects.using("default").filter(saga_id__gte=first, saga_id__lte=last, direction__in=_CALLS)
+
+
+def _check_succeeded_twice(first: uuid.UUID, last: uuid.UUID) -> Iterator[Violation]:
+    """A step of a saga whose action, or whose compensation, succeeded more than once: its effect
+    was asked for twice, which only a participant's idempotency key can have kept single."""
+    twice = (
+        _calls_of(first, last)
+        .filter(status=StepStatus.SUCCEEDED)
+        .values("saga_id", "step_name", "direction")
+        .annotate(times=Count("id"))
+        .filter(times__gt=1)
+        .order_by("saga_id", "step_name", "direction")
+    )
+    for row in twice:
+        yield Violation(
+            11,
+            str(row["saga_id"]),
+            None,
+            f"{row['step_name']} ({row['direction'].lower()}) succeeded {row['times']} times",
+        )
+
+
+def _check_overlapping_attempts(first: uuid.UUID, last: uuid.UUID) -> Iterator[Violation]:
+    """An attempt that started before an earlier attempt of the same saga had finished (or while it
+    still runs): two workers held the saga at once, which the lease is there to prevent.
+
+    An attempt the engine abandoned does not count: its worker lost the lease (it stopped
+    answering, was cut short by an operator, or its late answer was fenced out), so its result
+    was never used, and its late finish is no second holder.
+    """
+    earlier_end = Window(
+        Max(Coalesce("finished_at", Value(_OPEN_END, output_field=DateTimeField()))),
+        partition_by=[F("saga_id")],
+        order_by=[F("started_at").asc(), F("id").asc()],
+        frame=RowRange(start=None, end=-1),
+    )
+    overlapping = (
+        _calls_of(first, last)
+        .exclude(status=StepStatus.ABANDONED)
+        .annotate(earlier_end=earlier_end)
+        .filter(earlier_end__gt=F("started_at"))
+        .order_by("saga_id", "started_at", "id")
+        .values_list("saga_id", "step_name", "direction", "attempt", "worker", "started_at", "earlier_end")
+    )
+    for saga_id, step, direction, attempt, worker, started, earlier in overlapping:
+        if earlier >= _OPEN_END:
+            when = "while an earlier attempt of the saga still ran"
+        else:
+            when = f"before an earlier attempt of the saga finished at {earlier:%H:%M:%S.%f} UTC"
+        yield Violation(
+            12,
+            str(saga_id),
+            None,
+            f"{step} ({direction.lower()}) attempt {attempt} on {worker or '?'} started at "
+            f"{started:%H:%M:%S.%f} UTC, {when}",
         )
 
 

@@ -54,6 +54,8 @@ class InvariantCheck:
 # The engine's own invariants, checked whatever sagas are defined (see sagas.consistency).
 ENGINE_INVARIANTS: dict[int, str] = {
     5: "nothing is stuck unnoticed: no saga in progress past its deadline without a live lease",
+    11: "no step succeeded twice: one successful action, and one successful compensation, per step of a saga",
+    12: "no overlapping attempts: the attempts of one saga ran one at a time",
 }
 
 
