@@ -24,12 +24,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django_q.conf import Conf
 
 from sagas.choreography.flow import flow_for
-from sagas.engine import transitions
+from sagas.engine import store, transitions
 from sagas.engine.queue import new_worker_id
 from sagas.models import TERMINAL_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.ops.logging import saga_log_context
@@ -213,9 +212,7 @@ def view(saga: SagaInstance, context: dict[str, Any], now: datetime) -> dict[str
 
 def fenced_update(saga: SagaInstance, now: datetime, **fields: Any) -> bool:
     """Apply `fields` if nobody changed the saga since it was read; False otherwise."""
-    moved = SagaInstance.objects.filter(pk=saga.pk, version=saga.version).update(
-        version=F("version") + 1, updated_at=now, **fields
-    )
+    moved = store.fenced_update(saga, now, **fields)
     if moved and fields.get("status") in TERMINAL_STATUSES and saga.status not in TERMINAL_STATUSES:
         with saga_log_context(str(saga.pk)):
             logger.info("choreographed saga %s", str(fields["status"]).lower())

@@ -22,9 +22,7 @@ import os
 import sys
 from typing import Any
 
-from django.db import transaction
-
-from sagas.engine.queue import enqueue_saga
+from sagas.engine import store
 
 _NOT_FOUND = object()
 _found: dict[int, Any] = {}
@@ -60,6 +58,5 @@ def cluster_stopping() -> bool:
 
 def hand_back(saga_id: str) -> str:
     """Queue the saga again without running it, for a worker that is shutting down."""
-    with transaction.atomic(using="default"):
-        enqueue_saga(saga_id)
+    store.enqueue(saga_id)
     return "handed back"

@@ -1,4 +1,4 @@
-"""The writes every operator action makes: a version-fenced change of the saga row and its audit row.
+"""What every operator action writes: a version-fenced change of the saga row and its audit row.
 
 Both styles and the services use these, so an action reads the same in the step log
 whichever style the saga has.
@@ -8,11 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from sagas.engine import transitions
+from sagas.engine import store, transitions
 from sagas.engine.definition import SagaDefinition
 from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaInstance, SagaStepLog, StepStatus
@@ -27,28 +26,27 @@ def fresh_deadline(definition: SagaDefinition, now: datetime | None = None) -> d
 def audit(saga: SagaInstance, action: str, actor: str, reason: str, details: dict[str, Any] | None = None) -> None:
     """Write the audit row of an operator's action (who, when, why) into the saga's step log."""
     now = timezone.now()
-    SagaStepLog.objects.create(
-        saga=saga,
-        step_name=saga.current_step,
-        step_index=saga.step_index,
-        direction=Direction.OPERATOR,
-        attempt=saga.attempt,
-        status=StepStatus.RECORDED,
-        started_at=now,
-        finished_at=now,
-        action=action,
-        actor=actor or "unknown",
-        reason=reason,
-        result=details or {},
+    store.append_log(
+        SagaStepLog(
+            saga=saga,
+            step_name=saga.current_step,
+            step_index=saga.step_index,
+            direction=Direction.OPERATOR,
+            attempt=saga.attempt,
+            status=StepStatus.RECORDED,
+            started_at=now,
+            finished_at=now,
+            action=action,
+            actor=actor or "unknown",
+            reason=reason,
+            result=details or {},
+        )
     )
 
 
 def fenced_update(saga: SagaInstance, **fields: Any) -> None:
     """Write `fields` only if nobody changed the saga since it was read; ActionNotAllowed otherwise."""
-    moved = SagaInstance.objects.filter(pk=saga.pk, version=saga.version).update(
-        version=F("version") + 1, updated_at=timezone.now(), **fields
-    )
-    if not moved:
+    if not store.fenced_update(saga, timezone.now(), **fields):
         raise ActionNotAllowed(_("The saga changed while you were acting on it; look again and retry."))
 
 

@@ -15,11 +15,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from sagas.engine.queue import enqueue_saga, release_orphaned_claims, waiting_saga_ids
+from sagas.engine import store
+from sagas.engine.queue import release_orphaned_claims, waiting_saga_ids
 from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStyle
 
 logger = logging.getLogger("sagas.recovery")
@@ -90,12 +90,7 @@ def sweep(idle_seconds: int = DEFAULT_IDLE_SECONDS, dry_run: bool = False, limit
         getattr(report, reason).extend(saga_id for saga_id in ids if saga_id not in waiting)
         report.already_queued.extend(saga_id for saga_id in ids if saga_id in waiting)
     if not dry_run and report.saga_ids:
-        now = timezone.now()
-        with transaction.atomic(using="default"):
-            # Touching updated_at keeps the next sweep from kicking the same sagas again at once.
-            SagaInstance.objects.filter(pk__in=report.saga_ids, lease_expires_at__isnull=True).update(updated_at=now)
-            for saga_id in report.saga_ids:
-                enqueue_saga(saga_id)
+        store.touch_and_enqueue(report.saga_ids, timezone.now())
     if report.saga_ids or report.released_claims:
         logger.warning("recovery sweep %s", report.summary())
     return report

@@ -23,17 +23,17 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from sagas.engine import lifecycle, transitions
+from sagas.engine import lifecycle, store, transitions
 from sagas.engine.connections import reset_service_connections
 from sagas.engine.definition import SagaDefinition, Step, StepCall, get_definition
-from sagas.engine.queue import enqueue_saga, new_worker_id
+from sagas.engine.queue import new_worker_id
+from sagas.engine.store import SagaWrite
+from sagas.engine.styles import style_of
 from sagas.engine.timeouts import StepTimeout, call_with_timeout
 from sagas.engine.transitions import Position
-from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
+from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.ops.logging import saga_log_context
 from sagas.participant.refusals import BusinessRefusal
 
@@ -137,37 +137,25 @@ def _system_note(saga_id: str, position: Position, definition: SagaDefinition, t
     )
 
 
+def _attempt_row(
+    saga_id: str, index: int, direction: str, attempt: int, step: Step, owner: str, now: Any
+) -> SagaStepLog:
+    """The log row of an attempt a claim opens, RUNNING until its checkpoint."""
+    return SagaStepLog(
+        saga_id=saga_id,
+        step_name=step.name,
+        step_index=index,
+        direction=direction,
+        attempt=attempt,
+        status=StepStatus.RUNNING,
+        idempotency_key=step_key(saga_id, step.name, direction),
+        started_at=now,
+        worker=owner,
+    )
+
+
 def _step_name(definition: SagaDefinition, index: int) -> str:
     return definition.step(index).name if 0 <= index < len(definition.steps) else ""
-
-
-def _close_lost_attempts(saga_id: str, owner: str, now: Any) -> None:
-    """Mark attempts of other workers that never reported back, so no log row runs forever.
-
-    Called once the lease is ours: whoever ran them lost its lease (it died, or it will find
-    its checkpoint fenced and record its own finish over this one).
-    """
-    SagaStepLog.objects.filter(saga_id=saga_id, status=StepStatus.RUNNING).exclude(worker=owner).update(
-        status=StepStatus.ABANDONED,
-        finished_at=now,
-        error_message="The worker running this attempt stopped reporting before its lease ran out.",
-    )
-
-
-def cut_short_attempts(saga_id: str, *, actor: str, action: str, reason: str, now: Any) -> None:
-    """Close the attempts in flight that an operator's action takes the saga away from.
-
-    Called in the action's transaction. Their workers may still be running; their late
-    checkpoints are fenced out, and the row keeps who cut them short and why.
-    """
-    SagaStepLog.objects.filter(saga_id=saga_id, status=StepStatus.RUNNING).update(
-        status=StepStatus.ABANDONED,
-        finished_at=now,
-        actor=actor,
-        error_message=(
-            f"Cut short by {actor}'s {action} ({reason}) while it ran; an answer its worker sends later is not used."
-        ),
-    )
 
 
 # During a rolling deploy a web process on new code may start a saga on a definition version
@@ -190,26 +178,33 @@ def _hand_back_unknown_version(saga: SagaInstance, owner: str, now: Any) -> None
         f"{UNKNOWN_VERSION_RETRY_SECONDS} s."
     )
     logger.warning("saga %s: %s", saga.pk, text)
-    if not saga.last_error.startswith(UNKNOWN_VERSION_NOTE):
-        moved = SagaInstance.objects.filter(pk=saga.pk, version=saga.version).update(
-            last_error=text, version=F("version") + 1, updated_at=now
+    if saga.last_error.startswith(UNKNOWN_VERSION_NOTE):
+        store.enqueue(str(saga.pk), UNKNOWN_VERSION_RETRY_SECONDS)
+        return
+    note = SagaStepLog(
+        saga_id=saga.pk,
+        step_name=saga.current_step,
+        step_index=saga.step_index,
+        direction=Direction.SYSTEM,
+        attempt=saga.attempt,
+        status=StepStatus.RECORDED,
+        started_at=now,
+        finished_at=now,
+        actor="engine",
+        action="definition_version_unknown",
+        reason=text,
+    )
+    # Not moved: someone else moved the saga meanwhile, and whoever did enqueued it.
+    store.apply(
+        SagaWrite(
+            str(saga.pk),
+            saga.version,
+            {"last_error": text},
+            now,
+            notes=[note],
+            enqueue_delay=UNKNOWN_VERSION_RETRY_SECONDS,
         )
-        if not moved:
-            return  # someone else moved the saga meanwhile; whoever did enqueued it
-        SagaStepLog.objects.create(
-            saga_id=saga.pk,
-            step_name=saga.current_step,
-            step_index=saga.step_index,
-            direction=Direction.SYSTEM,
-            attempt=saga.attempt,
-            status=StepStatus.RECORDED,
-            started_at=now,
-            finished_at=now,
-            actor="engine",
-            action="definition_version_unknown",
-            reason=text,
-        )
-    enqueue_saga(saga.pk, UNKNOWN_VERSION_RETRY_SECONDS)
+    )
 
 
 def claim_next_step(saga_id: str, owner: str) -> Claim | None:
@@ -220,13 +215,13 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
     Moves that need no participant call (deadline passed, attempts used up by crashes,
     nothing left to compensate) are made here too.
     """
-    with transaction.atomic(using="default"):
-        saga = SagaInstance.objects.filter(pk=saga_id).first()
+    with store.writing():
+        saga = store.read_saga(saga_id)
         # Read the clock after the row: a step logged as started then never precedes the
         # finish of the step before it, whichever worker ran that one.
         now = timezone.now()
         # A choreographed saga has no driver: its services move it through events.
-        if saga is None or saga.is_terminal or saga.paused or saga.style == SagaStyle.CHOREOGRAPHY:
+        if saga is None or saga.is_terminal or saga.paused or not style_of(saga).runs_steps:
             return None
         if saga.lease_expires_at and saga.lease_expires_at > now and saga.lease_owner != owner:
             return None
@@ -268,60 +263,60 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
                 context = transitions.with_compensation_cause(context, text)
                 turned["context"] = context
             notes.append(_system_note(saga_id, exhausted_at, definition, text, now))
-        base = SagaInstance.objects.filter(pk=saga_id, version=saga.version)
         if position.terminal:
-            if base.update(
-                status=position.status,
-                direction=position.direction,
-                step_index=position.step_index,
-                current_step=_step_name(definition, position.step_index),
-                attempt=position.attempt,
-                lease_owner="",
-                lease_expires_at=None,
-                next_run_at=None,
-                finished_at=now,
-                last_error=last_error,
-                version=F("version") + 1,
-                updated_at=now,
-                **turned,
-            ):
-                _close_lost_attempts(saga_id, owner, now)
-                SagaStepLog.objects.bulk_create(notes)
+            finished = store.apply(
+                SagaWrite(
+                    saga_id,
+                    saga.version,
+                    {
+                        "status": position.status,
+                        "direction": position.direction,
+                        "step_index": position.step_index,
+                        "current_step": _step_name(definition, position.step_index),
+                        "attempt": position.attempt,
+                        "lease_owner": "",
+                        "lease_expires_at": None,
+                        "next_run_at": None,
+                        "finished_at": now,
+                        "last_error": last_error,
+                        **turned,
+                    },
+                    now,
+                    abandon_lost_of=owner,
+                    notes=notes,
+                )
+            )
+            if finished.moved:
                 _log_finished(saga_id, position.status, last_error)
             return None
         step = definition.step(position.step_index)
         attempt = position.attempt + 1
         lease_expires_at = _lease_until(now, step)
-        claimed = base.update(
-            status=position.status,
-            direction=position.direction,
-            step_index=position.step_index,
-            current_step=step.name,
-            attempt=attempt,
-            lease_owner=owner,
-            lease_expires_at=lease_expires_at,
-            next_run_at=None,
-            last_error=last_error,
-            version=F("version") + 1,
-            updated_at=now,
-            **turned,
+        claimed = store.apply(
+            SagaWrite(
+                saga_id,
+                saga.version,
+                {
+                    "status": position.status,
+                    "direction": position.direction,
+                    "step_index": position.step_index,
+                    "current_step": step.name,
+                    "attempt": attempt,
+                    "lease_owner": owner,
+                    "lease_expires_at": lease_expires_at,
+                    "next_run_at": None,
+                    "last_error": last_error,
+                    **turned,
+                },
+                now,
+                # A PENDING saga was never claimed: it has no attempts to close.
+                abandon_lost_of=owner if saga.status != SagaStatus.PENDING else None,
+                notes=notes,
+                attempt=_attempt_row(saga_id, position.step_index, position.direction, attempt, step, owner, now),
+            )
         )
-        if not claimed:
+        if not claimed.moved:
             return None
-        if saga.status != SagaStatus.PENDING:  # a PENDING saga was never claimed: it has no attempts
-            _close_lost_attempts(saga_id, owner, now)
-        SagaStepLog.objects.bulk_create(notes)
-        log = SagaStepLog.objects.create(
-            saga_id=saga_id,
-            step_name=step.name,
-            step_index=position.step_index,
-            direction=position.direction,
-            attempt=attempt,
-            status=StepStatus.RUNNING,
-            idempotency_key=step_key(saga_id, step.name, position.direction),
-            started_at=now,
-            worker=owner,
-        )
     return Claim(
         saga_id=str(saga_id),
         owner=owner,
@@ -329,7 +324,7 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
         definition=definition,
         position=Position(position.status, position.direction, position.step_index, attempt),
         context=context,
-        log_id=log.pk,
+        log_id=claimed.attempt_id,
         deadline_at=saga.deadline_at,
         lease_expires_at=lease_expires_at,
     )
@@ -429,7 +424,7 @@ def checkpoint_and_claim(claim: Claim, outcome: StepOutcome, keep_lease: bool) -
     the participant is called, under a lease fenced by the version.
     """
     new = _next_position(claim, outcome)
-    with transaction.atomic(using="default", durable=True):
+    with store.writing(durable=True):
         # The clock is read once the transaction is open: a process frozen before it does not
         # date its answer to before the freeze.
         status, next_claim, error_text = _checkpoint_in_transaction(claim, outcome, new, keep_lease, timezone.now())
@@ -461,8 +456,6 @@ def _checkpoint_in_transaction(
         "current_step": _step_name(definition, new.step_index),
         "attempt": new.attempt,
         "context": context,
-        "version": F("version") + 1,
-        "updated_at": now,
         "next_run_at": None,
         "lease_owner": "",
         "lease_expires_at": None,
@@ -487,8 +480,22 @@ def _checkpoint_in_transaction(
         "error_message": error_text,
         "traceback": outcome.traceback,
     }
-    moved = SagaInstance.objects.filter(pk=claim.saga_id, version=claim.version).update(**fields)
-    if not moved:
+    opened = None
+    if chained:
+        step = definition.step(new.step_index)
+        opened = _attempt_row(claim.saga_id, new.step_index, new.direction, 1, step, claim.owner, now)
+    written = store.apply(
+        SagaWrite(
+            claim.saga_id,
+            claim.version,
+            fields,
+            now,
+            finish_attempt=(claim.log_id, log_fields),
+            attempt=opened,
+            enqueue_delay=new.delay_seconds if not new.terminal and not continue_inline else None,
+        )
+    )
+    if not written.moved:
         # The answer arrives now, when the fence turns it away: a freeze may lie since `now`.
         arrived = timezone.now()
         log_fields["finished_at"] = arrived
@@ -500,26 +507,11 @@ def _checkpoint_in_transaction(
             log_fields["error_message"] = (
                 f"{cut_short['error_message']} Its worker answered afterwards: {outcome.kind}. {error_text}"
             ).strip()
-        SagaStepLog.objects.filter(pk=claim.log_id).update(**log_fields)
+        store.record_late_answer(claim.log_id, log_fields)
         logger.warning("saga %s: lease lost, checkpoint of worker process %s dropped", claim.saga_id, os.getpid())
         return CheckpointResult.FENCED, None, error_text
-    SagaStepLog.objects.filter(pk=claim.log_id).update(**log_fields)
-    if not new.terminal and not continue_inline:
-        enqueue_saga(claim.saga_id, new.delay_seconds)
     next_claim = None
     if chained:
-        step = definition.step(new.step_index)
-        log = SagaStepLog.objects.create(
-            saga_id=claim.saga_id,
-            step_name=step.name,
-            step_index=new.step_index,
-            direction=new.direction,
-            attempt=1,
-            status=StepStatus.RUNNING,
-            idempotency_key=step_key(claim.saga_id, step.name, new.direction),
-            started_at=now,
-            worker=claim.owner,
-        )
         next_claim = Claim(
             saga_id=claim.saga_id,
             owner=claim.owner,
@@ -527,7 +519,7 @@ def _checkpoint_in_transaction(
             definition=definition,
             position=Position(new.status, new.direction, new.step_index, 1),
             context=context,
-            log_id=log.pk,
+            log_id=written.attempt_id,
             deadline_at=claim.deadline_at,
             lease_expires_at=fields["lease_expires_at"],
         )

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from sagas.engine import runner, transitions
+from sagas.engine import store, transitions
 from sagas.engine.definition import SagaDefinition, get_definition
 from sagas.engine.operator import audit, fenced_update, fresh_deadline, last_error_fields
 from sagas.engine.queue import enqueue_saga
@@ -160,8 +160,8 @@ class Orchestration:
                 return existing, False
         now = timezone.now()
         try:
-            with transaction.atomic(using="default"):
-                saga = SagaInstance.objects.create(
+            saga = store.create_saga(
+                SagaInstance(
                     definition_name=definition.name,
                     definition_version=definition.version,
                     style=self.name,
@@ -172,7 +172,7 @@ class Orchestration:
                     current_step=definition.steps[0].name,
                     deadline_at=fresh_deadline(definition, now),
                 )
-                enqueue_saga(saga.pk)
+            )
         except IntegrityError:
             existing = SagaInstance.objects.filter(idempotency_key=idempotency_key).first()
             if existing is None:
@@ -204,7 +204,7 @@ class Orchestration:
             context=context,
             **last_error_fields(start.status, context),
         )
-        runner.cut_short_attempts(saga.pk, actor=actor, action="compensate", reason=reason, now=now)
+        store.cut_short_attempts(saga.pk, actor=actor, action="compensate", reason=reason, now=now)
         audit(saga, OperatorAction.COMPENSATE, actor, reason, {"compensations": planned})
         if not start.terminal:
             enqueue_saga(saga.pk)
@@ -214,7 +214,7 @@ class Orchestration:
         now = timezone.now()
         fenced_update(saga, lease_owner="", lease_expires_at=None, next_run_at=None)
         if saga.lease_expires_at and saga.lease_expires_at > now:  # forced: a worker still held it
-            runner.cut_short_attempts(saga.pk, actor=actor, action="forced resume", reason=reason, now=now)
+            store.cut_short_attempts(saga.pk, actor=actor, action="forced resume", reason=reason, now=now)
         audit(saga, OperatorAction.RESUME, actor, reason)
         enqueue_saga(saga.pk)
         return SagaInstance.objects.get(pk=saga.pk)
