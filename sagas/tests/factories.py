@@ -8,7 +8,7 @@ class FaultRuleFactory(DjangoModelFactory):
         model = FaultRule
         database = "default"
 
-    operation = FaultRule.Operation.PAYMENT_CHARGE
+    operation = "payments.payment_charge"
     phase = FaultRule.Phase.BEFORE
     mode = FaultRule.Mode.TRANSIENT
     probability = 1.0
