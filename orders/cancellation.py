@@ -162,20 +162,25 @@ def _decide(facts: _Order, now: datetime) -> CancelPath:
         )
     if placement.status == SagaStatus.COMPENSATING:
         raise _refused(RefusalCode.CANCELLING, _("This order is being cancelled; nothing will be kept for it."))
+    confirming = _refused(
+        RefusalCode.CONFIRMING,
+        _("This order is being confirmed and can no longer be stopped; you can cancel it once it is confirmed."),
+    )
+    # An approved order is past the pivot, even before a choreographed saga's monitor has seen it.
+    approved = facts.order is not None and facts.order.status == Order.Status.APPROVED
+    if approved:
+        raise confirming
     # In progress, or stopped for an operator: the operator's own rule says whether it may still stop.
     if compensate_refusal(placement) is None:
         return CancelPath.STOP_PLACEMENT
     if _cancel_requested(placement):
         raise _refused(RefusalCode.CANCELLING, _("This order is being cancelled; nothing will be kept for it."))
-    if placement.status == SagaStatus.FAILED and (facts.order is None or facts.order.status != Order.Status.APPROVED):
+    if placement.status == SagaStatus.FAILED:
         raise _refused(
             RefusalCode.NOT_CANCELLABLE,
             _("This order is held up and our staff are looking into it; it cannot be cancelled meanwhile."),
         )
-    raise _refused(
-        RefusalCode.CONFIRMING,
-        _("This order is being confirmed and can no longer be stopped; you can cancel it once it is confirmed."),
-    )
+    raise confirming
 
 
 def _confirmed_path(facts: _Order, now: datetime) -> CancelPath:

@@ -2,32 +2,37 @@
 
 Everything is set-based, so a million sagas cost a handful of queries, not a million:
 
-- invariants 1, 2 and the per-order part of 6 read five streams ordered by order id (sagas,
-  orders, order lines, payments, reservations), fetched in chunks, and walk them side by
-  side in one pass (a merge join in Python, because no join may cross two aliases); memory
-  stays flat however many sagas there are;
+- invariants 1, 2, 7 and the per-order part of 6 read six streams ordered by order id
+  (placement sagas, cancellation sagas, orders, order lines, payments with their refunds,
+  reservations), fetched in chunks, and walk them side by side in one pass (a merge join in
+  Python, because no join may cross two aliases); memory stays flat however many sagas there
+  are;
 - invariants 3 and 4 are one statement per participant (per account, per product), so each
   is read from a single snapshot and money or stock in flight cannot look lost;
 - the rest of 6 are single grouped queries that return only the offending rows.
 
 The checks look at saga status and order id only, so they hold for orchestrated and
-choreographed sagas alike.
+choreographed sagas alike. An order has up to two kinds of saga, both keyed by its id: the
+placement ("order") and, once confirmed, the cancellation ("order_cancellation",
+orders/cancellation_saga.py). While a cancellation runs the order is in flux and only its
+duplicates are checked; once one completed, invariant 7 replaces invariant 1.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.db.models import CharField, Count, DecimalField, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce
 
 from inventory.models import Product, Reservation, StockMovement
+from orders.cancellation_saga import ORDER_CANCELLATION_SAGA
 from orders.models import Order, OrderLine
 from orders.saga import ORDER_SAGA
-from payments.models import CustomerAccount, LedgerEntry, Payment
+from payments.models import CustomerAccount, LedgerEntry, Payment, Refund
 from sagas.engine.invariants import CheckContext, Violation
 from sagas.models import SagaInstance, SagaStatus
 from sagas.participant.customers import customer_name
@@ -38,14 +43,17 @@ CHUNK_SIZE = 5000
 TITLES = {
     1: "a completed saga has an approved order, one captured payment of its total, and committed stock",
     2: "a compensated saga has a cancelled (or no) order, its money back, and no stock held",
-    3: "money is conserved: balances plus captured payments equal deposits",
-    4: "stock is conserved: on hand plus active and committed reservations equal receipts",
+    3: "money is conserved across placements and cancellations: balances plus captured payments equal deposits, "
+    "and refunds equal their ledger entries",
+    4: "stock is conserved across placements and cancellations: on hand plus active and committed reservations "
+    "equal receipts",
     6: "no idempotency key has more than one effect",
+    7: "a cancelled order has what was captured refunded in full, once, and its committed stock back on the shelf",
 }
 
 
 def order_violations(context: CheckContext) -> Iterator[Violation]:
-    """Every violation of the order saga's invariants (1, 2, 3, 4 and 6)."""
+    """Every violation of the order sagas' invariants (1, 2, 3, 4, 6 and 7)."""
     yield from _check_orders()
     yield from _check_money()
     yield from _check_stock()
@@ -58,8 +66,8 @@ def order_violations(context: CheckContext) -> Iterator[Violation]:
 # Plain strings: compared a few million times, they beat the TextChoices members.
 _COMPLETED, _COMPENSATED = SagaStatus.COMPLETED.value, SagaStatus.COMPENSATED.value
 _APPROVED, _CANCELLED = Order.Status.APPROVED.value, Order.Status.CANCELLED.value
-_CAPTURED = Payment.Status.CAPTURED.value
-_COMMITTED = Reservation.Status.COMMITTED.value
+_CAPTURED, _REFUNDED = Payment.Status.CAPTURED.value, Payment.Status.REFUNDED.value
+_COMMITTED, _RETURNED = Reservation.Status.COMMITTED.value, Reservation.Status.RETURNED.value
 _HELD = {Reservation.Status.ACTIVE.value, _COMMITTED}
 
 
@@ -109,9 +117,14 @@ def _check_orders() -> Iterator[Violation]:
     # Only the order saga's business key is an order's id; another saga's key names something else.
     order_sagas = SagaInstance.objects.using("default").filter(definition_name=ORDER_SAGA.name)
     sagas = _Cursor(_rows_by_order(order_sagas, "business_key", "id", "status"))
+    cancellation_sagas = SagaInstance.objects.using("default").filter(definition_name=ORDER_CANCELLATION_SAGA.name)
+    cancellations = _Cursor(_rows_by_order(cancellation_sagas, "business_key", "id", "status"))
     orders = _Cursor(_rows_by_order(Order.objects.using("orders"), "id", "status", "total"))
     lines = _Cursor(_rows_by_order(OrderLine.objects.using("orders"), "order_id", "sku", "quantity"))
-    payments = _Cursor(_rows_by_order(Payment.objects.using("payments"), "order_id", "pk", "status", "amount"))
+    # A payment's refund is one-to-one: the left join adds its amount (None when not refunded).
+    payments = _Cursor(
+        _rows_by_order(Payment.objects.using("payments"), "order_id", "pk", "status", "amount", "refund__amount")
+    )
     reservations = _Cursor(
         _rows_by_order(Reservation.objects.using("inventory"), "order_id", "product_id", "quantity", "status")
     )
@@ -125,6 +138,7 @@ def _check_orders() -> Iterator[Violation]:
             lines.take(order_id),
             payments.take(order_id),
             [(skus.get(pid, f"product #{pid}"), qty, status) for pid, qty, status in reservations.take(order_id)],
+            cancellations.take(order_id),
         )
         if problems:
             yield from problems
@@ -142,9 +156,12 @@ def _check_one_order(
     lines: list[tuple],
     payments: list[tuple],
     reservations: list[tuple],
+    cancellations: Sequence[tuple] = (),
 ) -> list[Violation]:
     """What is wrong with one order and the sagas that drive it; usually nothing, so kept cheap."""
     problems: list[Violation] = []
+    if cancellations:
+        return _check_cancelled_order(order_key, sagas, order, lines, payments, reservations, cancellations)
     if len(sagas) == 1:
         saga_key, status = sagas[0]
         if status == _COMPLETED:
@@ -189,7 +206,7 @@ def _fully_applied(order: tuple, lines: list, payments: list, reservations: list
 def _fully_undone(order: tuple | None, payments: list, reservations: list) -> bool:
     return (
         (order is None or order[0] == _CANCELLED)
-        and all(status != _CAPTURED for _, status, _ in payments)
+        and all(status != _CAPTURED for _, status, _, _ in payments)
         and all(status not in _HELD for _, _, status in reservations)
     )
 
@@ -202,7 +219,7 @@ def _check_completed(
         problems.append(Violation(1, saga_id, order_id, "the saga completed but its order was never created"))
     elif order[0] != _APPROVED:
         problems.append(Violation(1, saga_id, order_id, f"the saga completed but its order is {order[0]}"))
-    captured = [amount for _, status, amount in payments if status == _CAPTURED]
+    captured = [amount for _, status, amount, _ in payments if status == _CAPTURED]
     if len(captured) != 1:
         problems.append(Violation(1, saga_id, order_id, f"{len(captured)} captured payments, exactly one expected"))
     elif order is not None and captured[0] != order[1]:
@@ -222,12 +239,77 @@ def _check_compensated(
     problems = []
     if order is not None and order[0] != _CANCELLED:
         problems.append(Violation(2, saga_id, order_id, f"the saga was compensated but its order is {order[0]}"))
-    for payment_id, status, amount in payments:
+    for payment_id, status, amount, _ in payments:
         if status == _CAPTURED:
             problems.append(Violation(2, saga_id, order_id, f"payment {payment_id} of {amount} is still captured"))
     for sku, quantity, status in reservations:
         if status in _HELD:
             problems.append(Violation(2, saga_id, order_id, f"a reservation of {quantity} x {sku} is still {status}"))
+    return problems
+
+
+def _check_cancelled_order(
+    order_key: str,
+    sagas: list[tuple],
+    order: tuple | None,
+    lines: list[tuple],
+    payments: list[tuple],
+    reservations: list[tuple],
+    cancellations: Sequence[tuple],
+) -> list[Violation]:
+    """An order that a customer set out to cancel after it was confirmed.
+
+    Once a cancellation completed, invariant 7 holds instead of 1; while one runs (or waits for
+    an operator) the order is in flux and only its duplicates are checked; when every one was
+    undone, the order is confirmed again and the placement's own invariants hold.
+    """
+    order_id = _uuid_text(order_key)
+    statuses = [status for _, status in cancellations]
+    if _COMPLETED not in statuses:
+        if all(status == _COMPENSATED for status in statuses):
+            return _check_one_order(order_key, sagas, order, lines, payments, reservations)
+        return _duplicates(order_id, sagas, payments, reservations)
+    done = [_uuid_text(saga_key) for saga_key, status in cancellations if status == _COMPLETED]
+    problems = _duplicates(order_id, sagas, payments, reservations)
+    if len(done) > 1:
+        problems.append(Violation(6, done[0], order_id, f"{len(done)} cancellations completed for one order: {done}"))
+    saga_id = done[-1]
+    if order is None:
+        problems.append(Violation(7, saga_id, order_id, "the cancellation completed but the order does not exist"))
+    elif order[0] != _CANCELLED:
+        problems.append(Violation(7, saga_id, order_id, f"the cancellation completed but the order is {order[0]}"))
+    if not payments:
+        problems.append(Violation(7, saga_id, order_id, "the cancellation completed but no payment was ever taken"))
+    for payment_id, status, amount, refunded in payments:
+        if status != _REFUNDED:
+            problems.append(Violation(7, saga_id, order_id, f"payment {payment_id} of {amount} is still {status}"))
+        elif refunded != amount:
+            problems.append(
+                Violation(7, saga_id, order_id, f"payment {payment_id} captured {amount} but {refunded} was refunded")
+            )
+    ordered = _quantities(lines)
+    returned = _quantities((sku, qty) for sku, qty, status in reservations if status == _RETURNED)
+    if returned != ordered:
+        problems.append(
+            Violation(7, saga_id, order_id, f"returned stock {_show(returned)} but ordered {_show(ordered)}")
+        )
+    for sku, quantity, status in reservations:
+        if status != _RETURNED:
+            problems.append(Violation(7, saga_id, order_id, f"a reservation of {quantity} x {sku} is still {status}"))
+    return problems
+
+
+def _duplicates(order_id: str, sagas: list[tuple], payments: list[tuple], reservations: list[tuple]) -> list[Violation]:
+    """Invariant 6 for one order: one placement saga, one payment, one reservation."""
+    problems = []
+    first_saga = _uuid_text(sagas[0][0]) if sagas else None
+    if len(sagas) > 1:
+        ids = [_uuid_text(s) for s, _ in sagas]
+        problems.append(Violation(6, first_saga, order_id, f"{len(sagas)} sagas drive this order: {ids}"))
+    if len(payments) > 1:
+        problems.append(Violation(6, first_saga, order_id, f"{len(payments)} payments were taken for one order"))
+    if len(reservations) > 1:
+        problems.append(Violation(6, first_saga, order_id, f"{len(reservations)} reservations were made for one order"))
     return problems
 
 
@@ -261,13 +343,23 @@ def _check_money() -> Iterator[Violation]:
             captured=_sum_of(Payment.objects.filter(status=Payment.Status.CAPTURED), "account", "amount", _MONEY),
             deposited=_sum_of(ledger.filter(kind=LedgerEntry.Kind.DEPOSIT), "account", "amount", _MONEY),
             booked=_sum_of(ledger, "account", "amount", _MONEY),
+            refunded=_sum_of(Refund.objects.all(), "payment__account", "amount", _MONEY),
+            refunds_booked=_sum_of(ledger.filter(kind=LedgerEntry.Kind.REFUND), "account", "amount", _MONEY),
         )
         .order_by("pk")
-        .values_list("customer", "balance", "captured", "deposited", "booked")
+        .values_list("customer", "balance", "captured", "deposited", "booked", "refunded", "refunds_booked")
     )
     for customer, *amounts in accounts.iterator(chunk_size=CHUNK_SIZE):
         # SQLite sums decimals as floats; two places make both back ends compare alike.
-        balance, captured, deposited, booked = (to_money(amount) for amount in amounts)
+        balance, captured, deposited, booked, refunded, refunds_booked = (to_money(amount) for amount in amounts)
+        if refunded != refunds_booked:
+            yield Violation(
+                3,
+                None,
+                None,
+                f"account {customer_name(customer)}: {refunded} was refunded but the ledger credits {refunds_booked} "
+                "in refunds",
+            )
         if balance + captured != deposited:
             yield Violation(
                 3,
