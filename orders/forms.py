@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from inventory.models import Product
@@ -17,6 +18,8 @@ from sagas.models import SagaStyle
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 # Which form field shows an error that `order_place` reports for one of its arguments.
 _FIELD_FOR_ARGUMENT = {"sku": "sku", "quantity": "quantity", "style": "style"}
+# The order keeps at most this much of why it was cancelled (Order.cancel_reason).
+CANCEL_REASON_MAX_LENGTH = 200
 
 
 def new_form_token() -> str:
@@ -86,3 +89,19 @@ class OrderForm(forms.Form):
     def add_order_error(self, error: InvalidSagaRequest) -> None:
         """Show a refusal of `order_place` next to the field it concerns (or above the form)."""
         self.add_error(_FIELD_FOR_ARGUMENT.get(error.field), error.message)
+
+
+class CancelOrderForm(forms.Form):
+    """The confirmation of a cancel: an optional reason, and what the page promised when it was drawn.
+
+    `promised` carries the plan the customer read (how the cancel runs and the refund); if the
+    order moved on before they confirmed, the page is shown again with what a cancel does now.
+    """
+
+    reason = forms.CharField(
+        label=_("Why are you cancelling? (optional)"),
+        required=False,
+        max_length=CANCEL_REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    promised = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)

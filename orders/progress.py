@@ -1,7 +1,8 @@
 """A saga's progress as a customer sees it: the steps so far, how far along, and the outcome in words.
 
-Built from the saga row and its step log only, so the order page and its live JSON show the
-same thing, for either saga style. Reads only; nothing here changes a saga.
+Built from the saga row and its step log, so the order page and its live JSON show the same
+thing, for either saga style, and for both sagas of an order: its placement and, once the
+customer cancels a confirmed order, its cancellation. Reads only; nothing here changes a saga.
 """
 
 import uuid
@@ -12,26 +13,41 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from inventory import selectors as inventory_selectors
 from orders import events as ev
+from orders import selectors as order_selectors
+from orders.cancellation_saga import NAME as CANCELLATION_SAGA
+from orders.placement import ORDER_SAGA
 from sagas.engine.definition import get_definition
 from sagas.engine.styles import style_of
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
+from sagas.participant.customers import customer_name
+from sagas.participant.money import to_money
 
-# What each step of the order saga means to the customer: the step, what it does while it
-# runs, and what its compensation did for them.
+# What each step of the order's sagas (placement, then cancellation) means to the customer: the
+# step, what it does while it runs, and what its compensation did for them.
 _STEP_WORDS: dict[str, tuple[str, str, str]] = {
     "create_order": ("Create the order", "Placing your order…", "Your order was cancelled."),
     "reserve_stock": ("Reserve stock", "Reserving your items…", "Your stock reservation was released."),
     "charge_payment": ("Take payment", "Taking payment…", "Your payment was refunded."),
     "approve_order": ("Confirm the order", "Confirming your order…", ""),
     "commit_stock": ("Hand over to the warehouse", "Handing your order to the warehouse…", ""),
+    "mark_cancelling": (
+        gettext_lazy("Stop the order"),
+        gettext_lazy("Cancelling your order…"),
+        gettext_lazy("Your order is confirmed again."),
+    ),
+    "refund_payment": (gettext_lazy("Refund your payment"), gettext_lazy("Refunding your payment…"), ""),
+    "return_stock": (gettext_lazy("Put the items back in stock"), gettext_lazy("Putting the items back in stock…"), ""),
+    "mark_cancelled": (gettext_lazy("Cancel the order"), gettext_lazy("Finishing the cancellation…"), ""),
 }
 _UNDOING_WORDS = {
     "create_order": "Cancelling your order…",
     "reserve_stock": "Releasing your stock reservation…",
     "charge_payment": "Refunding your payment…",
+    "mark_cancelling": gettext_lazy("Keeping your order…"),
 }
 # Business refusals, by the code a participant records, in words a customer understands.
 _REFUSAL_WORDS = {
@@ -118,22 +134,69 @@ def saga_for_order(order_id: uuid.UUID | str, customer: str) -> SagaInstance | N
     """The saga placing this order for this customer, or None (also for someone else's order)."""
     if not customer:
         return None
-    return SagaInstance.objects.filter(business_key=order_id, party=customer).order_by("created_at").first()
+    sagas = SagaInstance.objects.filter(definition_name=ORDER_SAGA, business_key=order_id, party=customer)
+    return sagas.order_by("created_at").first()
+
+
+def cancellation_saga_for_order(order_id: uuid.UUID | str, customer: str) -> SagaInstance | None:
+    """The saga cancelling this confirmed order for this customer, or None."""
+    if not customer:
+        return None
+    sagas = SagaInstance.objects.filter(definition_name=CANCELLATION_SAGA, business_key=order_id, party=customer)
+    return sagas.order_by("-created_at", "-id").first()
+
+
+def working_saga(placement: SagaInstance) -> SagaInstance:
+    """The saga doing the order's work now: its cancellation once one started, else its placement."""
+    return cancellation_saga_for_order(placement.business_key, placement.party) or placement
+
+
+def cancellations_by_order(placements: Iterable[SagaInstance]) -> dict[str, SagaInstance]:
+    """The latest cancellation saga of each of these orders, keyed by order id as text, in one query."""
+    keys = {placement.business_key: placement.party for placement in placements if placement.business_key}
+    if not keys:
+        return {}
+    found: dict[str, SagaInstance] = {}
+    sagas = SagaInstance.objects.filter(definition_name=CANCELLATION_SAGA, business_key__in=list(keys))
+    for saga in sagas.order_by("created_at", "id"):
+        if keys.get(saga.business_key) == saga.party:
+            found[str(saga.business_key)] = saga
+    return found
 
 
 def sagas_for_customer(customer: str) -> QuerySet[SagaInstance]:
     """The customer's order sagas, newest first; an order still being created is among them."""
-    return SagaInstance.objects.filter(party=customer, business_key__isnull=False).order_by("-created_at", "-id")
+    sagas = SagaInstance.objects.filter(definition_name=ORDER_SAGA, party=customer, business_key__isnull=False)
+    return sagas.order_by("-created_at", "-id")
 
 
-def customer_status(saga: SagaInstance) -> str:
-    """One or two words for a list: Placing, In progress, Completed, Cancelled..."""
-    return _CUSTOMER_STATUS.get(saga.status, saga.get_status_display())
+# Where the order stands while, or after, its cancellation saga runs, in the placement's words:
+# being cancelled, cancelled, on hold; a cancellation undone leaves the placement's own status.
+_STATUS_WHILE_CANCELLING = {
+    SagaStatus.PENDING: SagaStatus.COMPENSATING,
+    SagaStatus.RUNNING: SagaStatus.COMPENSATING,
+    SagaStatus.COMPENSATING: SagaStatus.RUNNING,
+    SagaStatus.COMPLETED: SagaStatus.COMPENSATED,
+    SagaStatus.FAILED: SagaStatus.FAILED,
+}
+
+
+def order_status(placement: SagaInstance, cancellation: SagaInstance | None = None) -> str:
+    """The order's status for a customer, as a saga status: the placement's, unless a cancellation says otherwise."""
+    if cancellation is not None and cancellation.status in _STATUS_WHILE_CANCELLING:
+        return _STATUS_WHILE_CANCELLING[cancellation.status]
+    return placement.status
+
+
+def customer_status(saga: SagaInstance, cancellation: SagaInstance | None = None) -> str:
+    """One or two words for a list: Placing, In progress, Being cancelled, Completed, Cancelled..."""
+    status = order_status(saga, cancellation)
+    return str(_CUSTOMER_STATUS.get(status, status))
 
 
 def _label(name: str) -> str:
     words = _STEP_WORDS.get(name)
-    return words[0] if words else name.replace("-", " ").replace("_", " ").capitalize()
+    return str(words[0]) if words else name.replace("-", " ").replace("_", " ").capitalize()
 
 
 def _calls(logs: Iterable[SagaStepLog]) -> list[_Call]:
@@ -189,7 +252,7 @@ def _step_view(name: str, saga: SagaInstance, calls: list[_Call]) -> StepView:
     if undo:
         last = undo[-1]
         if last.status == StepStatus.SUCCEEDED and not last.result.get("empty"):
-            state, detail = "undone", _STEP_WORDS.get(name, ("", "", ""))[2]
+            state, detail = "undone", str(_STEP_WORDS.get(name, ("", "", ""))[2])
         elif last.status == StepStatus.RUNNING or (last.status in _PROBLEM and not saga.is_terminal):
             state = "undoing"
         elif last.status in (*_PROBLEM, StepStatus.REFUSED):
@@ -234,22 +297,25 @@ def _percent(saga: SagaInstance, steps: list[StepView]) -> int:
 
 
 def _headline(saga: SagaInstance, steps: list[StepView]) -> str:
+    cancelling = saga.definition_name == CANCELLATION_SAGA
     if saga.status == SagaStatus.COMPLETED:
-        return "Completed"
+        return _("Cancelled") if cancelling else "Completed"
     if saga.status == SagaStatus.COMPENSATED:
-        return "Cancelled"
+        return _("Not cancelled") if cancelling else "Cancelled"
     if saga.status == SagaStatus.FAILED:
         return "On hold"
     if saga.paused:
         return "Paused by our staff"
     if saga.status == SagaStatus.COMPENSATING:
         undoing = next((step.name for step in reversed(steps) if step.state == "undoing"), saga.current_step)
-        return _UNDOING_WORDS.get(undoing, "Cancelling your order…")
-    if not any(step.name == "create_order" and step.state == "done" for step in steps):
-        return "Placing your order…"
+        return str(_UNDOING_WORDS.get(undoing, "Cancelling your order…"))
+    # Until the first step is done the saga has only just begun: "Placing your order…" or "Cancelling your order…".
+    first = steps[0].name if steps else ""
+    if not any(step.name == first and step.state == "done" for step in steps):
+        return str(_STEP_WORDS[first][1]) if first in _STEP_WORDS else "Placing your order…"
     active = next((step.name for step in steps if step.state in ("running", "retrying")), saga.current_step)
     words = _STEP_WORDS.get(active)
-    return words[1] if words else "Processing your order…"
+    return str(words[1]) if words else "Processing your order…"
 
 
 def _cause(saga: SagaInstance, logs: list[SagaStepLog], calls: list[_Call]) -> str:
@@ -261,7 +327,11 @@ def _cause(saga: SagaInstance, logs: list[SagaStepLog], calls: list[_Call]) -> s
                 return _REFUSAL_WORDS[code]
             message = str(call.result.get("message", "")).strip().rstrip(".")
             return f"{_label(call.step)} was declined" + (f": {message}." if message else ".")
-    if any(log.direction == Direction.OPERATOR and log.action == "compensate" for log in logs):
+    stops = [log for log in logs if log.direction == Direction.OPERATOR and log.action == "compensate"]
+    if stops:
+        # The customer's own cancel is recorded as an operator's compensate, under their name.
+        if stops[-1].actor == customer_name(saga.party):
+            return _("You cancelled the order.")
         return "Our staff cancelled the order."
     if any(log.direction == Direction.SYSTEM and "Deadline" in log.reason for log in logs):
         return "The order took too long to go through, so it was cancelled."
@@ -279,6 +349,8 @@ def _money_note(saga: SagaInstance, steps: list[StepView]) -> str:
 
 
 def _outcome(saga: SagaInstance, steps: list[StepView], logs: list[SagaStepLog], calls: list[_Call]) -> str:
+    if saga.definition_name == CANCELLATION_SAGA:
+        return _cancellation_outcome(saga, logs, calls)
     data = saga.context.get("input", {}) if isinstance(saga.context, dict) else {}
     if saga.status == SagaStatus.COMPLETED:
         quantity, sku, total = data.get("quantity"), data.get("sku"), data.get("total")
@@ -302,6 +374,64 @@ def _outcome(saga: SagaInstance, steps: list[StepView], logs: list[SagaStepLog],
         return " ".join(sentence for sentence in sentences if sentence)
     if saga.status == SagaStatus.FAILED:
         return _on_hold_outcome(saga, steps, calls)
+    return ""
+
+
+def _items(order_id: uuid.UUID | str | None) -> str:
+    """The order's lines in words (quantity, a multiplication sign, the name the customer chose from)."""
+    order = order_selectors.order_get(order_id) if order_id else None
+    if order is None:
+        return ""
+    lines = list(order.lines.all())
+    names = inventory_selectors.product_names(line.sku for line in lines)
+    return ", ".join(f"{line.quantity} \N{MULTIPLICATION SIGN} {names.get(line.sku, line.sku)}" for line in lines)
+
+
+def _cancellation_outcome(saga: SagaInstance, logs: list[SagaStepLog], calls: list[_Call]) -> str:
+    """A finished cancellation in the customer's words: what came back to them, or why the order stands."""
+    results = saga.context.get("results", {}) if isinstance(saga.context, dict) else {}
+    if saga.status == SagaStatus.COMPLETED:
+        sentences = [_("Your order is cancelled.")]
+        refunded = to_money((results.get("refund_payment") or {}).get("refunded") or 0)
+        if refunded > 0:
+            sentences.append(_("%(amount)s was refunded to you.") % {"amount": refunded})
+        items = _items(saga.business_key)
+        if items:
+            sentences.append(_("Back in stock: %(items)s.") % {"items": items})
+        return " ".join(sentences)
+    if saga.status == SagaStatus.COMPENSATED:
+        sentences = [_("Your order was not cancelled: it stays confirmed as it was, and nothing was refunded.")]
+        refused = next((c for c in calls if c.direction == Direction.FORWARD and c.status == StepStatus.REFUSED), None)
+        if refused is not None:
+            message = str(refused.result.get("message", "")).strip().rstrip(".")
+            sentences.append(
+                _("%(step)s was declined.") % {"step": _label(refused.step)} + (f" {message}." if message else "")
+            )
+        elif any(log.direction == Direction.OPERATOR and log.action == "compensate" for log in logs):
+            sentences.append(_("Our staff stopped the cancellation."))
+        return " ".join(sentences)
+    if saga.status == SagaStatus.FAILED:
+        if saga.resolved_at is not None:
+            return _(
+                "Something went wrong while cancelling this order and our team has dealt with it. "
+                "The balance shown on the order form is where your money stands."
+            )
+        refund = _effect([call for call in calls if call.step == "refund_payment"])
+        if refund in (_Effect.TAKEN, _Effect.UNSURE):
+            next_step = _(
+                "Something went wrong while cancelling your order. Our team has been alerted and will finish "
+                "cancelling it."
+            )
+        else:
+            next_step = _(
+                "Something went wrong while cancelling your order. Our team has been alerted and will either "
+                "finish cancelling it or keep your order as it was."
+            )
+        money = {
+            _Effect.TAKEN: _("Your payment has been refunded."),
+            _Effect.UNSURE: _("We could not confirm whether your refund went through; if it did not, it will."),
+        }.get(refund, _("Your payment has not been refunded yet."))
+        return " ".join((next_step, money, _("You do not need to do anything.")))
     return ""
 
 

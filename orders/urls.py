@@ -12,4 +12,5 @@ urlpatterns = [
     path("orders/new/", views.order_create, name="order_create"),
     path("orders/<uuid:order_id>/", views.order_detail, name="order_detail"),
     path("orders/<uuid:order_id>/progress/", views.order_progress, name="order_progress"),
+    path("orders/<uuid:order_id>/cancel/", views.order_cancel, name="order_cancel"),
 ]

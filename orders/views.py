@@ -6,19 +6,30 @@ together with that key, so someone else's order is a 404.
 """
 
 import uuid
+from dataclasses import asdict, dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from inventory import selectors as inventory_selectors
 from orders import progress
 from orders import selectors as order_selectors
-from orders.forms import OrderForm
+from orders.cancellation import (
+    CancellationPlan,
+    CancellationRefused,
+    CancelPath,
+    cancellation_plan,
+    cancellation_request,
+)
+from orders.forms import CancelOrderForm, OrderForm
 from orders.placement import order_place
 from orders.throttling import order_place_wait
 from payments import selectors as payment_selectors
@@ -27,6 +38,35 @@ from sagas.models import SagaInstance
 from sagas.participant.customers import customer_key
 
 ORDERS_PER_PAGE = 10
+# Refusals the order page leaves unsaid: its progress card already shows the order cancelled or
+# being cancelled, and someone else's order is a 404.
+_REFUSALS_THE_PAGE_SHOWS_OTHERWISE = frozenset({"already_cancelled", "cancelling", "not_found"})
+
+
+@dataclass(frozen=True)
+class CancelOffer:
+    """What the order page offers: the Cancel order button, or why there is none."""
+
+    available: bool
+    url: str
+    refusal: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def cancel_offer(plan: CancellationPlan) -> CancelOffer:
+    """The offer a cancellation plan makes to the customer on the order page."""
+    if plan.path is not None:
+        return CancelOffer(available=True, url=reverse("order_cancel", args=[plan.order_id]), refusal="")
+    refusal = plan.refusal
+    said = refusal.message if refusal and refusal.code not in _REFUSALS_THE_PAGE_SHOWS_OTHERWISE else ""
+    return CancelOffer(available=False, url="", refusal=str(said))
+
+
+def _promise(plan: CancellationPlan) -> str:
+    """What the confirmation page told the customer a cancel would do: how it runs and the refund."""
+    return f"{plan.path}:{plan.refund}"
 
 
 def _customer(request: HttpRequest) -> str:
@@ -97,7 +137,11 @@ def order_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
-    """The order and its saga; the page keeps itself up to date while the saga runs."""
+    """The order, the progress of the saga doing its work, and the Cancel order button while a cancel is possible.
+
+    The page keeps itself up to date while that saga runs: the placement, or once the customer
+    cancelled a confirmed order, the cancellation.
+    """
     saga = _customer_saga(request, order_id)
     order = order_selectors.order_get_for_customer(order_id, _customer(request))
     data = saga.context.get("input", {})
@@ -107,7 +151,8 @@ def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
         "order": order,
         "input": data,
         "product_name": product.name if product else data.get("sku", ""),
-        "progress": progress.saga_progress(saga),
+        "progress": progress.saga_progress(progress.working_saga(saga)),
+        "cancel": cancel_offer(cancellation_plan(order_id, customer=_customer(request))),
     }
     return render(request, "storefront/order_detail.html", context)
 
@@ -115,12 +160,71 @@ def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
 @login_required
 @require_GET
 def order_progress(request: HttpRequest, order_id: uuid.UUID) -> JsonResponse:
-    """The order page's live data: saga status, steps, percent and outcome, plus the order status."""
+    """The order page's live data: the working saga's status, steps, percent and outcome, the order
+    status, and whether the order can be cancelled now."""
     saga = _customer_saga(request, order_id)
     order = order_selectors.order_get_for_customer(order_id, _customer(request))
-    payload = progress.saga_progress(saga).as_dict()
-    payload["order_status"] = order.get_status_display() if order else "Not created yet"
+    payload = progress.saga_progress(progress.working_saga(saga)).as_dict()
+    payload["order_status"] = order.get_status_display() if order else _("Not created yet")
+    payload["cancel"] = cancel_offer(cancellation_plan(order_id, customer=_customer(request))).as_dict()
     return JsonResponse(payload, headers={"Cache-Control": "no-store"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_cancel(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
+    """The confirmation of a cancel: what happens to the money and the stock, and by when; POST starts it.
+
+    A refusal, on either method, goes back to the order page as a message. A confirmation sent
+    after the order moved on (the plan the page showed no longer holds) shows the page again
+    with what a cancel does now instead of starting it.
+    """
+    saga = _customer_saga(request, order_id)
+    customer = _customer(request)
+    plan = cancellation_plan(order_id, customer=customer)
+    form = CancelOrderForm(request.POST or None, initial={"promised": _promise(plan)})
+    if request.method == "POST" and form.is_valid():
+        if plan.path is not None and form.cleaned_data["promised"] != _promise(plan):
+            messages.warning(
+                request, _("Your order moved on while you were deciding. Here is what cancelling it does now.")
+            )
+            form = CancelOrderForm(initial={"promised": _promise(plan), "reason": form.cleaned_data["reason"]})
+        else:
+            _start_cancel(request, order_id, customer, form.cleaned_data["reason"])
+            return redirect("order_detail", order_id=order_id)
+    elif request.method == "GET" and plan.refusal is not None:
+        messages.error(request, plan.refusal.message)
+        return redirect("order_detail", order_id=order_id)
+    data = saga.context.get("input", {})
+    product = inventory_selectors.product_get(data.get("sku", ""))
+    context = {
+        "saga": saga,
+        "input": data,
+        "product_name": product.name if product else data.get("sku", ""),
+        "plan": plan,
+        "form": form,
+    }
+    return render(request, "storefront/order_cancel.html", context)
+
+
+def _start_cancel(request: HttpRequest, order_id: uuid.UUID, customer: str, reason: str) -> None:
+    """Start the cancel and say, as a message on the order page, what happened."""
+    try:
+        started = cancellation_request(order_id, customer=customer, actor=_actor(request), reason=reason)
+    except CancellationRefused as refusal:
+        messages.error(request, refusal.message)
+        return
+    if not started.created:
+        messages.info(request, _("This order is already being cancelled; nothing more was started."))
+    elif started.path == CancelPath.STOP_PLACEMENT:
+        messages.success(request, _("We are stopping your order and undoing what was done so far."))
+    else:
+        messages.success(request, _("We are cancelling your order: your refund and the stock are on their way back."))
+
+
+def _actor(request: HttpRequest) -> str:
+    """Who cancelled, as the saga's audit records it."""
+    return request.user.get_username()
 
 
 @login_required
@@ -129,6 +233,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
     """The customer's orders, newest first, including one whose saga has not created it yet."""
     page = Paginator(progress.sagas_for_customer(_customer(request)), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     orders = order_selectors.orders_by_id(saga.business_key for saga in page)
+    cancellations = progress.cancellations_by_order(page)
     names = inventory_selectors.product_names(saga.context.get("input", {}).get("sku", "") for saga in page)
     rows = [
         {
@@ -136,7 +241,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "order": orders.get(str(saga.business_key)),
             "input": saga.context.get("input", {}),
             "product_name": names.get(saga.context.get("input", {}).get("sku", ""), ""),
-            "status": progress.customer_status(saga),
+            "status": progress.customer_status(saga, cancellations.get(str(saga.business_key))),
+            "working": cancellations.get(str(saga.business_key), saga),
         }
         for saga in page
     ]

@@ -1,5 +1,6 @@
 // Keeps the order page up to date while its saga runs: polls the progress JSON about twice a
-// second, redraws the bar, the step list and the outcome, and stops once the saga has finished.
+// second, redraws the bar, the step list, the outcome and the Cancel order button, and stops
+// once the saga has finished.
 (function () {
   "use strict";
   var root = document.querySelector("[data-progress-url]");
@@ -11,6 +12,16 @@
     node.className = className;
     node.textContent = text;
     return node;
+  }
+  // The Cancel order button while a cancel is possible, else why not (or nothing).
+  function renderCancel(cancel) {
+    var offer = field("cancel");
+    if (!offer || !cancel) return;
+    field("cancel-button").hidden = !cancel.available;
+    var refusal = field("cancel-refusal");
+    refusal.textContent = cancel.refusal;
+    refusal.hidden = !cancel.refusal;
+    offer.hidden = !cancel.available && !cancel.refusal;
   }
   function render(data) {
     var headline = field("headline");
@@ -25,6 +36,7 @@
     outcome.hidden = !data.outcome;
     var orderStatus = field("order-status");
     if (orderStatus) orderStatus.textContent = data.order_status;
+    renderCancel(data.cancel);
     var list = field("steps");
     list.replaceChildren.apply(list, data.steps.map(function (step) {
       var item = element("li", "step step--" + step.state, "");
