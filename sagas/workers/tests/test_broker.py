@@ -1,0 +1,97 @@
+"""The listening broker on PostgreSQL, in this process: what a NOTIFY carries and when it arrives.
+
+Workers started for real (wake latency, lost notifications, a killed listener) are in
+test_broker_cluster.py.
+"""
+
+import os
+
+import psycopg
+import pytest
+from django.db import transaction
+from django_q.brokers import get_broker
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
+from django_q.tasks import async_task
+
+from sagas.engine.queue import enqueue_saga, enqueue_task, release_orphaned_claims
+from sagas.workers.broker import LISTENER_NAME, QUEUE_CHANNEL, ListenBroker, notifying, queue_key
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def listener():
+    """A connection of our own LISTENing on the queue's channel, as a worker's pusher does."""
+    broker = ListenBroker()
+    connection = broker._listening()
+    assert connection is not None
+    yield connection
+    broker._close_listener()
+
+
+def heard(listener: psycopg.Connection, seconds: float = 1.0) -> list[psycopg.Notify]:
+    return list(listener.notifies(timeout=seconds))
+
+
+def test_on_postgresql_the_configured_broker_is_the_listening_one():
+    assert notifying()
+    assert isinstance(get_broker(), ListenBroker)
+
+
+def test_an_enqueue_is_heard_at_its_commit_not_before(listener):
+    with transaction.atomic():
+        enqueue_task("math.sqrt", (4,), name="probe")
+        assert heard(listener, 0.3) == []  # the row is not visible yet: nobody must wake for it
+    notes = heard(listener)
+    assert [(note.channel, note.payload) for note in notes] == [(QUEUE_CHANNEL, queue_key())]
+
+
+def test_a_rolled_back_enqueue_is_never_heard(listener):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        enqueue_saga("00000000-0000-0000-0000-000000000001")
+        raise RuntimeError("the checkpoint fails")
+    assert heard(listener) == []
+    assert not OrmQ.objects.exists()
+
+
+def test_django_q2s_own_enqueue_is_heard_with_its_row_committed(listener):
+    # async_task is django-q2's path for schedules and plain tasks: the broker's enqueue.
+    async_task("math.sqrt", 9)
+    assert len(heard(listener)) == 1
+    assert [SignedPackage.loads(row.payload)["func"] for row in OrmQ.objects.all()] == ["math.sqrt"]
+
+
+def test_a_claim_handed_back_early_is_heard(listener):
+    enqueue_task("math.sqrt", (16,), name="probe")
+    heard(listener)
+    # Claimed by a process that is gone: no cluster runs, so none holds it.
+    [(task_id, _)] = ListenBroker()._claim()
+    assert release_orphaned_claims(grace_seconds=0) == [task_id]
+    assert len(heard(listener)) == 1
+
+
+def test_a_forked_process_listens_on_a_connection_of_its_own_and_leaves_its_parents_alone():
+    broker = ListenBroker()
+    parents = broker._listening()
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child, as django-q2 forks a pusher from the sentinel
+        try:
+            own = broker._listening()
+            os.write(writer, str(own.info.backend_pid if own is not None else 0).encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    childs_backend = int(os.read(reader, 64) or b"0")
+    os.waitpid(child, 0)
+    try:
+        assert childs_backend not in (0, parents.info.backend_pid)
+        # The parent's connection is untouched by the child (nor by its exit) and still listens.
+        assert broker._listening() is parents
+        assert parents.execute("SELECT 1").fetchone() == (1,)
+        with parents.cursor() as cursor:
+            cursor.execute("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+            assert cursor.fetchone() == (LISTENER_NAME,)
+    finally:
+        broker._close_listener()
