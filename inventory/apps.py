@@ -9,8 +9,10 @@ class InventoryConfig(AppConfig):
         # The engine relays, purges and re-delivers this service's events, and shows its rows on a
         # saga's page, through what the service registers here (it never imports the service).
         from inventory import saga_panel, selectors, services
+        from inventory.fault_points import InventoryFault
         from sagas.admin.participants import register_panel
         from sagas.choreography.flow import Outbox, register_outbox
+        from sagas.participant.faults import register_fault_points
 
         register_outbox(
             Outbox(
@@ -22,3 +24,5 @@ class InventoryConfig(AppConfig):
             )
         )
         register_panel("Inventory", saga_panel.reservation_rows)
+        # The points its operations pass, where an operator may plant a fault rule.
+        register_fault_points(*InventoryFault)

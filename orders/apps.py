@@ -32,6 +32,11 @@ class OrdersConfig(AppConfig):
         register_panel("Orders", saga_panel.order_rows)
         # The order saga's business key is the order's id: the saga list and page link it there.
         register_business_key_link(saga.ORDER_SAGA.name, saga_panel.order_url)
+        # The points its operations pass, where an operator may plant a fault rule.
+        from orders.fault_points import OrderFault
+        from sagas.participant.faults import register_fault_points
+
+        register_fault_points(*OrderFault)
         # What bench_admin fills the saga table with: order sagas and their participants' rows.
         # And what bench_sagas measures: placing orders, against the same calls as plain tasks.
         from orders.bench import ORDER_FILL, ORDER_RUN

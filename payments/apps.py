@@ -9,8 +9,10 @@ class PaymentsConfig(AppConfig):
         # The engine relays, purges and re-delivers this service's events, and shows its rows on a
         # saga's page, through what the service registers here (it never imports the service).
         from payments import saga_panel, selectors, services
+        from payments.fault_points import PaymentFault
         from sagas.admin.participants import register_panel
         from sagas.choreography.flow import Outbox, register_outbox
+        from sagas.participant.faults import register_fault_points
 
         register_outbox(
             Outbox(
@@ -22,3 +24,5 @@ class PaymentsConfig(AppConfig):
             )
         )
         register_panel("Payments", saga_panel.payment_rows)
+        # The points its operations pass, where an operator may plant a fault rule.
+        register_fault_points(*PaymentFault)

@@ -179,17 +179,9 @@ class FaultRule(models.Model):
         BEFORE = "before", "Before the effect"
         AFTER = "after", "After the effect (outcome lost)"
 
-    class Operation(models.TextChoices):
-        ORDER_CREATE = "orders.order_create"
-        ORDER_CANCEL = "orders.order_cancel"
-        ORDER_APPROVE = "orders.order_approve"
-        STOCK_RESERVE = "inventory.stock_reserve"
-        RESERVATION_RELEASE = "inventory.reservation_release"
-        RESERVATION_COMMIT = "inventory.reservation_commit"
-        PAYMENT_CHARGE = "payments.payment_charge"
-        PAYMENT_REFUND = "payments.payment_refund"
-
-    operation = models.CharField(max_length=64, choices=Operation.choices)
+    # A fault point a participant registered (sagas.participant.faults.register_fault_points);
+    # the engine names no business operation, so the admin offers the registered ones.
+    operation = models.CharField(max_length=64, help_text="The participant operation, such as payments.payment_charge.")
     phase = models.CharField(max_length=8, choices=Phase.choices, default=Phase.BEFORE)
     mode = models.CharField(max_length=16, choices=Mode.choices)
     probability = models.FloatField(default=1.0, help_text="Chance per call, 0 to 1.")

@@ -1,11 +1,16 @@
 """Fault injection switches in the admin: anyone staff may look, only superusers may change them.
 
+A rule names one of the fault points the participants registered
+(sagas.participant.faults.register_fault_points); a rule kept from before its point went away
+still shows its point, marked, so it can be switched off or moved.
+
 Where the FAULT_INJECTION setting is off (by default, wherever DEBUG is), the rules stay
 visible and editable but fire nowhere, and the pages say so.
 """
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -35,6 +40,16 @@ class FaultRuleAdmin(admin.ModelAdmin):
         "updated_at",
     )
     actions = ["disable_selected"]
+
+    def get_form(self, request: HttpRequest, obj: FaultRule | None = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        if "operation" in form.base_fields:
+            form.base_fields["operation"] = forms.ChoiceField(
+                choices=point_choices(obj.operation if obj else ""),
+                label=_("Operation"),
+                help_text=_("A fault point one of the participants registered."),
+            )
+        return form
 
     def _say_when_switched_off(self, request: HttpRequest) -> None:
         if request.method == "GET" and not faults.injection_allowed():
@@ -82,3 +97,11 @@ class FaultRuleAdmin(admin.ModelAdmin):
             self.log_change(request, rule, "Switched off")
         faults.clear_cache()
         messages.success(request, f"Switched off {len(rules)} fault rule(s).")
+
+
+def point_choices(current: str = "") -> list[tuple[str, str]]:
+    """The registered fault points to choose from, and a rule's own point if no participant registers it now."""
+    choices = [("", "---------")] + [(point, point) for point in faults.fault_points()]
+    if current and current not in faults.fault_points():
+        choices.append((current, _("%(point)s (no longer registered)") % {"point": current}))
+    return choices

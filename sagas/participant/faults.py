@@ -1,10 +1,13 @@
 """Fault injection points that participant services call before and after their effect.
 
-Rules live in the engine's database (`sagas.FaultRule`) so operators can switch them on
-from the admin and tests can plant them; nothing fires unless a rule is enabled and the
-FAULT_INJECTION setting allows fault injection at all (by default only with DEBUG on), so a
-rule left enabled, or planted, on a production site does nothing. Rules are cached per
-process for a second, since every participant call passes through here.
+A participant names its points ("payments.payment_charge") and registers them from its
+AppConfig.ready() with `register_fault_points`; the admin offers an operator those points to
+plant a rule on, so the engine names no business operation. Rules live in the engine's
+database (`sagas.FaultRule`) so operators can switch them on from the admin and tests can
+plant them; nothing fires unless a rule is enabled and the FAULT_INJECTION setting allows
+fault injection at all (by default only with DEBUG on), so a rule left enabled, or planted,
+on a production site does nothing. Rules are cached per process for a second, since every
+participant call passes through here.
 """
 
 import random
@@ -19,6 +22,32 @@ from sagas.participant.refusals import InjectedRefusal, InjectedTransientError
 
 _CACHE_SECONDS = 1.0
 _cache: dict[str, Any] = {"loaded_at": 0.0, "rules": {}}
+# The length of FaultRule.operation: a point's name must fit a rule.
+POINT_MAX_LENGTH = 64
+
+_points: set[str] = set()
+
+
+def register_fault_points(*operations: str) -> None:
+    """Declare operations whose service calls `inject`, so an operator can plant a rule on each.
+
+    Call it from the participant's AppConfig.ready(); registering a point again is harmless.
+    ValueError for an empty name or one longer than a rule can hold.
+    """
+    for operation in operations:
+        if not operation or len(operation) > POINT_MAX_LENGTH:
+            raise ValueError(f"A fault point is named by 1 to {POINT_MAX_LENGTH} characters, not {operation!r}.")
+    _points.update(str(operation) for operation in operations)
+
+
+def unregister_fault_points(*operations: str) -> None:
+    """Forget fault points (for tests that register points of their own)."""
+    _points.difference_update(str(operation) for operation in operations)
+
+
+def fault_points() -> list[str]:
+    """Every registered fault point, sorted."""
+    return sorted(_points)
 
 
 def clear_cache() -> None:

@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from inventory.fault_points import InventoryFault
 from inventory.tests.factories import ProductFactory
 from orders.placement import order_place
 from orders.tests.support.api import make_user
@@ -58,7 +59,7 @@ def finished(quantity: int = 1) -> SagaInstance:
 def failed() -> SagaInstance:
     """A saga stopped as FAILED after its pivot: committing the stock never succeeds."""
     # As many failures as the step has attempts, so a retry afterwards succeeds.
-    FaultRuleFactory(operation=FaultRule.Operation.RESERVATION_COMMIT, mode=FaultRule.Mode.TRANSIENT, remaining=10)
+    FaultRuleFactory(operation=InventoryFault.RESERVATION_COMMIT, mode=FaultRule.Mode.TRANSIENT, remaining=10)
     saga = finished()
     assert saga.status == SagaStatus.FAILED
     return saga

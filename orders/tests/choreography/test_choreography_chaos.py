@@ -28,9 +28,12 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
+from inventory.fault_points import InventoryFault
 from inventory.tests.factories import ProductFactory
+from orders.fault_points import OrderFault
 from orders.placement import order_place
 from orders.tests.support.effects import duplicate_effects
+from payments.fault_points import PaymentFault
 from payments.tests.factories import AccountFactory
 from sagas.choreography.monitor import DELIVERIES
 from sagas.choreography.sweep import sweep as choreography_sweep
@@ -38,7 +41,6 @@ from sagas.consistency import find_violations
 from sagas.models import (
     ACTIVE_STATUSES,
     Direction,
-    FaultRule,
     SagaInstance,
     SagaStatus,
     SagaStepLog,
@@ -55,7 +57,6 @@ pytestmark = [
     pytest.mark.django_db(databases="__all__", transaction=True),
 ]
 
-Op = FaultRule.Operation
 # Short leases for orchestrated sagas; for a killed worker's event delivery django-q2's own
 # lease (`retry`) is what hands it out again, so it is short too (and the timeout below it).
 CLUSTER_ENV = {"SAGA_LEASE_MARGIN_SECONDS": "1", "Q_RETRY": "20", "Q_TIMEOUT": "10", "SAGA_TASK_BUDGET_SECONDS": "5"}
@@ -63,23 +64,23 @@ CLUSTER_ENV = {"SAGA_LEASE_MARGIN_SECONDS": "1", "Q_RETRY": "20", "Q_TIMEOUT": "
 
 def plant_faults() -> None:
     """Business refusals, transient errors before and after effects, and delays that keep workers busy."""
-    for operation, probability in [(Op.STOCK_RESERVE, 0.05), (Op.PAYMENT_CHARGE, 0.05)]:
+    for operation, probability in [(InventoryFault.STOCK_RESERVE, 0.05), (PaymentFault.PAYMENT_CHARGE, 0.05)]:
         FaultRuleFactory(operation=operation, mode="refuse", probability=probability)
     for operation, phase, probability in [
-        (Op.ORDER_CREATE, "before", 0.03),
-        (Op.STOCK_RESERVE, "after", 0.03),
-        (Op.PAYMENT_CHARGE, "after", 0.03),
-        (Op.ORDER_APPROVE, "before", 0.03),
-        (Op.RESERVATION_COMMIT, "after", 0.03),
-        (Op.ORDER_CANCEL, "before", 0.05),
-        (Op.RESERVATION_RELEASE, "after", 0.05),
-        (Op.PAYMENT_REFUND, "after", 0.05),
+        (OrderFault.ORDER_CREATE, "before", 0.03),
+        (InventoryFault.STOCK_RESERVE, "after", 0.03),
+        (PaymentFault.PAYMENT_CHARGE, "after", 0.03),
+        (OrderFault.ORDER_APPROVE, "before", 0.03),
+        (InventoryFault.RESERVATION_COMMIT, "after", 0.03),
+        (OrderFault.ORDER_CANCEL, "before", 0.05),
+        (InventoryFault.RESERVATION_RELEASE, "after", 0.05),
+        (PaymentFault.PAYMENT_REFUND, "after", 0.05),
     ]:
         FaultRuleFactory(operation=operation, phase=phase, mode="transient", probability=probability)
     for operation, phase, probability, seconds in [
-        (Op.PAYMENT_CHARGE, "before", 0.3, 0.3),
-        (Op.STOCK_RESERVE, "after", 0.2, 0.2),
-        (Op.ORDER_APPROVE, "after", 0.2, 0.2),
+        (PaymentFault.PAYMENT_CHARGE, "before", 0.3, 0.3),
+        (InventoryFault.STOCK_RESERVE, "after", 0.2, 0.2),
+        (OrderFault.ORDER_APPROVE, "after", 0.2, 0.2),
     ]:
         FaultRuleFactory(operation=operation, phase=phase, mode="delay", probability=probability, delay_seconds=seconds)
 

@@ -22,10 +22,11 @@ from django_q.signing import SignedPackage
 from inventory.tests.factories import ProductFactory
 from orders import events as ev
 from orders.placement import order_place
+from payments.fault_points import PaymentFault
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagas.choreography import monitor
-from sagas.models import FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
+from sagas.models import SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.testing.choreography import drain_events
 from sagas.testing.cluster import wait_until
 from sagas.tests.factories import FaultRuleFactory
@@ -57,7 +58,7 @@ def test_a_worker_killed_while_a_service_handles_an_event_leaves_that_delivery_a
     AccountFactory(customer="alice", balance=Decimal("100.00"))
     ProductFactory(sku="WIDGET-1", unit_price=Decimal("10.00"), stock_on_hand=5)
     # The charge waits before its effect: the worker is inside payments when it is killed.
-    FaultRuleFactory(operation=FaultRule.Operation.PAYMENT_CHARGE, mode="delay", delay_seconds=8, remaining=1)
+    FaultRuleFactory(operation=PaymentFault.PAYMENT_CHARGE, mode="delay", delay_seconds=8, remaining=1)
     saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=1, style="choreography")
     row = OrmQ.objects.using("default").get()
     row.delete()  # the worker took it

@@ -16,15 +16,18 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from inventory.fault_points import InventoryFault
 from inventory.models import Product, Reservation
 from inventory.tests.factories import ProductFactory
+from orders.fault_points import OrderFault
 from orders.placement import order_place
 from orders.tests.support.effects import duplicate_effects, lowest_stock_seen
+from payments.fault_points import PaymentFault
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagas.consistency import find_violations
 from sagas.engine.queue import enqueue_saga
-from sagas.models import ACTIVE_STATUSES, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
+from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.testing.cluster import Supervisor, WorkerCluster, wait_until
 from sagas.tests.attempts import overlapping_attempts, saga_stories, unfinished_attempts
 from sagas.tests.factories import FaultRuleFactory
@@ -37,25 +40,27 @@ pytestmark = [
 ]
 
 SHORT_LEASES = {"SAGA_LEASE_MARGIN_SECONDS": "1"}
-Op = FaultRule.Operation
 
 
 def _plant_faults() -> None:
     """About 10% business refusals, 10% transient errors, and delays that keep workers mid-step."""
-    for operation, probability in [(Op.STOCK_RESERVE, 0.05), (Op.PAYMENT_CHARGE, 0.05)]:
+    for operation, probability in [(InventoryFault.STOCK_RESERVE, 0.05), (PaymentFault.PAYMENT_CHARGE, 0.05)]:
         FaultRuleFactory(operation=operation, mode="refuse", probability=probability)
     for operation, phase, probability in [
-        (Op.ORDER_CREATE, "before", 0.02),
-        (Op.STOCK_RESERVE, "after", 0.02),
-        (Op.PAYMENT_CHARGE, "after", 0.02),
-        (Op.ORDER_APPROVE, "before", 0.02),
-        (Op.RESERVATION_COMMIT, "after", 0.02),
-        (Op.ORDER_CANCEL, "before", 0.05),
-        (Op.RESERVATION_RELEASE, "after", 0.05),
-        (Op.PAYMENT_REFUND, "after", 0.05),
+        (OrderFault.ORDER_CREATE, "before", 0.02),
+        (InventoryFault.STOCK_RESERVE, "after", 0.02),
+        (PaymentFault.PAYMENT_CHARGE, "after", 0.02),
+        (OrderFault.ORDER_APPROVE, "before", 0.02),
+        (InventoryFault.RESERVATION_COMMIT, "after", 0.02),
+        (OrderFault.ORDER_CANCEL, "before", 0.05),
+        (InventoryFault.RESERVATION_RELEASE, "after", 0.05),
+        (PaymentFault.PAYMENT_REFUND, "after", 0.05),
     ]:
         FaultRuleFactory(operation=operation, phase=phase, mode="transient", probability=probability)
-    for operation, probability, seconds in [(Op.PAYMENT_CHARGE, 0.25, 0.25), (Op.STOCK_RESERVE, 0.15, 0.2)]:
+    for operation, probability, seconds in [
+        (PaymentFault.PAYMENT_CHARGE, 0.25, 0.25),
+        (InventoryFault.STOCK_RESERVE, 0.15, 0.2),
+    ]:
         FaultRuleFactory(operation=operation, mode="delay", probability=probability, delay_seconds=seconds)
 
 
@@ -128,8 +133,8 @@ def test_workers_killed_mid_step_lose_no_saga_and_apply_no_effect_twice():
 
 def test_two_clusters_on_one_database_never_run_one_saga_on_both_at_once():
     rng = random.Random(7)
-    FaultRuleFactory(operation=Op.PAYMENT_CHARGE, phase="after", mode="transient", probability=0.1)
-    FaultRuleFactory(operation=Op.STOCK_RESERVE, mode="delay", probability=0.3, delay_seconds=0.1)
+    FaultRuleFactory(operation=PaymentFault.PAYMENT_CHARGE, phase="after", mode="transient", probability=0.1)
+    FaultRuleFactory(operation=InventoryFault.STOCK_RESERVE, mode="delay", probability=0.3, delay_seconds=0.1)
     sagas = _shop(rng, 120)
     for saga in sagas:  # every saga is delivered three times: the clusters race for each one
         enqueue_saga(saga.pk)
@@ -170,7 +175,7 @@ def test_a_step_that_hangs_past_its_timeout_ends_and_its_worker_runs_the_next_sa
     AccountFactory(customer="hang", balance=Decimal("100.00"))
     ProductFactory(sku="HANG-1", unit_price=Decimal("10.00"), stock_on_hand=10)
     # The charge takes effect, then the call hangs: the engine cannot know it was applied.
-    FaultRuleFactory(operation=Op.PAYMENT_CHARGE, phase="after", mode="hang", remaining=1)
+    FaultRuleFactory(operation=PaymentFault.PAYMENT_CHARGE, phase="after", mode="hang", remaining=1)
     hung, _ = order_place(customer="hang", sku="HANG-1", quantity=1)
     charges = SagaStepLog.objects.filter(step_name="charge_payment")
     with WorkerCluster(workers=1):

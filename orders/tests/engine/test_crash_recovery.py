@@ -17,18 +17,21 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
+from inventory.fault_points import InventoryFault
 from inventory.models import Reservation
 from inventory.tests.factories import ProductFactory
+from orders.fault_points import OrderFault
 from orders.models import Order
 from orders.placement import order_place
 from orders.tests.support.effects import duplicate_effects
 from orders.tests.support.helpers import balance, on_hand, order_of, payments_of
+from payments.fault_points import PaymentFault
 from payments.models import Payment
 from payments.tests.factories import AccountFactory
 from sagas.consistency import find_violations
 from sagas.engine import runner
 from sagas.engine.recovery import sweep
-from sagas.models import ACTIVE_STATUSES, Direction, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
+from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.participant import faults
 from sagas.testing.drain import drain
 from sagas.tests.attempts import overlapping_attempts, unfinished_attempts
@@ -162,7 +165,7 @@ def _run_twice_at_once(saga_id: str) -> list[str]:
 def test_every_task_delivered_to_two_workers_at_once_applies_each_effect_once(one_step_per_task):
     customers = [AccountFactory(customer=f"twin{n}", balance=Decimal("60.00")).customer for n in range(6)]
     ProductFactory(sku="TWIN-1", unit_price=Decimal("25.00"), stock_on_hand=12)
-    FaultRuleFactory(operation=FaultRule.Operation.STOCK_RESERVE, phase="after", mode="transient", probability=0.3)
+    FaultRuleFactory(operation=InventoryFault.STOCK_RESERVE, phase="after", mode="transient", probability=0.3)
     sagas = [order_place(customer=c, sku="TWIN-1", quantity=1 + n % 3)[0] for n, c in enumerate(customers * 3)]
     outcomes: list[str] = []
     for _ in range(2000):
@@ -184,8 +187,8 @@ def test_every_task_delivered_to_two_workers_at_once_applies_each_effect_once(on
 
 
 def test_a_compensation_that_keeps_failing_stops_as_failed_until_an_operator_retries_it(shop):
-    FaultRuleFactory(operation=FaultRule.Operation.ORDER_APPROVE, mode="refuse", message="manual review rejected")
-    refund_down = FaultRuleFactory(operation=FaultRule.Operation.PAYMENT_REFUND, mode="transient")
+    FaultRuleFactory(operation=OrderFault.ORDER_APPROVE, mode="refuse", message="manual review rejected")
+    refund_down = FaultRuleFactory(operation=PaymentFault.PAYMENT_REFUND, mode="transient")
     saga, _ = order_place(customer="alice", sku="WIDGET-1", quantity=2)
     drain()
 

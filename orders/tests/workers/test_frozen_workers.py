@@ -12,10 +12,11 @@ from decimal import Decimal
 import pytest
 
 from inventory.tests.factories import ProductFactory
+from orders.fault_points import OrderFault
 from orders.placement import order_place
 from orders.tests.support.effects import duplicate_effects
 from payments.tests.factories import AccountFactory
-from sagas.models import ACTIVE_STATUSES, FaultRule, SagaInstance, SagaStatus, SagaStepLog, StepStatus
+from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.ops.health import worker_health
 from sagas.testing.cluster import SupervisedWorkers, lease_holders, wait_until
 from sagas.tests.factories import FaultRuleFactory
@@ -67,9 +68,7 @@ def caught_in_steps(run: SupervisedWorkers, count: int) -> dict[int, str]:
 
 
 def test_a_worker_frozen_past_its_lease_and_resumed_says_so_and_its_answer_is_dated_when_it_came(shop):
-    FaultRuleFactory(
-        operation=FaultRule.Operation.ORDER_CREATE, mode="delay", phase="before", delay_seconds=4, remaining=1
-    )
+    FaultRuleFactory(operation=OrderFault.ORDER_CREATE, mode="delay", phase="before", delay_seconds=4, remaining=1)
     with SupervisedWorkers(workers=2, env=ENV) as run:
         wait_until(lambda: len(run.worker_pids()) == 2, timeout=60, what="the cluster's first heartbeat")
         (saga,) = place(1)
@@ -102,7 +101,7 @@ def test_a_worker_frozen_past_its_lease_and_resumed_says_so_and_its_answer_is_da
 def test_worker_health_stays_stalled_after_one_frozen_worker_resumes_while_the_backlog_waits(shop):
     # Every order's first step takes 6 s: the workers are caught in steps, and one resumed worker
     # finishes one step (its own, cut off) before it can finish another.
-    rule = FaultRuleFactory(operation=FaultRule.Operation.ORDER_CREATE, mode="delay", phase="before", delay_seconds=6)
+    rule = FaultRuleFactory(operation=OrderFault.ORDER_CREATE, mode="delay", phase="before", delay_seconds=6)
     reports = []
     with SupervisedWorkers(workers=2, env=ENV) as run:
         wait_until(lambda: len(run.worker_pids()) == 2, timeout=60, what="the cluster's first heartbeat")

@@ -18,6 +18,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django_q.models import OrmQ
 
+from inventory.fault_points import InventoryFault
 from inventory.tests.factories import ProductFactory
 from orders.placement import order_place
 from orders.tests.support.effects import duplicate_effects
@@ -194,13 +195,10 @@ def test_a_choreographed_order_whose_delivery_worker_is_killed_finishes_within_t
     rng = random.Random(3)
     AccountFactory(customer="chor", balance=Decimal("500.00"))
     ProductFactory(sku="CHOR-1", unit_price=Decimal("10.00"), stock_on_hand=100)
-    from sagas.models import FaultRule
     from sagas.tests.factories import FaultRuleFactory
 
     # The delivery of the reservation's event holds its worker long enough to be caught in it.
-    FaultRuleFactory(
-        operation=FaultRule.Operation.STOCK_RESERVE, mode="delay", phase="before", delay_seconds=4, remaining=1
-    )
+    FaultRuleFactory(operation=InventoryFault.STOCK_RESERVE, mode="delay", phase="before", delay_seconds=4, remaining=1)
     with SupervisedWorkers(workers=2, env=RUN_WORKERS_ENV) as run:
         wait_until(lambda: len(run.worker_pids()) == 2, timeout=60, what="the cluster's first heartbeat")
         saga, _ = order_place(customer="chor", sku="CHOR-1", quantity=1, style="choreography")
