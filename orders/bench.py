@@ -1,7 +1,9 @@
 """The order saga as the benchmarks run it: bench_sagas's workload and bench_admin's fill.
 
 bench_sagas seeds customers and products, places orders and, for its baseline, runs
-`baseline_order`: the saga's participant calls as one plain task. The fill writes an order,
+`baseline_order`: the saga's participant calls as one plain task. With --cancel-rate it cancels
+some of the confirmed orders as their customers would (`cancel_order`), which starts the order
+cancellation saga. The fill writes an order,
 its stock and its payment per synthetic saga, consistent with its participants' rows (an
 approved order with its payment and committed reservation, or a cancelled order with its
 released reservation), so `check_consistency` has real work to do and finds nothing wrong.
@@ -20,13 +22,16 @@ from django.db.models import F
 from inventory import services as inventory
 from inventory.models import Product
 from orders import services as orders
+from orders.cancellation import CancellationRefused, CancelPath, cancellation_request
+from orders.cancellation_saga import NAME as CANCELLATION_SAGA
 from orders.models import Order
 from orders.placement import order_place
 from orders.saga import ORDER_SAGA
 from payments import services as payments
 from payments.models import CustomerAccount
 from sagas.bench.fill import FillScope, FillWorkload, Outcome, PlannedSaga, copy_rows
-from sagas.bench.run import RunWorkload
+from sagas.bench.run import CancelWorkload, RunWorkload
+from sagas.models import SagaInstance
 from sagas.participant.refusals import BusinessRefusal
 
 PRICE = Decimal("10.00")
@@ -205,6 +210,19 @@ def orders_settled(order_ids: list[str]) -> int:
     return Order.objects.using("orders").filter(pk__in=order_ids).exclude(status=Order.Status.PENDING).count()
 
 
+def cancel_order(saga_id: str) -> str | None:
+    """Cancel the order a completed placement saga placed, as its customer would; the cancellation saga's id."""
+    placement = SagaInstance.objects.get(pk=saga_id)
+    try:
+        started = cancellation_request(
+            placement.business_key, customer=placement.party, actor="bench_sagas", reason="benchmark"
+        )
+    except CancellationRefused:
+        return None
+    # A confirmed order is cancelled by a saga of its own; any other path is not what is measured.
+    return str(started.saga.pk) if started.path == CancelPath.CANCELLATION and started.created else None
+
+
 ORDER_RUN = RunWorkload(
     definition_name=ORDER_SAGA.name,
     seed=seed,
@@ -213,4 +231,5 @@ ORDER_RUN = RunWorkload(
     baseline_task="orders.bench.baseline_order",
     baseline_input=baseline_input,
     settled=orders_settled,
+    cancel=CancelWorkload(definition_name=CANCELLATION_SAGA, start=cancel_order),
 )
