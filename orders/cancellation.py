@@ -215,7 +215,20 @@ def _stock_back(order_id: uuid.UUID, statuses: tuple[str, ...]) -> list[tuple[st
     return list(held)
 
 
-# --- the two entry points ---------------------------------------------------------------------------
+# --- the entry points ------------------------------------------------------------------------------
+
+
+def order_customer(order_id: uuid.UUID | str) -> str | None:
+    """The customer whose order (or placement saga) this is, for an operator acting on their behalf."""
+    try:
+        parsed = uuid.UUID(str(order_id))
+    except ValueError:
+        return None
+    owner = Order.objects.using("orders").filter(pk=parsed).values_list("customer", flat=True).first()
+    if owner is None:
+        placements = SagaInstance.objects.using("default").filter(business_key=parsed, definition_name=ORDER_SAGA)
+        owner = placements.values_list("party", flat=True).first()
+    return owner
 
 
 def cancellation_plan(order_id: uuid.UUID | str, *, customer: str) -> CancellationPlan:
