@@ -1,11 +1,15 @@
 """Orders in the admin, read-only: they change only through the order services a saga calls."""
 
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
+from orders.cancellation_saga import NAME as CANCELLATION_SAGA
 from orders.models import IdempotencyRecord, InboxEvent, Order, OrderLine, OutboxEvent
 from sagas.admin.customers import CustomerAdmin
 from sagas.admin.events import InboxEventAdmin, OutboxEventAdmin
 from sagas.admin.tools import ReadOnlyAdmin, ReadOnlyInline, saga_link, saga_link_for_key
+from sagas.models import SagaInstance
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -21,7 +25,7 @@ class OrderAdmin(CustomerAdmin):
     search_fields = ("id", "customer", "saga_id")
     search_help_text = "Exact order id, customer's username or saga id."
     exact_uuid_fields = ("id", "saga_id")
-    readonly_fields = ("saga", "customer_name")
+    readonly_fields = ("saga", "customer_name", "cancellation")
     fields = (
         "id",
         "key",
@@ -30,15 +34,25 @@ class OrderAdmin(CustomerAdmin):
         "status",
         "total",
         "saga",
+        "cancellation",
         "cancel_reason",
         "created_at",
         "updated_at",
     )
     inlines = [OrderLineInline]
 
-    @admin.display(description="saga")
+    @admin.display(description=_("placement saga"))
     def saga(self, order: Order) -> str:
         return saga_link(order.saga_id)
+
+    @admin.display(description=_("cancellation saga"))
+    def cancellation(self, order: Order) -> str:
+        """Each saga that cancelled, or tried to cancel, the confirmed order, oldest first, with its status."""
+        sagas = SagaInstance.objects.using("default").filter(definition_name=CANCELLATION_SAGA, business_key=order.pk)
+        rows = [(saga_link(saga.pk), saga.get_status_display()) for saga in sagas.order_by("created_at", "id")]
+        if not rows:
+            return _("none: the order was not cancelled after it was confirmed")
+        return format_html_join(format_html("<br>"), "{} {}", rows)
 
 
 @admin.register(IdempotencyRecord)
