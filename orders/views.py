@@ -242,7 +242,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "input": saga.context.get("input", {}),
             "product_name": names.get(saga.context.get("input", {}).get("sku", ""), ""),
             "status": progress.customer_status(saga, cancellations.get(str(saga.business_key))),
-            "working": cancellations.get(str(saga.business_key), saga),
+            # The badge's colour: the order's status in saga terms (a cancelled order reads as compensated).
+            "tone": progress.order_status(saga, cancellations.get(str(saga.business_key))).lower(),
         }
         for saga in page
     ]

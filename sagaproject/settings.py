@@ -259,6 +259,8 @@ SPECTACULAR_SETTINGS = {
         "SagaStatusEnum": "sagas.models.SagaStatus",
         "StepStatusEnum": "sagas.models.StepStatus",
         "OrderStatusEnum": "orders.api.selectors.ORDER_STATUSES",
+        "CancelPathEnum": "orders.api.serializers.CANCEL_PATHS",
+        "CancelRefusalCodeEnum": "orders.api.serializers.REFUSAL_CODES",
     },
 }
 

@@ -12,7 +12,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from orders.cancellation_saga import NAME as CANCELLATION_SAGA
 from orders.models import Order
+from orders.placement import ORDER_SAGA
 from sagas.api.permissions import staff_may_view
 from sagas.models import SagaInstance, SagaStatus
 from sagas.participant.customers import customer_key
@@ -26,6 +28,8 @@ ORDER_STATUSES = [(PLACING, "Placing"), *Order.Status.choices]
 class PlacedOrder:
     saga: SagaInstance
     order: Order | None
+    # The saga cancelling the confirmed order, the latest if several; read for one order, not for lists.
+    cancellation: SagaInstance | None = None
 
     @property
     def id(self) -> uuid.UUID:
@@ -85,7 +89,8 @@ def sees_every_order(user: Any) -> bool:
 
 def order_sagas_visible_to(user: Any) -> QuerySet[SagaInstance]:
     """The sagas that place orders the user may see: their own, or every one for `sees_every_order`."""
-    sagas = SagaInstance.objects.filter(business_key__isnull=False)
+    # The placement saga is the order; its cancellation saga shares the order's id as business key.
+    sagas = SagaInstance.objects.filter(definition_name=ORDER_SAGA, business_key__isnull=False)
     if sees_every_order(user):
         return sagas
     # A visitor has no customer key and owns no order (the schema generator asks as one).
@@ -107,7 +112,12 @@ def placed_order_get(order_id: str, viewer: Any) -> PlacedOrder | None:
     saga = order_sagas_visible_to(viewer).filter(business_key=parsed).first()
     if saga is None:
         return None
-    return PlacedOrder(saga, Order.objects.using(ALIAS).filter(pk=parsed).first())
+    cancellation = (
+        SagaInstance.objects.filter(definition_name=CANCELLATION_SAGA, business_key=parsed, party=saga.party)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return PlacedOrder(saga, Order.objects.using(ALIAS).filter(pk=parsed).first(), cancellation)
 
 
 def placed_order_of(saga: SagaInstance) -> PlacedOrder:

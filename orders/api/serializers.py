@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from orders.api.selectors import ORDER_STATUSES
+from orders.cancellation import CancelPath, RefusalCode
+from orders.forms import CANCEL_REASON_MAX_LENGTH
 from orders.placement import MAX_ORDER_QUANTITY
 from sagas.api.idempotency import KEY_MAX_LENGTH
 from sagas.api.toolkit.customers import CustomerNameField, CustomerNamesList
@@ -94,3 +96,88 @@ class OrderOutput(serializers.Serializer):
 
 class OrderDetailOutput(OrderOutput):
     saga = OrderSagaDetailOutput()
+    cancellation = OrderSagaDetailOutput(
+        allow_null=True, help_text=_("The saga cancelling the confirmed order; null until the customer cancels it.")
+    )
+
+
+# Named in the schema by SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] (CancelPathEnum, CancelRefusalCodeEnum).
+CANCEL_PATHS = [(path.value, path.value) for path in CancelPath]
+REFUSAL_CODES = [(code.value, code.value) for code in RefusalCode]
+
+
+class OrderCancelInput(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=CANCEL_REASON_MAX_LENGTH,
+        help_text=_("Why the customer cancels, in their words; optional."),
+    )
+
+
+class OrderCancelFormInput(OrderCancelInput):
+    """The browsable API's cancel form, with the key as a field (see OrderPlaceFormInput)."""
+
+    idempotency_key = serializers.CharField(
+        label=_("Idempotency-Key"),
+        initial=lambda: str(uuid.uuid4()),
+        required=False,
+        max_length=KEY_MAX_LENGTH,
+        help_text=_(
+            "In this form only; API clients send it as the Idempotency-Key header. Submitting the form again "
+            "with the same key returns the first answer instead of cancelling twice."
+        ),
+    )
+
+
+class StockBackOutput(serializers.Serializer):
+    product = serializers.CharField(help_text=_("The product's name."))
+    quantity = serializers.IntegerField()
+
+
+class CancellationPlanOutput(serializers.Serializer):
+    order_id = serializers.UUIDField()
+    possible = serializers.BooleanField(help_text=_("Whether a cancel would be accepted now."))
+    path = serializers.ChoiceField(
+        choices=CANCEL_PATHS,
+        allow_null=True,
+        help_text=_(
+            "How a cancel would run: stop_placement (the placement saga stops and undoes its steps) or "
+            "cancellation (a cancellation saga refunds and returns the stock); null when refused."
+        ),
+    )
+    code = serializers.ChoiceField(
+        choices=REFUSAL_CODES,
+        allow_null=True,
+        help_text=_("Why a cancel would be refused, for machines; null when it is possible."),
+    )
+    detail = serializers.CharField(allow_blank=True, help_text=_("Why a cancel would be refused, for people."))
+    refund = serializers.DecimalField(max_digits=14, decimal_places=2, help_text=_("Money that goes back."))
+    stock_back = StockBackOutput(many=True, help_text=_("What goes back in stock."))
+    deadline = serializers.DateTimeField(
+        allow_null=True, help_text=_("The end of the cancellation window, for a confirmed order.")
+    )
+
+
+class CancellationLinksOutput(serializers.Serializer):
+    order = serializers.URLField(help_text=_("The order, with its placement saga."))
+    cancellation = serializers.URLField(help_text=_("What a cancel of the order would do now."))
+
+
+class CancellationStartedOutput(serializers.Serializer):
+    order_id = serializers.UUIDField()
+    path = serializers.ChoiceField(choices=CANCEL_PATHS)
+    created = serializers.BooleanField(
+        help_text=_("False when the same cancel was already under way: no second saga was started.")
+    )
+    saga = OrderSagaOutput(help_text=_("The saga doing the work: the placement saga, or the cancellation saga."))
+    links = CancellationLinksOutput()
+
+
+class CancellationRefusalOutput(serializers.Serializer):
+    detail = serializers.CharField(help_text=_("Why, in the customer's language."))
+    code = serializers.ChoiceField(
+        choices=REFUSAL_CODES,
+        required=False,
+        help_text=_("Why, for machines (English); absent when the conflict is an Idempotency-Key in flight."),
+    )

@@ -7,4 +7,6 @@ from orders.api import views
 urlpatterns = [
     path("orders/", views.OrderListPlaceApi.as_view(), name="order-list"),
     path("orders/<str:order_id>/", views.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<str:order_id>/cancel/", views.OrderCancelApi.as_view(), name="order-cancel"),
+    path("orders/<str:order_id>/cancellation/", views.OrderCancellationApi.as_view(), name="order-cancellation"),
 ]

@@ -14,6 +14,8 @@ ENDPOINTS = {
     ("/api/orders/", "get"),
     ("/api/orders/", "post"),
     ("/api/orders/{order_id}/", "get"),
+    ("/api/orders/{order_id}/cancel/", "post"),
+    ("/api/orders/{order_id}/cancellation/", "get"),
     ("/api/products/", "get"),
     ("/api/sagas/", "get"),
     ("/api/sagas/{saga_id}/", "get"),
