@@ -119,6 +119,8 @@ class SagaProgress:
     saga_id: str
     order_id: str
     status: str
+    # The order's status in saga terms, for colours: a finished cancellation reads as "compensated".
+    tone: str
     customer_status: str
     terminal: bool
     percent: int
@@ -186,6 +188,14 @@ def order_status(placement: SagaInstance, cancellation: SagaInstance | None = No
     if cancellation is not None and cancellation.status in _STATUS_WHILE_CANCELLING:
         return _STATUS_WHILE_CANCELLING[cancellation.status]
     return placement.status
+
+
+def _order_status_during(saga: SagaInstance) -> str:
+    """The order's status while this saga, of either kind, is the one at work; an undone cancellation
+    leaves a confirmed order."""
+    if saga.definition_name == CANCELLATION_SAGA:
+        return _STATUS_WHILE_CANCELLING.get(saga.status, SagaStatus.COMPLETED)
+    return saga.status
 
 
 def customer_status(saga: SagaInstance, cancellation: SagaInstance | None = None) -> str:
@@ -532,7 +542,8 @@ def saga_progress(saga: SagaInstance) -> SagaProgress:
         saga_id=str(saga.pk),
         order_id=str(saga.business_key or ""),
         status=saga.status,
-        customer_status=customer_status(saga),
+        tone=_order_status_during(saga).lower(),
+        customer_status=str(_CUSTOMER_STATUS.get(_order_status_during(saga), saga.status)),
         terminal=saga.is_terminal,
         percent=_percent(saga, steps),
         headline=_headline(saga, steps),

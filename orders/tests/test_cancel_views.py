@@ -187,6 +187,7 @@ def test_confirming_starts_the_cancellation_and_the_order_page_follows_it_to_the
     done = page(client, saga)
     progress = done.context["progress"]
     assert (progress.headline, progress.terminal) == ("Cancelled", True)
+    assert (progress.customer_status, progress.tone) == ("Cancelled", "compensated")
     assert (
         progress.outcome
         == "Your order is cancelled. 50.00 was refunded to you. Back in stock: 2 \N{MULTIPLICATION SIGN} Widget."

@@ -26,10 +26,10 @@
   function render(data) {
     var headline = field("headline");
     headline.textContent = data.headline;
-    headline.className = "progress__headline status status--" + data.status.toLowerCase();
+    headline.className = "progress__headline status status--" + data.tone;
     var bar = field("bar");
     bar.style.width = data.percent + "%";
-    bar.className = "bar__fill bar__fill--" + data.status.toLowerCase();
+    bar.className = "bar__fill bar__fill--" + data.tone;
     bar.parentNode.setAttribute("aria-valuenow", data.percent);
     var outcome = field("outcome");
     outcome.textContent = data.outcome;
