@@ -186,3 +186,25 @@ def test_a_choreographed_placement_past_its_pivot_is_refused_until_confirmed(sho
     saga.refresh_from_db()
     assert saga.status == SagaStatus.COMPLETED
     assert cancel(saga).path == CancelPath.CANCELLATION
+
+
+def test_a_placement_stuck_undoing_itself_is_undone_again_by_the_cancel(shop):
+    from orders.placement import order_place
+    from payments.tests.factories import AccountFactory
+    from sagas.participant import faults
+
+    AccountFactory(customer="bob", balance=Decimal("10.00"))
+    rule = fault("inventory.reservation_release", "transient")
+    saga, _ = order_place(customer="bob", sku="WIDGET-1", quantity=2, style="orchestration")
+    drain()
+    saga.refresh_from_db()
+    assert saga.status == SagaStatus.FAILED and saga.current_step == "reserve_stock"
+    rule.delete()
+    faults.clear_cache()
+    # The operator's rule lets a FAILED saga short of its pivot compensate, so the customer's cancel does.
+    assert cancel(saga, customer="bob").path == CancelPath.STOP_PLACEMENT
+    drain()
+    saga.refresh_from_db()
+    assert saga.status == SagaStatus.COMPENSATED
+    assert on_hand() == 10 and balance("bob") == Decimal("10.00")
+    assert find_violations() == []
