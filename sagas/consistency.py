@@ -6,9 +6,9 @@ The engine's own invariants hold for any saga and read only the engine's tables:
 
 - 5 (nothing stuck unnoticed) is one filtered query that returns only the offending rows;
 - 11 (no step succeeded twice) and 12 (no overlapping attempts) read the step log a chunk of
-  sagas at a time (a range of saga ids, which the step log's (saga, started_at) index
-  answers), each chunk one grouped query and one windowed query that return only the
-  offending rows, so memory stays flat and a million sagas cost a few hundred queries.
+  sagas at a time (a range of saga ids, which the step log's saga index answers), each
+  chunk one windowed query that returns only the offending rows, so memory stays flat and
+  a million sagas cost a few hundred queries.
 
 Each definition's invariants come from the check its app registered (sagas.engine.invariants),
 run here one after the other; each should be set-based too (see orders/invariants.py).
@@ -20,8 +20,9 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, DateTimeField, F, Max, Q, QuerySet, RowRange, Value, Window
+from django.db.models import Case, Count, DateTimeField, F, Max, Q, RowRange, Value, When, Window
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from sagas.engine.invariants import CheckContext, Violation, all_invariants, registered_checks
@@ -45,8 +46,7 @@ def find_violations(
         found.extend(check.find(context))
     found.extend(_check_stuck(context.now, context.stuck_grace_seconds))
     for first, last in _saga_id_ranges():
-        found.extend(_check_succeeded_twice(first, last))
-        found.extend(_check_overlapping_attempts(first, last))
+        found.extend(_check_attempts(first, last))
     found = _attach_sagas(found)
     found.sort(key=lambda v: (v.invariant, v.saga_id or "", v.business_key or ""))
     return found
@@ -95,64 +95,60 @@ def _saga_id_ranges() -> Iterator[tuple[uuid.UUID, uuid.UUID]]:
         first = sagas.filter(pk__gt=last).first()
 
 
-def _calls_of(first: uuid.UUID, last: uuid.UUID) -> QuerySet[SagaStepLog]:
-    return SagaStepLog.objects.using("default").filter(saga_id__gte=first, saga_id__lte=last, direction__in=_CALLS)
+def _check_attempts(first: uuid.UUID, last: uuid.UUID) -> Iterator[Violation]:
+    """Invariants 11 and 12 for the sagas with ids from `first` to `last`, in one read of their step log.
 
+    11: a step whose action, or whose compensation, succeeded more than once: its effect was
+    asked for twice, which only a participant's idempotency key can have kept single.
 
-def _check_succeeded_twice(first: uuid.UUID, last: uuid.UUID) -> Iterator[Violation]:
-    """A step of a saga whose action, or whose compensation, succeeded more than once: its effect
-    was asked for twice, which only a participant's idempotency key can have kept single."""
-    twice = (
-        _calls_of(first, last)
-        .filter(status=StepStatus.SUCCEEDED)
-        .values("saga_id", "step_name", "direction")
-        .annotate(times=Count("id"))
-        .filter(times__gt=1)
-        .order_by("saga_id", "step_name", "direction")
-    )
-    for row in twice:
-        yield Violation(
-            11,
-            str(row["saga_id"]),
-            None,
-            f"{row['step_name']} ({row['direction'].lower()}) succeeded {row['times']} times",
-        )
-
-
-def _check_overlapping_attempts(first: uuid.UUID, last: uuid.UUID) -> Iterator[Violation]:
-    """An attempt that started before an earlier attempt of the same saga had finished (or while it
-    still runs): two workers held the saga at once, which the lease is there to prevent.
-
-    An attempt the engine abandoned does not count: its worker lost the lease (it stopped
+    12: an attempt that started while an earlier attempt of the same saga still ran, or before
+    it finished: two workers held the saga at once, which the lease is there to prevent. An
+    attempt the engine abandoned does not count: its worker lost the lease (it stopped
     answering, was cut short by an operator, or its late answer was fenced out), so its result
-    was never used, and its late finish is no second holder.
+    was never used and its late finish is no second holder.
+
+    Both are window functions over one scan of the chunk's rows, and only the rows that break
+    one of them come back.
     """
+    held = ~Q(status=StepStatus.ABANDONED)
     earlier_end = Window(
-        Max(Coalesce("finished_at", Value(_OPEN_END, output_field=DateTimeField()))),
+        Max(Case(When(held, then=Coalesce("finished_at", Value(_OPEN_END, output_field=DateTimeField()))))),
         partition_by=[F("saga_id")],
         order_by=[F("started_at").asc(), F("id").asc()],
         frame=RowRange(start=None, end=-1),
     )
-    overlapping = (
-        _calls_of(first, last)
-        .exclude(status=StepStatus.ABANDONED)
-        .annotate(earlier_end=earlier_end)
-        .filter(earlier_end__gt=F("started_at"))
-        .order_by("saga_id", "started_at", "id")
-        .values_list("saga_id", "step_name", "direction", "attempt", "worker", "started_at", "earlier_end")
+    successes = Window(
+        Count("id", filter=Q(status=StepStatus.SUCCEEDED)), partition_by=[F("saga_id"), F("step_name"), F("direction")]
     )
-    for saga_id, step, direction, attempt, worker, started, earlier in overlapping:
-        if earlier >= _OPEN_END:
-            when = "while an earlier attempt of the saga still ran"
-        else:
-            when = f"before an earlier attempt of the saga finished at {earlier:%H:%M:%S.%f} UTC"
-        yield Violation(
-            12,
-            str(saga_id),
-            None,
-            f"{step} ({direction.lower()}) attempt {attempt} on {worker or '?'} started at "
-            f"{started:%H:%M:%S.%f} UTC, {when}",
+    overlaps = Case(When(Q(held, GreaterThan(earlier_end, F("started_at"))), then=1), default=0)
+    repeated = Case(When(Q(Q(status=StepStatus.SUCCEEDED), GreaterThan(successes, 1)), then=2), default=0)
+    broken = (
+        SagaStepLog.objects.using("default")
+        .filter(saga_id__gte=first, saga_id__lte=last, direction__in=_CALLS)
+        .annotate(earlier_end=earlier_end, successes=successes, broken=overlaps + repeated)
+        .filter(broken__gt=0)
+        .order_by("saga_id", "started_at", "id")
+        .values_list(
+            "saga_id", "step_name", "direction", "attempt", "worker", "started_at", "earlier_end", "successes", "broken"
         )
+    )
+    told: set[tuple[str, str, str]] = set()
+    for saga_id, step, direction, attempt, worker, started, earlier, times, problems in broken:
+        if problems & 2 and (str(saga_id), step, direction) not in told:
+            told.add((str(saga_id), step, direction))
+            yield Violation(11, str(saga_id), None, f"{step} ({direction.lower()}) succeeded {times} times")
+        if problems & 1:
+            message = _overlap_message(step, direction, attempt, worker, started, earlier)
+            yield Violation(12, str(saga_id), None, message)
+
+
+def _overlap_message(step: str, direction: str, attempt: int, worker: str, started: datetime, earlier: datetime) -> str:
+    if earlier >= _OPEN_END:
+        when = "while an earlier attempt of the saga still ran"
+    else:
+        when = f"before an earlier attempt of the saga finished at {earlier:%H:%M:%S.%f} UTC"
+    who = f"{step} ({direction.lower()}) attempt {attempt} on {worker or '?'}"
+    return f"{who} started at {started:%H:%M:%S.%f} UTC, {when}"
 
 
 def _attach_sagas(violations: list[Violation]) -> list[Violation]:

@@ -118,12 +118,12 @@ def test_saga_status_names_the_customer_by_username(widget):
     dave, order = customer_with_order("dave")
     out = StringIO()
     call_command("saga_status", str(order.saga_id), stdout=out)
-    assert "customer dave" in out.getvalue()
+    assert "party dave" in out.getvalue()
     dave_id = dave.pk
     dave.delete()
     out = StringIO()
     call_command("saga_status", str(order.saga_id), stdout=out)
-    assert f"customer deleted user #{dave_id}" in out.getvalue()
+    assert f"party deleted user #{dave_id}" in out.getvalue()
 
 
 def test_the_admin_finds_a_customers_rows_by_username_and_shows_the_username(admin_client, widget):

@@ -1,7 +1,8 @@
 """Show a saga, its status and every step attempt, compensation and operator action.
 
-The saga is named by its id or its order's id, whole or by the first 4 or more characters
-that people see in the shop and the saga list.
+The saga is named by its id or its business key (an order's id, for the order saga), whole
+or by the first 4 or more characters that people see in the shop and the saga list. The key
+is named in its definition's words ("order id"), and the party the saga belongs to by name.
 """
 
 import json
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
 
+from sagas.engine.definition import business_key_name
 from sagas.lookup import ID_HELP
 from sagas.management.operator import resolve_or_explain
 from sagas.models import Direction, SagaInstance, SagaStepLog
@@ -37,7 +39,7 @@ class Command(BaseCommand):
         self.stdout.write(f"saga      {saga.id}")
         self.stdout.write(f"type      {saga.definition_name} v{saga.definition_version} ({saga.style})")
         self.stdout.write(f"status    {saga.status}{' (paused)' if saga.paused else ''}")
-        self.stdout.write(f"order     {saga.business_key}  customer {customer_name(saga.party)}")
+        self.stdout.write(f"{business_key_name(saga.definition_name):<9} {_key(saga)}  party {_party(saga)}")
         self.stdout.write(f"step      {_step_line(saga, steps)}")
         self.stdout.write(f"created   {saga.created_at:%Y-%m-%d %H:%M:%S.%f}"[:-3] + " UTC")
         if saga.finished_at:
@@ -57,6 +59,15 @@ class Command(BaseCommand):
                 f"{number:>3}  {step.step_name:<16} {step.direction.lower():<13} {step.attempt:>3}  "
                 f"{step.status:<10} {'' if duration is None else duration:>6}  {detail}"
             )
+
+
+def _key(saga: SagaInstance) -> str:
+    return str(saga.business_key) if saga.business_key else "-"
+
+
+def _party(saga: SagaInstance) -> str:
+    """Whom the saga belongs to, by name (a user's id is kept, its username shown), or a dash."""
+    return customer_name(saga.party) if saga.party else "-"
 
 
 def _step_line(saga: SagaInstance, steps: list[SagaStepLog]) -> str:
@@ -96,8 +107,9 @@ def _as_dict(saga: Any, steps: list[Any]) -> dict[str, Any]:
         "style": saga.style,
         "status": saga.status,
         "paused": saga.paused,
-        "order_id": str(saga.business_key) if saga.business_key else None,
-        "customer": customer_name(saga.party),
+        "business_key": str(saga.business_key) if saga.business_key else None,
+        "business_key_name": business_key_name(saga.definition_name),
+        "party": customer_name(saga.party) if saga.party else None,
         "current_step": saga.current_step,
         "direction": saga.direction,
         "attempt": saga.attempt,
