@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from sagas.bench import compare
 from sagas.bench import run as benchmark
 from sagas.management.arguments import decimal_number, whole_number
+from sagas.models import SagaStyle
 from sagas.testing.cluster import WorkerCluster, descendant_pids
 
 # Options a comparison keeps for itself instead of passing them on to each build's runs.
@@ -63,7 +64,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Place each order only when the one before has finished: latency on an idle system.",
         )
-        parser.add_argument("--style", choices=["orchestration", "choreography", "mixed"], default="orchestration")
+        parser.add_argument(
+            "--style",
+            choices=[*SagaStyle.values, "mixed"],
+            default=SagaStyle.ORCHESTRATION.value,
+            help="The style the sagas run in; mixed alternates them.",
+        )
         parser.add_argument(
             "--fail-rate",
             type=decimal_number(maximum=1),
