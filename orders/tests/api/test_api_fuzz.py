@@ -28,9 +28,10 @@ from schemathesis import Case
 from schemathesis.generation import GenerationMode
 
 from inventory.tests.factories import ProductFactory
-from orders.placement import order_place
+from orders.placement import ORDER_SAGA, order_place
 from orders.tests.support.api import make_user
 from sagas.api import idempotency
+from sagas.models import SagaInstance
 from sagas.participant.customers import customer_key
 from sagas.testing.choreography import drain_events
 from sagas.tests.api_helpers import permissions
@@ -97,12 +98,28 @@ schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.N
 schema.config.checks.update(included_check_names=["all"])
 
 
-def with_known_data(case: Case) -> None:
-    """Give a valid request what no schema can know: a product that exists, a real login and a key
-    not used before. The API refuses an unknown product, a wrong password or a reused key on purpose;
-    invalid requests are left as generated, so the API must still refuse them."""
+@pytest.fixture
+def known_orders(credentials):
+    """The ids of the orders `credentials` placed (confirmed, refused, pending), for requests that name one."""
+    return [
+        str(key)
+        for key in SagaInstance.objects.filter(definition_name=ORDER_SAGA).values_list("business_key", flat=True)
+    ]
+
+
+def with_known_data(case: Case, orders: list[str]) -> None:
+    """Give a valid request what no schema can know: a product that exists, a real login, a key
+    not used before and an order of the caller's (so reading, planning and cancelling an order meet
+    real ones, not only 404s). The API refuses an unknown product, a wrong password or a reused key
+    on purpose; invalid requests are left as generated, so the API must still refuse them."""
     if case.meta is None or not case.meta.generation.mode.is_positive:
         return
+    if case.path_parameters and "order_id" in case.path_parameters and orders:
+        try:
+            pick = uuid.UUID(str(case.path_parameters["order_id"])).int
+        except ValueError:
+            pick = 0
+        case.path_parameters["order_id"] = orders[pick % len(orders)]
     if isinstance(case.body, dict) and case.operation.path == "/api/orders/":
         case.body["sku"] = PRODUCT
     if isinstance(case.body, dict) and case.operation.path == "/api/token/":
@@ -113,6 +130,6 @@ def with_known_data(case: Case) -> None:
 
 @schema.parametrize()
 @settings(deadline=None, suppress_health_check=list(HealthCheck), database=None)
-def test_the_api_never_fails_and_always_answers_as_documented(case, credentials):
-    with_known_data(case)
+def test_the_api_never_fails_and_always_answers_as_documented(case, credentials, known_orders):
+    with_known_data(case, known_orders)
     case.call_and_validate(headers=credentials)
