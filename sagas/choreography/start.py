@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from sagas.choreography import monitor
 from sagas.choreography.flow import flow_for, flow_named, outboxes
-from sagas.engine import transitions
+from sagas.engine import store, transitions
 from sagas.engine.definition import get_definition
 from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
@@ -102,8 +102,7 @@ def choreography_start(
                 deadline_at=fresh_deadline(definition, now),
             )
             saga.context = _send({"input": saga_input, "results": {}}, request)
-            saga.save(force_insert=True)
-            monitor.event_log(saga, request, now).save()
+            store.insert_saga(saga, monitor.event_log(saga, request, now))
     except IntegrityError:
         existing = SagaInstance.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
         if existing is None:
@@ -151,7 +150,7 @@ def request_cancel(saga: SagaInstance, actor: str, reason: str, cause: str = "")
         {"actor": actor, "reason": reason},
     )
     context = _send(saga.context, cancel)
-    monitor.event_log(saga, cancel, timezone.now()).save()
+    store.append_log(monitor.event_log(saga, cancel, timezone.now()))
     said = f"Compensated by {actor}: {reason}"
     if not context.get(transitions.COMPENSATION_CAUSE):
         context = transitions.with_compensation_cause(context, cause or said)
@@ -170,7 +169,8 @@ def choreography_compensate(saga: SagaInstance, actor: str, reason: str) -> Saga
     context = request_cancel(saga, actor, reason)
     if not monitor.fenced_update(saga, now, **monitor.view(saga, context, now)):
         raise ActionNotAllowed("The saga changed while you were acting on it; look again and retry.")
-    _audit(saga, "compensate", actor, reason, {"compensations": flow_for(saga).compensations_planned()}).save()
+    planned = flow_for(saga).compensations_planned()
+    store.append_log(_audit(saga, "compensate", actor, reason, {"compensations": planned}))
     return SagaInstance.objects.get(pk=saga.pk)
 
 
@@ -237,7 +237,7 @@ def choreography_resume(saga: SagaInstance, actor: str, reason: str) -> SagaInst
     count, fields = redeliver(saga, now, events)
     if not monitor.fenced_update(saga, now, **fields, resolved_at=None, resolved_by=""):
         raise ActionNotAllowed("The saga changed while you were acting on it; look again and retry.")
-    _audit(saga, "resume", actor, reason, {"redelivered": count}).save()
+    store.append_log(_audit(saga, "resume", actor, reason, {"redelivered": count}))
     return SagaInstance.objects.get(pk=saga.pk)
 
 

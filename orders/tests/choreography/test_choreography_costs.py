@@ -80,13 +80,16 @@ def events_published() -> int:
 @pytest.mark.parametrize(
     ("style", "customer", "quantity", "status", "tasks", "events", "on_default"),
     [
-        ("orchestration", "alice", 2, SagaStatus.COMPLETED, 1, 0, 34),
+        # On PostgreSQL each move of the saga (and the queue row with it) is one statement
+        # (sagas.engine.store): the claim's read and one statement per step, not BEGIN, three
+        # or four writes and COMMIT.
+        ("orchestration", "alice", 2, SagaStatus.COMPLETED, 1, 0, {"sqlite": 34, "postgresql": 9}),
         # One task: the worker delivers the events its handlers publish itself, queue-free.
         # The monitor names the delivery run on the saga in the writes it makes anyway
         # (sagas.choreography.monitor.delivery_run): no statement on `default` for it in a run that ends well.
-        ("choreography", "alice", 2, SagaStatus.COMPLETED, 1, 5, 31),
-        ("orchestration", "bob", 2, SagaStatus.COMPENSATED, 1, 0, 34),
-        ("choreography", "bob", 2, SagaStatus.COMPENSATED, 1, 6, 36),
+        ("choreography", "alice", 2, SagaStatus.COMPLETED, 1, 5, {"sqlite": 31, "postgresql": 31}),
+        ("orchestration", "bob", 2, SagaStatus.COMPENSATED, 1, 0, {"sqlite": 34, "postgresql": 9}),
+        ("choreography", "bob", 2, SagaStatus.COMPENSATED, 1, 6, {"sqlite": 36, "postgresql": 36}),
     ],
     ids=["orchestration-completed", "choreography-completed", "orchestration-declined", "choreography-declined"],
 )
@@ -106,7 +109,7 @@ def test_work_per_saga(style, customer, quantity, status, tasks, events, on_defa
     assert ran == tasks
     assert events_published() == events
     assert outbox_backlog() == 0, "an event delivered in the task is still marked pending"
-    assert queries["default"] + placed["default"] == on_default
+    assert queries["default"] + placed["default"] == on_default[connections["default"].vendor]
     assert "deliveries" not in saga.context, "a delivery run that ended is still named on the saga"
     # Ceilings with some room: more work per saga than this is a regression to look at.
     assert total < (100 if style == "orchestration" else 160)
