@@ -9,11 +9,11 @@ from rest_framework.test import APIClient
 
 from inventory.tests.factories import ProductFactory
 from orders.models import Order
-from orders.tests.support.api import place
+from orders.tests.support.api import make_user, place
 from sagas.models import IdempotentRequest, SagaInstance, SagaStatus
 from sagas.participant.customers import customer_key, customer_key_for_username
 from sagas.testing.drain import drain
-from sagas.tests.api_helpers import make_user, token_client
+from sagas.tests.api_helpers import token_client
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -9,8 +9,8 @@ from django.core.cache import cache
 from django.test import Client
 
 from inventory.tests.factories import ProductFactory
+from orders.tests.support.api import make_user
 from sagas.models import SagaInstance
-from sagas.tests.api_helpers import make_user
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -9,9 +9,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from inventory.tests.factories import ProductFactory
-from orders.tests.support.api import place
+from orders.tests.support.api import make_user, place
 from sagas.models import SagaInstance
-from sagas.tests.api_helpers import make_user, token_client
+from sagas.tests.api_helpers import token_client
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -11,12 +11,12 @@ from django.core.management import call_command, get_commands
 import sagas.services
 from orders import events as ev
 from orders.placement import order_place
+from orders.tests.support.api import make_user
 from orders.tests.support.helpers import order_of
 from sagas.models import SagaStatus, SagaStyle
 from sagas.services import saga_start
 from sagas.testing.choreography import drain_events
 from sagas.testing.drain import drain
-from sagas.tests.api_helpers import make_user
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
