@@ -182,7 +182,7 @@ def order_cancel(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
     saga = _customer_saga(request, order_id)
     customer = _customer(request)
     plan = cancellation_plan(order_id, customer=customer)
-    form = CancelOrderForm(request.POST or None, initial={"promised": _promise(plan)})
+    form = CancelOrderForm(request.POST if request.method == "POST" else None, initial={"promised": _promise(plan)})
     if request.method == "POST" and form.is_valid():
         if plan.path is not None and form.cleaned_data["promised"] != _promise(plan):
             messages.warning(
@@ -192,7 +192,7 @@ def order_cancel(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
         else:
             _start_cancel(request, order_id, customer, form.cleaned_data["reason"])
             return redirect("order_detail", order_id=order_id)
-    elif request.method == "GET" and plan.refusal is not None:
+    if plan.refusal is not None:
         messages.error(request, plan.refusal.message)
         return redirect("order_detail", order_id=order_id)
     data = saga.context.get("input", {})

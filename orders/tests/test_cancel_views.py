@@ -354,3 +354,13 @@ def test_a_cancellation_on_hold_says_the_refund_went_through_and_staff_will_fini
         "Something went wrong while cancelling your order. Our team has been alerted and will finish cancelling "
         "it. Your payment has been refunded. You do not need to do anything."
     )
+
+
+def test_a_confirmation_with_a_bad_reason_for_an_order_no_longer_cancellable_is_a_message(client, alice, settings):
+    saga = place(alice)
+    settings.ORDER_CANCELLATION_WINDOW_SECONDS = 0
+    response = client.post(
+        reverse("order_cancel", args=[saga.business_key]), {"promised": "", "reason": "x" * 201}, follow=True
+    )
+    assert response.status_code == 200
+    assert messages_of(response)[0].startswith("This order can no longer be cancelled")
