@@ -5,10 +5,9 @@ They are described in docs/architecture.md ("The invariants").
 The engine's own invariants hold for any saga and read only the engine's tables:
 
 - 5 (nothing stuck unnoticed) is one filtered query that returns only the offending rows;
-- 11 (no step succeeded twice) and 12 (no overlapping attempts) read the step log a chunk of
-  sagas at a time (a range of saga ids, which the step log's saga index answers), each
-  chunk one windowed query that returns only the offending rows, so memory stays flat and
-  a million sagas cost a few hundred queries.
+- 11 (no step succeeded twice) and 12 (no overlapping attempts) are one windowed query over
+  the step log that returns only the offending rows, fetched in chunks, so memory stays
+  flat however many sagas there are.
 
 Each definition's invariants come from the check its app registered (sagas.engine.invariants),
 run here one after the other; each should be set-based too (see orders/invariants.py).
@@ -45,8 +44,7 @@ def find_violations(
     for check in registered_checks():
         found.extend(check.find(context))
     found.extend(_check_stuck(context.now, context.stuck_grace_seconds))
-    for first, last in _saga_id_ranges():
-        found.extend(_check_attempts(first, last))
+    found.extend(_check_attempts())
     found = _attach_sagas(found)
     found.sort(key=lambda v: (v.invariant, v.saga_id or "", v.business_key or ""))
     return found
@@ -76,7 +74,7 @@ def _check_stuck(now: datetime, grace_seconds: int) -> Iterator[Violation]:
         )
 
 
-# --- invariants 11 and 12, a chunk of sagas at a time ------------------------------------------
+# --- invariants 11 and 12: one pass over the step log ------------------------------------------
 
 # The directions in which the engine calls a participant; events and notes are not attempts.
 _CALLS = (Direction.FORWARD, Direction.COMPENSATION)
@@ -84,19 +82,8 @@ _CALLS = (Direction.FORWARD, Direction.COMPENSATION)
 _OPEN_END = datetime(9999, 12, 31, tzinfo=UTC)
 
 
-def _saga_id_ranges() -> Iterator[tuple[uuid.UUID, uuid.UUID]]:
-    """(first, last) saga ids of each run of CHUNK_SIZE sagas in id order, read off the primary key."""
-    chunk_size = CHUNK_SIZE
-    sagas = SagaInstance.objects.using("default").order_by("pk").values_list("pk", flat=True)
-    first = sagas.first()
-    while first is not None:
-        last = next(iter(sagas.filter(pk__gte=first)[chunk_size - 1 : chunk_size]), None) or sagas.last()
-        yield first, last
-        first = sagas.filter(pk__gt=last).first()
-
-
-def _check_attempts(first: uuid.UUID, last: uuid.UUID) -> Iterator[Violation]:
-    """Invariants 11 and 12 for the sagas with ids from `first` to `last`, in one read of their step log.
+def _check_attempts() -> Iterator[Violation]:
+    """Invariants 11 and 12, in one read of the step log.
 
     11: a step whose action, or whose compensation, succeeded more than once: its effect was
     asked for twice, which only a participant's idempotency key can have kept single.
@@ -107,8 +94,10 @@ def _check_attempts(first: uuid.UUID, last: uuid.UUID) -> Iterator[Violation]:
     answering, was cut short by an operator, or its late answer was fenced out), so its result
     was never used and its late finish is no second holder.
 
-    Both are window functions over one scan of the chunk's rows, and only the rows that break
-    one of them come back.
+    Both are window functions over one scan of the step log, and only the rows that break one
+    of them come back, fetched CHUNK_SIZE at a time. One pass over the whole table is read in
+    order (by saga, then time) where ranges of saga ids would each be scattered across it: a
+    saga's rows lie wherever its steps ran.
     """
     held = ~Q(status=StepStatus.ABANDONED)
     earlier_end = Window(
@@ -124,7 +113,7 @@ def _check_attempts(first: uuid.UUID, last: uuid.UUID) -> Iterator[Violation]:
     repeated = Case(When(Q(Q(status=StepStatus.SUCCEEDED), GreaterThan(successes, 1)), then=2), default=0)
     broken = (
         SagaStepLog.objects.using("default")
-        .filter(saga_id__gte=first, saga_id__lte=last, direction__in=_CALLS)
+        .filter(direction__in=_CALLS)
         .annotate(earlier_end=earlier_end, successes=successes, broken=overlaps + repeated)
         .filter(broken__gt=0)
         .order_by("saga_id", "started_at", "id")
@@ -133,7 +122,9 @@ def _check_attempts(first: uuid.UUID, last: uuid.UUID) -> Iterator[Violation]:
         )
     )
     told: set[tuple[str, str, str]] = set()
-    for saga_id, step, direction, attempt, worker, started, earlier, times, problems in broken:
+    for saga_id, step, direction, attempt, worker, started, earlier, times, problems in broken.iterator(
+        chunk_size=CHUNK_SIZE
+    ):
         if problems & 2 and (str(saga_id), step, direction) not in told:
             told.add((str(saga_id), step, direction))
             yield Violation(11, str(saga_id), None, f"{step} ({direction.lower()}) succeeded {times} times")

@@ -184,10 +184,10 @@ def test_a_saga_left_past_its_deadline_with_no_lease_is_reported_stuck():
     assert found.startswith(f"{saga.pk} PENDING ") and "past its deadline with no live lease" in found
 
 
-# --- every chunk of sagas is read -------------------------------------------------------------
+# --- the offending rows come back a chunk at a time --------------------------------------------
 
 
-def test_violations_in_every_chunk_of_sagas_are_found(monkeypatch):
+def test_every_violation_is_found_when_the_rows_come_back_in_small_chunks(monkeypatch):
     monkeypatch.setattr(consistency, "CHUNK_SIZE", 2)
     sagas = [book(1) for _ in range(5)]
     for saga in sagas:
