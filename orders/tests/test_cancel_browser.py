@@ -11,11 +11,13 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from inventory.tests.factories import ProductFactory
+from orders.placement import order_place
 from payments.models import CustomerAccount
 from payments.tests.factories import account_for
 from sagas.participant.customers import customer_key
 from sagas.testing.browser import artifacts_dir, chromium_browser
 from sagas.testing.cluster import WorkerCluster
+from sagas.testing.drain import drain
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]
 
@@ -104,3 +106,28 @@ def test_a_customer_cancels_a_confirmed_order_from_its_page_and_sees_the_refund(
     page.goto(f"{live_server.url}/orders/")
     expect(page.locator(".order-row")).to_have_count(1)
     expect(page.locator(".order-row")).to_contain_text("Cancelled")
+
+
+def test_without_javascript_a_customer_cancels_and_the_page_reloads_itself_to_the_refund(live_server, browser, alice):
+    from playwright.sync_api import expect
+
+    saga, _ = order_place(customer=customer_key(alice), sku="WIDGET-1", quantity=1)
+    drain()
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "demo-pass-123")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/orders/{saga.business_key}/")
+
+    page.get_by_role("link", name="Cancel order").click()
+    expect(page.locator("[data-field=plan-refund]")).to_have_text("25.00 is refunded to your account.")
+    page.get_by_role("button", name="Cancel order").click()
+    expect(page.locator("[data-field=headline]")).to_have_text("Cancelling your order…")
+
+    drain()  # the workers' part, in this process; the page's <noscript> refresh shows the result
+    expect(page.locator("[data-field=headline]")).to_have_text("Cancelled", timeout=10_000)
+    expect(page.locator("[data-field=outcome]")).to_contain_text("25.00 was refunded to you.")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
+    page.screenshot(path=SHOTS / "storefront-cancel-no-javascript.png", full_page=True)
