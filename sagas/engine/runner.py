@@ -11,6 +11,8 @@
 
 No row lock is held while a participant runs; the database, not the queue, decides what
 runs, so a task delivered twice or to two workers at once runs each step once at a time.
+This module decides what each write says; `sagas.engine.store` writes it (on PostgreSQL
+each claim and checkpoint is one statement, its own transaction).
 """
 
 import logging
