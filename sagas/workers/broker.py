@@ -14,7 +14,9 @@ it at commit, so a worker never wakes for a row it cannot see yet), and the push
   process that dequeues, never one inherited across a fork), LISTENing before the queue is
   read, so a commit between the read and the wait is still heard;
 - a lost LISTEN connection is logged once per incident, replaced at the next dequeue, and
-  meanwhile the pusher polls.
+  meanwhile the pusher polls;
+- a claim is one statement (FOR UPDATE SKIP LOCKED) that also says when the next row falls
+  due, where django-q2 takes four round trips a task.
 
 `settings.Q_LISTEN` chooses it (on by default on PostgreSQL); see docs/django-q2.md.
 """
@@ -22,15 +24,16 @@ it at commit, so a worker never wakes for a row it cannot see yet), and the push
 import contextlib
 import logging
 import os
+from datetime import datetime, timedelta
 from time import sleep
 from typing import Any
 
 import psycopg
 from django.db import connections, transaction
-from django.db.models import Min
 from django.utils import timezone
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
+from django_q.models import OrmQ
 
 logger = logging.getLogger("sagas.workers")
 
@@ -39,6 +42,19 @@ QUEUE_CHANNEL = "sagas_queue"
 # The listening connection's application_name, so pg_stat_activity tells it apart.
 LISTENER_NAME = "sagas-queue-listener"
 NOTIFY_SQL = "SELECT pg_notify(%s, %s)"
+# The claim: due rows taken for `retry` seconds, or, with none, the time the next row falls due.
+CLAIM_SQL = """
+WITH claimed AS (
+    UPDATE {table} SET lock = %(lease)s
+    WHERE id IN (
+        SELECT id FROM {table} WHERE key = %(key)s AND lock < %(now)s LIMIT %(bulk)s FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, payload
+)
+SELECT id, payload, NULL FROM claimed
+UNION ALL
+SELECT NULL, NULL, min(lock) FROM {table} WHERE key = %(key)s AND lock >= %(now)s AND NOT EXISTS (SELECT FROM claimed)
+"""
 # Q_CLUSTER["broker_class"] when settings.Q_LISTEN is on.
 LISTEN_BROKER = f"{__name__}.ListenBroker"
 
@@ -89,28 +105,35 @@ class ListenBroker(ORM):
     def dequeue(self) -> list[tuple[int, str]] | None:
         # LISTEN before reading the queue: a row committed after the read is then heard in the wait.
         self._listening()
-        tasks = self._claim()
+        tasks, due = self._claim()
         if tasks:
             return tasks
-        self._wait(self._idle_seconds())
+        self._wait(Conf.POLL if due is None else max(0.0, min(Conf.POLL, (due - timezone.now()).total_seconds())))
         return None
 
-    def _claim(self) -> list[tuple[int, str]]:
-        """django-q2's claim (ORM.dequeue without its sleep): up to `bulk` due rows, each a compare-and-set."""
-        claimed = []
-        for task in self.get_connection().filter(key=self.list_key, lock__lt=timezone.now())[: Conf.BULK]:
-            if self.get_connection().filter(id=task.id, lock=task.lock).update(lock=self.timeout(task)):
-                claimed.append((task.pk, task.payload))
-            # else another cluster was faster on that row
-        return claimed
+    def _claim(self) -> tuple[list[tuple[int, str]], datetime | None]:
+        """Up to `bulk` due rows, claimed for `retry` seconds; with none, when the next row falls due.
 
-    def _idle_seconds(self) -> float:
-        """The poll interval, or less when a queue row falls due sooner (a delayed task, an expired claim)."""
+        django-q2's ORM broker reads the due rows, then claims each with a compare-and-set on
+        its lock, each statement after a health check of the connection: four round trips a
+        task. This is one statement (and its health check); a row another cluster is claiming
+        at that instant is skipped, one it claimed is re-checked and left, as with the
+        compare-and-set. The lock is still the claim time plus `retry` (see
+        sagas.engine.queue._claimed_at).
+        """
+        self.get_connection()  # django-q2's care of a long-lived connection: closed if unusable or too old
         now = timezone.now()
-        due = self.get_connection().filter(key=self.list_key, lock__gte=now).aggregate(due=Min("lock"))["due"]
-        if due is None:
-            return Conf.POLL
-        return max(0.0, min(Conf.POLL, (due - now).total_seconds()))
+        connection = connections[Conf.ORM]
+        table = connection.ops.quote_name(OrmQ._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                CLAIM_SQL.format(table=table),
+                {"key": self.list_key, "now": now, "lease": now + timedelta(seconds=Conf.RETRY), "bulk": Conf.BULK},
+            )
+            rows = cursor.fetchall()
+        tasks = [(row_id, payload) for row_id, payload, _ in rows if row_id is not None]
+        due = next((next_due for row_id, _, next_due in rows if row_id is None), None)
+        return tasks, due
 
     def _wait(self, seconds: float) -> None:
         """Wait until a notification arrives or `seconds` pass; without a listener, sleep."""

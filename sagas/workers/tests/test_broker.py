@@ -5,11 +5,14 @@ test_broker_cluster.py.
 """
 
 import os
+from datetime import timedelta
 
 import psycopg
 import pytest
-from django.db import transaction
+from django.db import connections, transaction
+from django.utils import timezone
 from django_q.brokers import get_broker
+from django_q.conf import Conf
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 from django_q.tasks import async_task
@@ -28,6 +31,11 @@ def listener():
     assert connection is not None
     yield connection
     broker._close_listener()
+
+
+def _connection_params() -> dict:
+    params = connections["default"].get_connection_params()
+    return {key: value for key, value in params.items() if key not in ("cursor_factory", "context")}
 
 
 def heard(listener: psycopg.Connection, seconds: float = 1.0) -> list[psycopg.Notify]:
@@ -62,11 +70,40 @@ def test_django_q2s_own_enqueue_is_heard_with_its_row_committed(listener):
     assert [SignedPackage.loads(row.payload)["func"] for row in OrmQ.objects.all()] == ["math.sqrt"]
 
 
+def test_a_claim_takes_each_due_row_once_for_the_lease_and_says_when_the_next_falls_due():
+    for n in (1, 2):
+        enqueue_task("math.sqrt", (n,), name="due")
+    enqueue_task("math.sqrt", (3,), name="later", delay_seconds=30)
+    later = OrmQ.objects.get(lock__gt=timezone.now())
+    broker = ListenBroker()
+    before = timezone.now()
+    claims = [broker._claim() for _ in range(3)]
+    taken = [row_id for tasks, _ in claims for row_id, _ in tasks]
+    assert [len(tasks) for tasks, _ in claims] == [Conf.BULK, Conf.BULK, 0]
+    assert sorted(taken) == sorted(OrmQ.objects.exclude(pk=later.pk).values_list("pk", flat=True))
+    assert claims[2][1] == later.lock  # nothing due: the wait ends when the delayed row is
+    for lock in OrmQ.objects.filter(pk__in=taken).values_list("lock", flat=True):
+        assert before + timedelta(seconds=Conf.RETRY) <= lock <= timezone.now() + timedelta(seconds=Conf.RETRY)
+
+
+def test_a_row_another_cluster_is_claiming_is_skipped_not_waited_for():
+    for n in (1, 2):
+        enqueue_task("math.sqrt", (n,), name="due")
+    first, second = OrmQ.objects.order_by("pk").values_list("pk", flat=True)
+    other = psycopg.connect(**_connection_params())
+    try:
+        other.execute("SELECT id FROM django_q_ormq WHERE id = %s FOR UPDATE", [first])  # mid-claim
+        [(taken, _)], _ = ListenBroker()._claim()
+    finally:
+        other.close()
+    assert taken == second
+
+
 def test_a_claim_handed_back_early_is_heard(listener):
     enqueue_task("math.sqrt", (16,), name="probe")
     heard(listener)
     # Claimed by a process that is gone: no cluster runs, so none holds it.
-    [(task_id, _)] = ListenBroker()._claim()
+    [(task_id, _)], _ = ListenBroker()._claim()
     assert release_orphaned_claims(grace_seconds=0) == [task_id]
     assert len(heard(listener)) == 1
 
