@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from django.db import connections
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from sagas.engine.connections import service_aliases
 
@@ -43,21 +44,21 @@ class Side(StrEnum):
 @dataclass(frozen=True)
 class Figure:
     key: str  # as bench_sagas's JSON names it
-    label: str
+    label: Any  # lazily translated
 
 
 # What the summary compares, when both sides report it: the ratio is always new / old.
 FIGURES = (
-    Figure("sagas_per_second", "throughput (sagas/s)"),
-    Figure("queries_per_saga", "queries/saga"),
-    Figure("commits_per_saga", "commits/saga"),
-    Figure("e2e_p50_ms", "end-to-end p50 (ms)"),
-    Figure("exec_p50_ms", "execution p50 (ms)"),
-    Figure("baseline_per_second", "baseline (orders/s)"),
-    Figure("ratio_to_baseline", "ratio to baseline"),
-    Figure("cancel_per_second", "cancellations (sagas/s)"),
-    Figure("cancel_queries_per_saga", "cancellation queries/saga"),
-    Figure("cancel_e2e_p50_ms", "cancellation p50 (ms)"),
+    Figure("sagas_per_second", gettext_lazy("throughput (sagas/s)")),
+    Figure("queries_per_saga", gettext_lazy("queries/saga")),
+    Figure("commits_per_saga", gettext_lazy("commits/saga")),
+    Figure("e2e_p50_ms", gettext_lazy("end-to-end p50 (ms)")),
+    Figure("exec_p50_ms", gettext_lazy("execution p50 (ms)")),
+    Figure("baseline_per_second", gettext_lazy("baseline (orders/s)")),
+    Figure("ratio_to_baseline", gettext_lazy("ratio to baseline")),
+    Figure("cancel_per_second", gettext_lazy("cancellations (sagas/s)")),
+    Figure("cancel_queries_per_saga", gettext_lazy("cancellation queries/saga")),
+    Figure("cancel_e2e_p50_ms", gettext_lazy("cancellation p50 (ms)")),
 )
 
 # bench_sagas's table, for a build too old to write JSON: label -> (JSON key, pattern of the value).

@@ -248,25 +248,28 @@ class Command(BaseCommand):
 
     def _print_comparison(self, comparison: compare.Comparison) -> None:
         old, new = comparison.old, comparison.new
-        self.stdout.write(f"{'old':<14} {old.name}")
-        self.stdout.write(f"{'new':<14} {new.name}")
+        self.stdout.write(f"{_('old'):<14} {old.name}")
+        self.stdout.write(f"{_('new'):<14} {new.name}")
         self.stdout.write(
-            f"{'runs':<14} "
+            f"{_('runs'):<14} "
             + _("%(rounds)d of each, alternately (old first): bench_sagas %(arguments)s")
             % {"rounds": comparison.rounds, "arguments": " ".join(comparison.argv)}
         )
         for text in comparison.dropped:
             self.stdout.write(
-                f"{'left out':<14} " + _("%(argument)s (one build has no such option)") % {"argument": text}
+                f"{_('left out'):<14} " + _("%(argument)s (one build has no such option)") % {"argument": text}
             )
         ratios = comparison.ratios()
-        self.stdout.write(f"\n{_('median of the runs'):<28} {'old':>10} {'new':>10} {'new/old':>8}")
+        self.stdout.write(f"\n{_('median of the runs'):<28} {_('old'):>10} {_('new'):>10} {_('new/old'):>8}")
         for figure in compare.FIGURES:
             before, after = old.median(figure.key), new.median(figure.key)
             if before is None and after is None:
                 continue
             ratio = f"{ratios[figure.key]:.2f}" if figure.key in ratios else "n/a"
-            self.stdout.write(f"{figure.label:<28} {_shown(before):>10} {_shown(after):>10} {ratio:>8}")
+            self.stdout.write(f"{figure.label!s:<28} {_shown(before):>10} {_shown(after):>10} {ratio:>8}")
+        for build in (old, new):
+            runs = " ".join(_shown(run.get("sagas_per_second")) for run in build.runs)
+            self.stdout.write(_("%(side)s build, each run (sagas/s): %(runs)s") % {"side": build.side, "runs": runs})
         for build in (old, new):
             violations = [run.get("consistency_violations") for run in build.runs]
             if any(violations):
