@@ -28,12 +28,28 @@ from sagas.participant.money import to_money
 
 # What each step of the order's sagas (placement, then cancellation) means to the customer: the
 # step, what it does while it runs, and what its compensation did for them.
-_STEP_WORDS: dict[str, tuple[str, str, str]] = {
-    "create_order": ("Create the order", "Placing your order…", "Your order was cancelled."),
-    "reserve_stock": ("Reserve stock", "Reserving your items…", "Your stock reservation was released."),
-    "charge_payment": ("Take payment", "Taking payment…", "Your payment was refunded."),
-    "approve_order": ("Confirm the order", "Confirming your order…", ""),
-    "commit_stock": ("Hand over to the warehouse", "Handing your order to the warehouse…", ""),
+_STEP_WORDS: dict[str, tuple[Any, Any, Any]] = {
+    "create_order": (
+        gettext_lazy("Create the order"),
+        gettext_lazy("Placing your order…"),
+        gettext_lazy("Your order was cancelled."),
+    ),
+    "reserve_stock": (
+        gettext_lazy("Reserve stock"),
+        gettext_lazy("Reserving your items…"),
+        gettext_lazy("Your stock reservation was released."),
+    ),
+    "charge_payment": (
+        gettext_lazy("Take payment"),
+        gettext_lazy("Taking payment…"),
+        gettext_lazy("Your payment was refunded."),
+    ),
+    "approve_order": (gettext_lazy("Confirm the order"), gettext_lazy("Confirming your order…"), ""),
+    "commit_stock": (
+        gettext_lazy("Hand over to the warehouse"),
+        gettext_lazy("Handing your order to the warehouse…"),
+        "",
+    ),
     "mark_cancelling": (
         gettext_lazy("Stop the order"),
         gettext_lazy("Cancelling your order…"),
@@ -44,38 +60,38 @@ _STEP_WORDS: dict[str, tuple[str, str, str]] = {
     "mark_cancelled": (gettext_lazy("Cancel the order"), gettext_lazy("Finishing the cancellation…"), ""),
 }
 _UNDOING_WORDS = {
-    "create_order": "Cancelling your order…",
-    "reserve_stock": "Releasing your stock reservation…",
-    "charge_payment": "Refunding your payment…",
+    "create_order": gettext_lazy("Cancelling your order…"),
+    "reserve_stock": gettext_lazy("Releasing your stock reservation…"),
+    "charge_payment": gettext_lazy("Refunding your payment…"),
     "mark_cancelling": gettext_lazy("Keeping your order…"),
 }
 # Business refusals, by the code a participant records, in words a customer understands.
 _REFUSAL_WORDS = {
-    "insufficient_funds": "Payment declined: insufficient funds.",
-    "account_not_found": "Payment declined: there is no payment account for you.",
-    "out_of_stock": "Out of stock: there were not enough items left to reserve.",
-    "product_inactive": "The product is no longer for sale.",
-    "product_not_found": "The product no longer exists.",
+    "insufficient_funds": gettext_lazy("Payment declined: insufficient funds."),
+    "account_not_found": gettext_lazy("Payment declined: there is no payment account for you."),
+    "out_of_stock": gettext_lazy("Out of stock: there were not enough items left to reserve."),
+    "product_inactive": gettext_lazy("The product is no longer for sale."),
+    "product_not_found": gettext_lazy("The product no longer exists."),
 }
 _STATE_LABELS = {
-    "pending": "Waiting",
-    "running": "In progress",
-    "retrying": "Trying again",
-    "done": "Done",
-    "refused": "Declined",
-    "failed": "Failed",
-    "undoing": "Undoing",
-    "undone": "Undone",
-    "undo_failed": "Undo failed",
-    "skipped": "Not reached",
+    "pending": gettext_lazy("Waiting"),
+    "running": gettext_lazy("In progress"),
+    "retrying": gettext_lazy("Trying again"),
+    "done": gettext_lazy("Done"),
+    "refused": gettext_lazy("Declined"),
+    "failed": gettext_lazy("Failed"),
+    "undoing": gettext_lazy("Undoing"),
+    "undone": gettext_lazy("Undone"),
+    "undo_failed": gettext_lazy("Undo failed"),
+    "skipped": gettext_lazy("Not reached"),
 }
 _CUSTOMER_STATUS = {
-    SagaStatus.PENDING: "Placing",
-    SagaStatus.RUNNING: "In progress",
-    SagaStatus.COMPENSATING: "Being cancelled",
-    SagaStatus.COMPLETED: "Completed",
-    SagaStatus.COMPENSATED: "Cancelled",
-    SagaStatus.FAILED: "On hold",
+    SagaStatus.PENDING: gettext_lazy("Placing"),
+    SagaStatus.RUNNING: gettext_lazy("In progress"),
+    SagaStatus.COMPENSATING: gettext_lazy("Being cancelled"),
+    SagaStatus.COMPLETED: gettext_lazy("Completed"),
+    SagaStatus.COMPENSATED: gettext_lazy("Cancelled"),
+    SagaStatus.FAILED: gettext_lazy("On hold"),
 }
 _PROBLEM = (StepStatus.FAILED, StepStatus.TIMED_OUT, StepStatus.ABANDONED)
 # A choreographed saga logs events, not steps: the step each event reports, and which way.
@@ -250,7 +266,7 @@ def _step_view(name: str, saga: SagaInstance, calls: list[_Call]) -> StepView:
             state = "done"
         elif last.status == StepStatus.REFUSED:
             state = "refused"
-            detail = _REFUSAL_WORDS.get(str(last.result.get("code", "")), str(last.result.get("message", "")))
+            detail = str(_REFUSAL_WORDS.get(str(last.result.get("code", "")), str(last.result.get("message", ""))))
         elif last.status in _PROBLEM:
             if style_of(saga).runs_steps:
                 current = not saga.is_terminal and saga.direction == Direction.FORWARD and saga.current_step == name
@@ -258,7 +274,11 @@ def _step_view(name: str, saga: SagaInstance, calls: list[_Call]) -> StepView:
                 # The services retry their own handlers while the saga is in progress, whatever its step.
                 current = not saga.is_terminal
             state = "retrying" if current else "failed"
-            detail = f"Attempt {last.attempt} did not go through." if last.attempt else "It did not go through."
+            detail = (
+                _("Attempt %(attempt)s did not go through.") % {"attempt": last.attempt}
+                if last.attempt
+                else _("It did not go through.")
+            )
     if undo:
         last = undo[-1]
         if last.status == StepStatus.SUCCEEDED and not last.result.get("empty"):
@@ -269,7 +289,7 @@ def _step_view(name: str, saga: SagaInstance, calls: list[_Call]) -> StepView:
             state = "undo_failed"
     if state == "pending" and saga.is_terminal:
         state = "skipped"
-    return StepView(name=name, label=_label(name), state=state, state_label=_STATE_LABELS[state], detail=detail)
+    return StepView(name=name, label=_label(name), state=state, state_label=str(_STATE_LABELS[state]), detail=detail)
 
 
 def _with_choreography_in_flight(saga: SagaInstance, steps: list[StepView]) -> list[StepView]:
@@ -278,7 +298,7 @@ def _with_choreography_in_flight(saga: SagaInstance, steps: list[StepView]) -> l
         return steps
 
     def moved(step: StepView, state: str) -> StepView:
-        return StepView(step.name, step.label, state, _STATE_LABELS[state], step.detail)
+        return StepView(step.name, step.label, state, str(_STATE_LABELS[state]), step.detail)
 
     if saga.status == SagaStatus.COMPENSATING:
         return [
@@ -309,23 +329,23 @@ def _percent(saga: SagaInstance, steps: list[StepView]) -> int:
 def _headline(saga: SagaInstance, steps: list[StepView]) -> str:
     cancelling = saga.definition_name == CANCELLATION_SAGA
     if saga.status == SagaStatus.COMPLETED:
-        return _("Cancelled") if cancelling else "Completed"
+        return _("Cancelled") if cancelling else _("Completed")
     if saga.status == SagaStatus.COMPENSATED:
-        return _("Not cancelled") if cancelling else "Cancelled"
+        return _("Not cancelled") if cancelling else _("Cancelled")
     if saga.status == SagaStatus.FAILED:
-        return "On hold"
+        return _("On hold")
     if saga.paused:
-        return "Paused by our staff"
+        return _("Paused by our staff")
     if saga.status == SagaStatus.COMPENSATING:
         undoing = next((step.name for step in reversed(steps) if step.state == "undoing"), saga.current_step)
-        return str(_UNDOING_WORDS.get(undoing, "Cancelling your order…"))
+        return str(_UNDOING_WORDS.get(undoing, _("Cancelling your order…")))
     # Until the first step is done the saga has only just begun: "Placing your order…" or "Cancelling your order…".
     first = steps[0].name if steps else ""
     if not any(step.name == first and step.state == "done" for step in steps):
-        return str(_STEP_WORDS[first][1]) if first in _STEP_WORDS else "Placing your order…"
+        return str(_STEP_WORDS[first][1]) if first in _STEP_WORDS else _("Placing your order…")
     active = next((step.name for step in steps if step.state in ("running", "retrying")), saga.current_step)
     words = _STEP_WORDS.get(active)
-    return str(words[1]) if words else "Processing your order…"
+    return str(words[1]) if words else _("Processing your order…")
 
 
 def _cause(saga: SagaInstance, logs: list[SagaStepLog], calls: list[_Call]) -> str:
@@ -334,27 +354,29 @@ def _cause(saga: SagaInstance, logs: list[SagaStepLog], calls: list[_Call]) -> s
         if call.direction == Direction.FORWARD and call.status == StepStatus.REFUSED:
             code = str(call.result.get("code", ""))
             if code in _REFUSAL_WORDS:
-                return _REFUSAL_WORDS[code]
+                return str(_REFUSAL_WORDS[code])
             message = str(call.result.get("message", "")).strip().rstrip(".")
-            return f"{_label(call.step)} was declined" + (f": {message}." if message else ".")
+            if message:
+                return _("%(step)s was declined: %(message)s.") % {"step": _label(call.step), "message": message}
+            return _("%(step)s was declined.") % {"step": _label(call.step)}
     stops = [log for log in logs if log.direction == Direction.OPERATOR and log.action == "compensate"]
     if stops:
         # The customer's own cancel is recorded as an operator's compensate, under their name.
         if stops[-1].actor == customer_name(saga.party):
             return _("You cancelled the order.")
-        return "Our staff cancelled the order."
+        return _("Our staff cancelled the order.")
     if any(log.direction == Direction.SYSTEM and "Deadline" in log.reason for log in logs):
-        return "The order took too long to go through, so it was cancelled."
+        return _("The order took too long to go through, so it was cancelled.")
     failed = [call for call in calls if call.direction == Direction.FORWARD and call.status in _PROBLEM]
     if failed:
-        return f"{_label(failed[-1].step)} did not go through after several tries."
-    return "The order was cancelled."
+        return _("%(step)s did not go through after several tries.") % {"step": _label(failed[-1].step)}
+    return _("The order was cancelled.")
 
 
 def _money_note(saga: SagaInstance, steps: list[StepView]) -> str:
     charge = next((step for step in steps if step.name == "charge_payment"), None)
     if charge is None or charge.state in ("pending", "skipped", "refused", "failed"):
-        return "You have not been charged."
+        return _("You have not been charged.")
     return ""
 
 
@@ -379,7 +401,7 @@ def _outcome(saga: SagaInstance, steps: list[StepView], logs: list[SagaStepLog],
         sentences = [_cause(saga, logs, calls)]
         for name in dict.fromkeys(undo_order):
             if name in undone and _STEP_WORDS.get(name, ("", "", ""))[2]:
-                sentences.append(_STEP_WORDS[name][2])
+                sentences.append(str(_STEP_WORDS[name][2]))
         sentences.append(_money_note(saga, steps))
         return " ".join(sentence for sentence in sentences if sentence)
     if saga.status == SagaStatus.FAILED:

@@ -126,7 +126,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
                 form.add_order_error(error)
             else:
                 if not created:
-                    messages.info(request, "That form was already sent, so no second order was placed. Here it is.")
+                    messages.info(request, _("That form was already sent, so no second order was placed. Here it is."))
                 order_id = saga.business_key or saga.context["input"]["order_id"]
                 return redirect("order_detail", order_id=order_id)
     else:
