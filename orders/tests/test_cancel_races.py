@@ -63,6 +63,8 @@ FAULT_POINT = {
     "commit_stock": InventoryFault.RESERVATION_COMMIT,
 }
 BEFORE_THE_PIVOT = ("create_order", "reserve_stock", "charge_payment")
+# A running worker reads the fault rules at most a second old (sagas.participant.faults caches them).
+RULES_SEEN_AFTER = 1.2
 
 
 @pytest.fixture
@@ -164,10 +166,10 @@ def plant(operation: str, mode: str, phase: str = "before", remaining: int | Non
     return rule
 
 
-def fired(rule: FaultRule) -> bool:
-    """The rule was taken: a participant call is inside it now (a delay) or went through it."""
+def fired(rule: FaultRule, left: int = 0) -> bool:
+    """The rule was taken down to `left`: a participant call is inside it now (a delay) or went through it."""
     rule.refresh_from_db()
-    return rule.remaining == 0
+    return rule.remaining == left
 
 
 def at_once(*calls: Callable[[], Any], jitter: float = 0.0, rng: random.Random | None = None) -> list[Any]:
@@ -258,8 +260,16 @@ def assert_one_saga_or_one_refusal(outcomes: list[Any], placement: SagaInstance)
     return started[0] if started[0].created else started[1]
 
 
+def told(outcome: Any) -> str:
+    """What one cancel was told, in a word: the saga it started or joined, or the refusal's code."""
+    if isinstance(outcome, CancellationStarted):
+        return "started" if outcome.created else "joined"
+    return getattr(outcome, "code", repr(outcome))
+
+
 def test_two_cancels_at_once_of_a_confirmed_order_start_one_cancellation_saga(shop):
     rng = random.Random(13)
+    pairs: list[list[str]] = []
     with WorkerCluster(workers=2, env=SHORT_LEASES):
         placements = [place() for _ in range(6)]
         for placement in placements:
@@ -269,26 +279,35 @@ def test_two_cancels_at_once_of_a_confirmed_order_start_one_cancellation_saga(sh
             outcomes = at_once(lambda p=placement: cancel(p), lambda p=placement: cancel(p), jitter=0.005, rng=rng)
             first = assert_one_saga_or_one_refusal(outcomes, placement)
             assert first.path == CancelPath.CANCELLATION
+            pairs.append(sorted(map(told, outcomes)))
         for placement in placements:
             wait_for_the_order(placement)
             assert_cancelled_by_its_saga(placement)
+    print(f"\ntwo cancels at once of a confirmed order, per order: {pairs}")
     assert balance() == DEPOSIT
     assert_consistent()
 
 
 def test_two_cancels_at_once_of_a_placement_still_running_compensate_it_once(shop):
     rng = random.Random(31)
+    pairs: list[list[str]] = []
+    rounds = 4
+    # Each order's charge is held before its effect, so both cancels land while it runs.
+    held = plant(PaymentFault.PAYMENT_CHARGE, "delay", remaining=rounds, delay_seconds=3)
     with WorkerCluster(workers=2, env=SHORT_LEASES):
-        for _ in range(4):
-            held = plant(PaymentFault.PAYMENT_CHARGE, "delay", delay_seconds=3)
+        for done in range(rounds):
             placement = place()
-            wait_until(lambda r=held: fired(r), timeout=30, interval=0.05, what="the charge to be in flight")
+            wait_until(
+                lambda left=rounds - done - 1: fired(held, left), timeout=30, interval=0.05, what="the charge to run"
+            )
             outcomes = at_once(lambda p=placement: cancel(p), lambda p=placement: cancel(p), jitter=0.005, rng=rng)
             first = assert_one_saga_or_one_refusal(outcomes, placement)
             assert (first.path, first.saga.pk) == (CancelPath.STOP_PLACEMENT, placement.pk)
+            pairs.append(sorted(map(told, outcomes)))
             wait_for_the_order(placement)
             assert_undone(placement)
             assert compensate_requests(placement) == 1
+    print(f"\ntwo cancels at once of a running placement, per order: {pairs}")
     assert balance() == DEPOSIT
     assert_consistent()
 
@@ -333,6 +352,7 @@ def test_a_cancel_during_an_operators_retry_of_a_failed_placement_ends_consisten
     with WorkerCluster(workers=2, env=SHORT_LEASES):
         for _ in range(4):
             make_it_fail()
+            time.sleep(RULES_SEEN_AFTER)
             placement = place()
             wait_until(
                 lambda p=placement: SagaInstance.objects.get(pk=p.pk).status == SagaStatus.FAILED,
