@@ -9,7 +9,7 @@ from django.utils import timezone
 from sagas import selectors
 from sagas.models import SagaStatus
 from sagas.ops.metrics import attention_figures
-from sagas.tests.admin_support import saga_row, staff_user
+from sagas.tests.admin_support import staff_user, toy_row
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -17,7 +17,7 @@ EXPIRED = {"lease_owner": "host:1:dead", "lease_expires_at": timezone.now() - ti
 
 
 def test_an_action_permission_without_the_right_to_view_sagas_is_forbidden(client):
-    saga = saga_row(SagaStatus.FAILED)
+    saga = toy_row(SagaStatus.FAILED)
     user = staff_user("blind", "retry_saga")
     user.user_permissions.remove(*user.user_permissions.filter(codename="view_sagainstance"))
     client.force_login(user)
@@ -31,10 +31,10 @@ def test_an_action_permission_without_the_right_to_view_sagas_is_forbidden(clien
 def test_the_stuck_metric_counts_the_stuck_list_less_its_paused_sagas(client):
     past = timezone.now() - timedelta(minutes=5)
     stuck = [
-        saga_row(SagaStatus.RUNNING, **EXPIRED),
-        saga_row(SagaStatus.PENDING, paused=True, deadline_at=past),
+        toy_row(SagaStatus.RUNNING, **EXPIRED),
+        toy_row(SagaStatus.PENDING, paused=True, deadline_at=past),
     ]
-    moving = saga_row(SagaStatus.RUNNING, lease_owner="w", lease_expires_at=timezone.now() + timedelta(minutes=5))
+    moving = toy_row(SagaStatus.RUNNING, lease_owner="w", lease_expires_at=timezone.now() + timedelta(minutes=5))
     assert set(selectors.sagas_stuck().values_list("pk", flat=True)) == {s.pk for s in stuck}
     figures = attention_figures(timezone.now())
     assert (figures["stuck"], figures["paused"]) == (1, 1)

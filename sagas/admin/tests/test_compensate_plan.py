@@ -9,27 +9,27 @@ from django.urls import reverse
 
 from sagas.engine.styles import COMPENSATE_PLAN_HEADING
 from sagas.models import SagaStatus
-from sagas.tests.admin_support import saga_row, staff_user
+from sagas.tests.admin_support import staff_user, toy_row
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
 @pytest.fixture
-def failed_at_charge():
-    return saga_row(SagaStatus.FAILED, step_index=2, current_step="charge_payment")
+def failed_at_check():
+    return toy_row(SagaStatus.FAILED)  # stopped at check_limit, after book_units
 
 
-def test_the_admin_and_compensate_saga_say_the_same_bounded_promise(client, failed_at_charge):
+def test_the_admin_and_compensate_saga_say_the_same_bounded_promise(client, failed_at_check):
     client.force_login(staff_user("operator", "compensate_saga"))
-    url = reverse("admin:sagas_sagainstance_operate", args=[failed_at_charge.pk, "compensate"])
+    url = reverse("admin:sagas_sagainstance_operate", args=[failed_at_check.pk, "compensate"])
     page = unescape(client.get(url).content.decode())
     out = io.StringIO()
-    call_command("compensate_saga", str(failed_at_charge.pk), reason="checking", dry_run=True, stdout=out)
+    call_command("compensate_saga", str(failed_at_check.pk), reason="checking", dry_run=True, stdout=out)
     said = out.getvalue()
     for text in (page, said):
         assert "until it succeeds" not in text
         assert str(COMPENSATE_PLAN_HEADING) in text
         assert "FAILED" in str(COMPENSATE_PLAN_HEADING)
-        assert "refund_payment (undoes charge_payment), up to 5 attempts" in " ".join(text.split()).replace(
+        assert "limit_forget (undoes check_limit), up to 5 attempts" in " ".join(text.split()).replace(
             "<strong>", ""
         ).replace("</strong>", "")

@@ -8,7 +8,7 @@ from django.urls import reverse
 from sagas.engine.definition import get_definition
 from sagas.models import SagaStatus
 from sagas.testing import toy
-from sagas.tests.admin_support import saga_row, staff_user
+from sagas.tests.admin_support import staff_user, toy_row
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -46,9 +46,9 @@ def test_a_completed_saga_shows_no_current_step_or_attempt(root_client):
 
 
 def test_a_failed_saga_still_says_where_it_stopped(root_client):
-    saga = saga_row(SagaStatus.FAILED)  # stopped at charge_payment after 3 attempts
+    saga = toy_row(SagaStatus.FAILED, attempt=3)  # stopped at check_limit after 3 attempts
     page = root_client.get(reverse("admin:sagas_sagainstance_change", args=[saga.pk])).content.decode()
     where = _field(page, "position")
-    assert "charge_payment" in where and "3" in where
+    assert "check_limit" in where and "3" in where
     listing = root_client.get(reverse("admin:sagas_sagainstance_changelist")).content.decode()
-    assert re.search(r'<td class="field-step">charge_payment \(3\)</td>', listing)
+    assert re.search(r'<td class="field-step">check_limit \(3\)</td>', listing)

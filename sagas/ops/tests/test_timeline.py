@@ -12,7 +12,7 @@ from sagas.ops.timeline import COLOURS, format_duration, render_timeline
 from sagas.participant import faults
 from sagas.selectors import saga_audit_records, saga_step_logs
 from sagas.testing import toy
-from sagas.tests.admin_support import saga_row
+from sagas.tests.admin_support import toy_row
 from sagas.tests.factories import FaultRuleFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -50,7 +50,7 @@ def test_each_retry_of_a_step_gets_its_own_bar():
 
 
 def test_a_long_idle_gap_is_drawn_as_a_marked_break_not_as_empty_width():
-    saga = saga_row()
+    saga = toy_row()
     start = timezone.now() - timedelta(hours=3)
     logs = []
     for offset, status in (
@@ -75,7 +75,7 @@ def test_a_long_idle_gap_is_drawn_as_a_marked_break_not_as_empty_width():
 
 
 def test_step_names_and_errors_are_escaped():
-    saga = saga_row()
+    saga = toy_row()
     now = timezone.now()
     log = SagaStepLog.objects.create(
         saga=saga,
