@@ -23,13 +23,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django_q.conf import Conf
 
 from sagas.choreography.flow import flow_for
 from sagas.engine import store, transitions
 from sagas.engine.queue import new_worker_id
+from sagas.engine.store import SagaWrite
 from sagas.models import TERMINAL_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.ops.logging import saga_log_context
 from sagas.participant import eventbus
@@ -213,10 +213,16 @@ def view(saga: SagaInstance, context: dict[str, Any], now: datetime) -> dict[str
 def fenced_update(saga: SagaInstance, now: datetime, **fields: Any) -> bool:
     """Apply `fields` if nobody changed the saga since it was read; False otherwise."""
     moved = store.fenced_update(saga, now, **fields)
-    if moved and fields.get("status") in TERMINAL_STATUSES and saga.status not in TERMINAL_STATUSES:
+    if moved:
+        _log_finished(saga, fields)
+    return moved
+
+
+def _log_finished(saga: SagaInstance, fields: dict[str, Any]) -> None:
+    """Log a move that `fields` made of the saga, if it finished it."""
+    if fields.get("status") in TERMINAL_STATUSES and saga.status not in TERMINAL_STATUSES:
         with saga_log_context(str(saga.pk)):
             logger.info("choreographed saga %s", str(fields["status"]).lower())
-    return bool(moved)
 
 
 def _parse_time(text: str, default: datetime) -> datetime:
@@ -258,8 +264,8 @@ def _fenced_change(
     to the services, None when it moves off) and logs the runs of others that were cut short.
     """
     for _ in range(_FENCE_TRIES):
-        with transaction.atomic(using="default"):
-            saga = SagaInstance.objects.filter(pk=saga_id).first()
+        with store.writing():
+            saga = store.read_saga(saga_id)
             if saga is None:
                 logger.warning("event for unknown saga %s ignored", saga_id)
                 return "unknown saga"
@@ -273,8 +279,8 @@ def _fenced_change(
                 fields = {**(fields or {}), "context": context}
             if fields is None:
                 return answer
-            if fenced_update(saga, now, **fields):
-                SagaStepLog.objects.bulk_create([*rows, *abandoned])
+            if store.apply(SagaWrite(str(saga.pk), saga.version, fields, now, notes=[*rows, *abandoned])).moved:
+                _log_finished(saga, fields)
                 if run is not None:
                     if run.worker in context.get(DELIVERIES, {}):
                         run.open.add(str(saga_id))
