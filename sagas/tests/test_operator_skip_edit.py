@@ -14,35 +14,35 @@ pytestmark = pytest.mark.django_db(databases="__all__")
 
 
 def test_skipping_a_failed_forward_step_moves_on_to_the_next_step_and_audits():
-    saga = saga_row(SagaStatus.FAILED, step_index=4, current_step="commit_stock")
-    skipped = saga_skip_step(saga.pk, actor="olga", reason="committed by hand in the warehouse")
+    saga = toy_row(SagaStatus.FAILED, step_index=2, current_step="confirm_booking")
+    skipped = saga_skip_step(saga.pk, actor="olga", reason="confirmed by hand")
     assert skipped.status == SagaStatus.COMPLETED
-    assert skipped.context["results"]["commit_stock"]["skipped_by"] == "olga"
+    assert skipped.context["results"]["confirm_booking"]["skipped_by"] == "olga"
     record = skipped.steps.get(direction=Direction.OPERATOR)
-    assert (record.action, record.actor, record.reason) == ("skip_step", "olga", "committed by hand in the warehouse")
-    assert record.result["step"] == "commit_stock"
+    assert (record.action, record.actor, record.reason) == ("skip_step", "olga", "confirmed by hand")
+    assert record.result["step"] == "confirm_booking"
 
 
 def test_skipping_a_step_before_the_end_enqueues_the_saga_at_the_following_step():
-    saga = saga_row(SagaStatus.FAILED, step_index=2, current_step="charge_payment")
-    skipped = saga_skip_step(saga.pk, actor="olga", reason="paid by bank transfer")
-    assert (skipped.status, skipped.current_step, skipped.attempt) == (SagaStatus.RUNNING, "approve_order", 0)
+    saga = toy_row(SagaStatus.FAILED)  # stopped at check_limit
+    skipped = saga_skip_step(saga.pk, actor="olga", reason="checked by hand")
+    assert (skipped.status, skipped.current_step, skipped.attempt) == (SagaStatus.RUNNING, "confirm_booking", 0)
     assert str(saga.pk) in queued_saga_ids()
 
 
 def test_skipping_a_failed_compensation_goes_on_with_the_compensation_before_it():
-    saga = saga_row(SagaStatus.FAILED, direction=Direction.COMPENSATION, step_index=1, current_step="reserve_stock")
-    skipped = saga_skip_step(saga.pk, actor="olga", reason="released by hand")
+    saga = toy_row(SagaStatus.FAILED, direction=Direction.COMPENSATION, step_index=1, current_step="check_limit")
+    skipped = saga_skip_step(saga.pk, actor="olga", reason="forgotten by hand")
     assert (skipped.status, skipped.direction, skipped.current_step) == (
         SagaStatus.COMPENSATING,
         Direction.COMPENSATION,
-        "create_order",
+        "book_units",
     )
 
 
 @pytest.mark.parametrize("status", [SagaStatus.RUNNING, SagaStatus.COMPLETED, SagaStatus.COMPENSATED])
 def test_skipping_is_refused_unless_the_saga_failed(status):
-    saga = saga_row(status)
+    saga = toy_row(status)
     with pytest.raises(ActionNotAllowed, match="FAILED"):
         saga_skip_step(saga.pk, actor="olga", reason="no")
     assert not saga.steps.exists()
@@ -65,6 +65,7 @@ def test_editing_the_input_keeps_before_and_after_and_retries_the_step():
 
 
 def test_editing_the_input_cannot_change_the_order_id():
+    # The business key belongs to a definition that has one: the order saga's, named "order id".
     saga = saga_row(SagaStatus.FAILED)
     new_input = {**saga.context["input"], "order_id": "00000000-0000-0000-0000-000000000000"}
     with pytest.raises(ActionNotAllowed, match="order id"):
@@ -72,6 +73,6 @@ def test_editing_the_input_cannot_change_the_order_id():
 
 
 def test_editing_the_input_is_refused_for_a_saga_that_did_not_fail():
-    saga = saga_row(SagaStatus.COMPLETED)
+    saga = toy_row(SagaStatus.COMPLETED)
     with pytest.raises(ActionNotAllowed, match="FAILED"):
-        saga_edit_input(saga.pk, actor="root", reason="late", new_input={**saga.context["input"], "quantity": 2})
+        saga_edit_input(saga.pk, actor="root", reason="late", new_input={**saga.context["input"], "units": 2})
