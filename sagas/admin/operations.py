@@ -12,7 +12,7 @@ from typing import Any
 
 from sagas import services
 from sagas.engine import transitions
-from sagas.engine.definition import get_definition
+from sagas.engine.definition import business_key_name, get_definition
 from sagas.engine.styles import OperatorAction, PlannedCompensation
 from sagas.engine.transitions import Position
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus
@@ -101,7 +101,8 @@ def _explain_unpause(saga: SagaInstance) -> Plan:
 def _explain_edit_input(saga: SagaInstance) -> Plan:
     return Plan(
         effects=[
-            "Replaces the saga's input with the JSON you enter below (the order id cannot change).",
+            f"Replaces the saga's input with the JSON you enter below (the {business_key_name(saga.definition_name)} "
+            "cannot change).",
             f"Then retries the {_direction_word(saga)} \u201c{saga.current_step}\u201d with a fresh set of attempts.",
             "The audit record keeps the input before and after.",
         ]

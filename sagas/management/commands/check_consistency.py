@@ -1,6 +1,6 @@
 """Check every invariant of the saga system: the engine's own and those each saga definition registers.
 
-Prints each violation with its invariant, saga and order, then a summary per invariant.
+Prints each violation with its invariant, saga and business key, then a summary per invariant.
 Exits 1 when anything is wrong and 0 when all invariants hold, so it can gate a deploy or
 page someone. Reads only; safe to run at any time (results on a busy system are a snapshot
 per database, so a saga finishing mid-check may need a second run to settle).
