@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sagas.engine.connections import service_aliases
+from sagas.testing.cluster import descendant_pids
 
 
 class CompareError(Exception):
@@ -71,6 +73,7 @@ _TABLE = (
     ("baseline", "baseline_per_second", r"([\d.]+) orders/s"),
 )
 
+_STOP_GRACE = (10, 30)  # seconds a build's command gets to stop on its own, then after an interrupt
 _OUTPUT_TAIL = 25  # lines of a failed command's output quoted in the error
 
 
@@ -207,20 +210,26 @@ class Build:
 
     def manage(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
         """`manage.py args` in this build's tree, on its databases; CompareError when it fails."""
+        process = subprocess.Popen(
+            [sys.executable, str(self.tree / "manage.py"), *args],
+            cwd=self.tree,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
-            result = subprocess.run(
-                [sys.executable, str(self.tree / "manage.py"), *args],
-                cwd=self.tree,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
+            stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            _interrupt(process)
             raise CompareError(
                 _("%(side)s build (%(name)s): manage.py %(command)s did not finish in %(seconds)d s.")
                 % {"side": self.side, "name": self.name, "command": args[0], "seconds": timeout}
             ) from None
+        except BaseException:
+            _interrupt(process)
+            raise
+        result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
         if result.returncode != 0:
             raise CompareError(
                 _("%(side)s build (%(name)s): manage.py %(command)s failed:\n%(output)s")
@@ -239,6 +248,47 @@ class Build:
         if not values or any(not isinstance(value, int | float) for value in values):
             return None
         return round(statistics.median(values), 3)
+
+
+def _interrupt(process: subprocess.Popen) -> None:
+    """Stop a build's command the way Ctrl-C does, so it stops the cluster it started; kill what is left.
+
+    bench_sagas starts its cluster in a session of its own, which no signal to the command
+    reaches. A Ctrl-C at the terminal has reached the command already, so it first gets a moment
+    to stop on its own; then it is interrupted; whatever still runs after that is killed, its
+    cluster included, before the databases under it are dropped.
+    """
+    below = descendant_pids(process.pid)
+    for signal_number, seconds in ((None, _STOP_GRACE[0]), (signal.SIGINT, _STOP_GRACE[1])):
+        if signal_number is not None and process.poll() is None:
+            process.send_signal(signal_number)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=seconds)
+            break
+    else:
+        process.kill()
+        process.communicate()
+    for pid in below:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """While it runs, SIGTERM ends the comparison like Ctrl-C does: the worktree and databases still go."""
+
+    def stop(signal_number: int, frame: Any) -> None:
+        raise SystemExit(128 + signal_number)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave SIGTERM as it is
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def process_environment(databases: dict[str, str]) -> dict[str, str]:
@@ -376,6 +426,7 @@ def compare(
     repo, inside = project_repository(project)
     commit = resolve_commit(repo, ref)
     with (
+        _terminate_as_exit(),
         checkout(repo, commit) as old_checkout,
         fresh_databases(Side.OLD) as old_databases,
         fresh_databases(Side.NEW) as new_databases,
