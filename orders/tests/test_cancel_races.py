@@ -414,6 +414,8 @@ RUN_WORKERS_ENV = {
 @pytest.mark.parametrize("phase", ["before", "after"])
 def test_a_worker_killed_in_the_middle_of_the_refund_leaves_exactly_one_refund(shop, phase):
     """Killed before the refund's effect, or after it committed with its answer not yet back."""
+    # The refund is held for longer than the test needs to catch it, within the step's 10 s timeout.
+    held = plant(PaymentFault.PAYMENT_REFUND_ORDER, "delay", phase=phase, delay_seconds=8)
     with SupervisedWorkers(workers=2, env=RUN_WORKERS_ENV) as run:
         wait_until(lambda: len(run.worker_pids()) == 2, timeout=60, what="the cluster's first heartbeat")
         placement = place()
@@ -421,7 +423,6 @@ def test_a_worker_killed_in_the_middle_of_the_refund_leaves_exactly_one_refund(s
         assert placement.status == SagaStatus.COMPLETED
         paid = Payment.objects.using("payments").get(order_id=placement.business_key).amount
 
-        held = plant(PaymentFault.PAYMENT_REFUND_ORDER, "delay", phase=phase, delay_seconds=8)
         cancellation = cancel(placement).saga
         wait_until(lambda: fired(held), timeout=30, interval=0.02, what="the refund to be in flight")
         holder = next((pid for pid, saga in lease_holders().items() if saga == str(cancellation.pk)), None)
