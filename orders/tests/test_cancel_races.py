@@ -131,7 +131,8 @@ def assert_undone(placement: SagaInstance) -> None:
     assert placement.status == SagaStatus.COMPENSATED, saga_stories([str(placement.pk)])
     order = order_of(placement)
     assert order is None or order.status == Order.Status.CANCELLED
-    assert not Payment.objects.using("payments").filter(order_id=placement.business_key, status="CAPTURED").exists()
+    captured = Payment.objects.using("payments").filter(order_id=placement.business_key, status=Payment.Status.CAPTURED)
+    assert not captured.exists()
     held = Reservation.objects.using("inventory").filter(
         order_id=placement.business_key, status__in=[Reservation.Status.ACTIVE, Reservation.Status.COMMITTED]
     )
