@@ -22,6 +22,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
+from django.utils.translation import gettext_lazy
 
 from sagas import lookup, selectors
 from sagas.admin import business_keys, operate, overview, participants
@@ -253,11 +254,11 @@ class SagaInstanceAdmin(admin.ModelAdmin):
 
     # Headed by the definition's word for its key; get_list_display swaps in the heading for the
     # sagas the request shows. Building a link reads nothing: no query per row.
-    @admin.display(description="business key")
+    @admin.display(description=gettext_lazy("business key"))
     def business_key_column(self, saga: SagaInstance) -> str:
         return business_keys.business_key_link(saga)
 
-    @admin.display(description="party")
+    @admin.display(description=gettext_lazy("party"))
     def party_name(self, saga: SagaInstance) -> str:
         return customers.customer_name(saga.party) if saga.party else "-"
 
@@ -294,11 +295,11 @@ class SagaInstanceAdmin(admin.ModelAdmin):
             for name in super().get_readonly_fields(request, obj)
         ]
 
-    @admin.display(description="business key")
+    @admin.display(description=gettext_lazy("business key"))
     def business_key_field(self, saga: SagaInstance) -> str:
         return business_keys.business_key_link(saga)
 
-    @admin.display(description="other sagas of this key")
+    @admin.display(description=gettext_lazy("other sagas of this key"))
     def same_key_sagas(self, saga: SagaInstance) -> str:
         return business_keys.sagas_sharing_key_html(saga)
 
