@@ -30,8 +30,11 @@ class OrdersConfig(AppConfig):
             )
         )
         register_panel("Orders", saga_panel.order_rows)
-        # The order saga's business key is the order's id: the saga list and page link it there.
-        register_business_key_link(saga.ORDER_SAGA.name, saga_panel.order_url)
+        # Both order sagas' business key is the order's id: the saga list and page link it there.
+        from orders.cancellation_saga import NAME as CANCELLATION
+
+        for name in (saga.ORDER_SAGA.name, CANCELLATION):
+            register_business_key_link(name, saga_panel.order_url)
         # The points its operations pass, where an operator may plant a fault rule.
         from orders.fault_points import OrderFault
         from sagas.participant.faults import register_fault_points
