@@ -13,7 +13,8 @@ from django.db import connections, transaction
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.conf import Conf
-from django_q.models import OrmQ
+from django_q.models import OrmQ, Schedule
+from django_q.scheduler import scheduler
 from django_q.signing import SignedPackage
 from django_q.tasks import async_task
 
@@ -68,6 +69,17 @@ def test_django_q2s_own_enqueue_is_heard_with_its_row_committed(listener):
     async_task("math.sqrt", 9)
     assert len(heard(listener)) == 1
     assert [SignedPackage.loads(row.payload)["func"] for row in OrmQ.objects.all()] == ["math.sqrt"]
+
+
+def test_a_schedule_that_fires_is_heard_with_its_row(listener):
+    # The sentinel's scheduler enqueues through the broker, in the transaction that moves the schedule on.
+    Schedule.objects.create(
+        name="probe", func="math.sqrt", args="25", schedule_type=Schedule.MINUTES, minutes=1, next_run=timezone.now()
+    )
+    scheduler(broker=get_broker())
+    assert len(heard(listener)) == 1
+    tasks = [SignedPackage.loads(row.payload) for row in OrmQ.objects.all()]
+    assert [task["args"] for task in tasks if task["func"] == "math.sqrt"] == [(25,)]
 
 
 def test_a_claim_takes_each_due_row_once_for_the_lease_and_says_when_the_next_falls_due():
