@@ -111,12 +111,21 @@ def test_two_attempts_running_at_once_are_reported():
 
 def test_an_attempt_that_started_before_the_previous_one_finished_is_reported():
     saga = book(2)
-    first = saga.steps.get(step_name="book_units")
-    started = first.finished_at - timedelta(milliseconds=1)
-    log(saga, "book_units", Direction.FORWARD, StepStatus.FAILED, started, first.finished_at, attempt=2)
+    base = timezone.now() + timedelta(minutes=1)
+    first = log(saga, "confirm_booking", Direction.FORWARD, StepStatus.FAILED, base, base + timedelta(seconds=10))
+    started = base + timedelta(seconds=5)
+    log(
+        saga,
+        "confirm_booking",
+        Direction.FORWARD,
+        StepStatus.FAILED,
+        started,
+        started + timedelta(seconds=6),
+        attempt=2,
+    )
 
     (found,) = reported(OVERLAPPING)
-    assert found.startswith(f"{saga.pk} book_units (forward) attempt 2 on host:1:w started at ")
+    assert found.startswith(f"{saga.pk} confirm_booking (forward) attempt 2 on host:1:w started at ")
     assert f"before an earlier attempt of the saga finished at {first.finished_at:%H:%M:%S.%f} UTC" in found
 
 
