@@ -84,6 +84,7 @@ def writing(*, durable: bool = False) -> Iterator[None]:
 
     A checkpoint is `durable`: its own transaction, committed when the block ends.
     """
+    _drop_if_lost()
     if not _one_statement():
         with transaction.atomic(using="default", durable=durable):
             yield
@@ -95,6 +96,22 @@ def writing(*, durable: bool = False) -> Iterator[None]:
     if durable and connection.atomic_blocks and not connection.atomic_blocks[-1]._from_testcase:
         raise RuntimeError("A checkpoint must be its own transaction, not part of an outer atomic block.")
     yield
+
+
+def _drop_if_lost() -> None:
+    """Close `default`'s connection if a statement failed on it and it no longer works.
+
+    A lost connection (the server restarted, the backend was terminated) fails the statement
+    that meets it; the next write of the same task would fail on the dead connection too, so
+    it reconnects instead. Checked only after an error: a healthy connection costs nothing.
+    """
+    connection = connections["default"]
+    if connection.in_atomic_block or connection.connection is None or not connection.errors_occurred:
+        return
+    if connection.is_usable():
+        connection.errors_occurred = False
+    else:
+        connection.close()
 
 
 def read_saga(saga_id: str) -> SagaInstance | None:

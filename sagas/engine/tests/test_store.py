@@ -6,7 +6,7 @@ ones marked `postgres` count the statements and hear the NOTIFY of the one-state
 """
 
 import pytest
-from django.db import connections, transaction
+from django.db import OperationalError, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import OrmQ
@@ -187,3 +187,22 @@ def test_drain_finishes_what_the_store_queued():
     drain()
     saga.refresh_from_db()
     assert saga.status == SagaStatus.COMPENSATED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases=["default", "orders"])
+def test_a_claim_after_a_statement_failed_on_a_lost_connection_reconnects_and_lands():
+    if connections["default"].vendor != "postgresql":
+        pytest.skip("terminates a PostgreSQL backend")
+    saga = started()
+    default = connections["default"]
+    default.ensure_connection()
+    with connections["orders"].cursor() as cursor:  # another connection to the same server
+        cursor.execute("SELECT pg_terminate_backend(%s)", [default.connection.info.backend_pid])
+    with pytest.raises(OperationalError):
+        SagaInstance.objects.count()  # the statement that meets the loss fails, as it must
+
+    claim = runner.claim_next_step(str(saga.pk), "host:1:a")
+
+    assert claim is not None
+    assert SagaStepLog.objects.get(pk=claim.log_id).status == StepStatus.RUNNING
