@@ -127,6 +127,12 @@ USE_TZ = True
 # One date and time format on every admin page: see sagaproject/formats.
 FORMAT_MODULE_PATH = ["sagaproject.formats"]
 
+# The currency every amount is in and shown in (sagas.participant.money.format_money, the
+# `money` template filter). The demo's prices have cents, so the default is dollars.
+CURRENCY_CODE = env_str("CURRENCY_CODE", "USD")
+CURRENCY_SYMBOL = env_str("CURRENCY_SYMBOL", "$")
+CURRENCY_DECIMALS = env_int("CURRENCY_DECIMALS", 2, minimum=0)
+
 STATIC_URL = "static/"
 # Where collectstatic gathers the files whitenoise serves.
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
