@@ -1,13 +1,14 @@
 """Products, their stock, reservations against it and the ledger of every movement."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from sagas.participant.idempotency import IdempotencyRecordBase
 from sagas.participant.outbox import InboxEventBase, OutboxEventBase
 
 
 class Product(models.Model):
-    sku = models.CharField("SKU", max_length=64, unique=True)
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
     name = models.CharField(max_length=200)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     active = models.BooleanField(default=True)
@@ -28,13 +29,13 @@ class Product(models.Model):
 
 class Reservation(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "ACTIVE", "Active"
-        RELEASED = "RELEASED", "Released"
-        COMMITTED = "COMMITTED", "Committed"
+        ACTIVE = "ACTIVE", _("Active")
+        RELEASED = "RELEASED", _("Released")
+        COMMITTED = "COMMITTED", _("Committed")
         # Sold, then back on the shelf: the order was cancelled after it was confirmed.
-        RETURNED = "RETURNED", "Returned"
+        RETURNED = "RETURNED", _("Returned")
 
-    key = models.CharField(max_length=200, unique=True, help_text="Idempotency key of the reserve call.")
+    key = models.CharField(max_length=200, unique=True, help_text=_("Idempotency key of the reserve call."))
     order_id = models.UUIDField(db_index=True)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="reservations")
     quantity = models.PositiveIntegerField()
@@ -54,11 +55,11 @@ class StockMovement(models.Model):
     """Append-only ledger: every change of stock on hand, with the reservation it concerns."""
 
     class Kind(models.TextChoices):
-        RECEIVED = "RECEIVED", "Received"
-        RESERVED = "RESERVED", "Reserved"
-        RELEASED = "RELEASED", "Released"
-        COMMITTED = "COMMITTED", "Committed"
-        RETURNED = "RETURNED", "Returned"
+        RECEIVED = "RECEIVED", _("Received")
+        RESERVED = "RESERVED", _("Reserved")
+        RELEASED = "RELEASED", _("Released")
+        COMMITTED = "COMMITTED", _("Committed")
+        RETURNED = "RETURNED", _("Returned")
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -79,18 +80,18 @@ class StockMovement(models.Model):
 
 class IdempotencyRecord(IdempotencyRecordBase):
     class Meta(IdempotencyRecordBase.Meta):
-        verbose_name = "idempotency record"
+        verbose_name = _("idempotency record")
 
 
 class OutboxEvent(OutboxEventBase):
     """An event this service published, written in the transaction of its effect."""
 
     class Meta(OutboxEventBase.Meta):
-        verbose_name = "outbox event"
+        verbose_name = _("outbox event")
 
 
 class InboxEvent(InboxEventBase):
     """An event this service acted on, recorded in the transaction of its effect."""
 
     class Meta(InboxEventBase.Meta):
-        verbose_name = "inbox event"
+        verbose_name = _("inbox event")

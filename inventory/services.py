@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from inventory.errors import OutOfStock, ProductInactive, ProductNotFound, ReservationNotFound
 from inventory.models import IdempotencyRecord, InboxEvent, OutboxEvent, Product, Reservation, StockMovement
@@ -59,9 +60,9 @@ def stock_reserve(
     def effect() -> dict[str, Any]:
         product = Product.objects.using(ALIAS).filter(sku=sku).first()
         if product is None:
-            raise ProductNotFound(f"No product with SKU {sku}.", sku=sku)
+            raise ProductNotFound(_("No product with SKU %(sku)s.") % {"sku": sku}, sku=sku)
         if not product.active:
-            raise ProductInactive(f"{sku} is not for sale.", sku=sku)
+            raise ProductInactive(_("%(sku)s is not for sale.") % {"sku": sku}, sku=sku)
         taken = (
             Product.objects.using(ALIAS)
             .filter(pk=product.pk, stock_on_hand__gte=quantity)
@@ -69,7 +70,8 @@ def stock_reserve(
         )
         if not taken:
             raise OutOfStock(
-                f"Only {product.stock_on_hand} of {sku} in stock, {quantity} asked.",
+                _("Only %(stock)s of %(sku)s in stock, %(asked)s asked.")
+                % {"stock": product.stock_on_hand, "sku": sku, "asked": quantity},
                 sku=sku,
                 requested=quantity,
             )
@@ -134,7 +136,9 @@ def reservation_commit(*, key: str, reserve_key: str, publish: Reaction | None =
     def effect() -> dict[str, Any]:
         reservation = Reservation.objects.using(ALIAS).select_for_update().filter(key=reserve_key).first()
         if reservation is None or reservation.status == Reservation.Status.RELEASED:
-            raise ReservationNotFound(f"No active reservation under {reserve_key}.", reserve_key=reserve_key)
+            raise ReservationNotFound(
+                _("No active reservation under %(key)s.") % {"key": reserve_key}, reserve_key=reserve_key
+            )
         if reservation.status == Reservation.Status.ACTIVE:
             reservation.status = Reservation.Status.COMMITTED
             reservation.save(update_fields=["status", "updated_at"])
@@ -168,7 +172,9 @@ def stock_return(*, key: str, order_id: uuid.UUID | str) -> dict[str, Any]:
         )
         settled = [r for r in reservations if r.status in (Reservation.Status.COMMITTED, Reservation.Status.RETURNED)]
         if not settled:
-            raise ReservationNotFound(f"No stock was committed to order {order_id}.", order_id=str(order_id))
+            raise ReservationNotFound(
+                _("No stock was committed to order %(order)s.") % {"order": order_id}, order_id=str(order_id)
+            )
         returned = []
         for reservation in settled:
             if reservation.status == Reservation.Status.COMMITTED:

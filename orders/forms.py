@@ -7,8 +7,8 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from inventory.models import Product
 from orders.placement import MAX_ORDER_QUANTITY
@@ -29,28 +29,33 @@ def new_form_token() -> str:
 
 class OrderForm(forms.Form):
     sku = forms.CharField(
-        label="Product", max_length=64, widget=forms.Select, error_messages={"required": "Choose a product."}
+        label=_("Product"), max_length=64, widget=forms.Select, error_messages={"required": _("Choose a product.")}
     )
     # Text, not an integer field: `order_place` says what is wrong with any input it gets.
     quantity = forms.CharField(
-        label="Quantity",
+        label=_("Quantity"),
         max_length=20,
         widget=forms.NumberInput(attrs={"min": 1, "max": MAX_ORDER_QUANTITY, "step": 1, "inputmode": "numeric"}),
-        error_messages={"required": "Enter how many you want."},
+        error_messages={"required": _("Enter how many you want.")},
     )
     style = forms.ChoiceField(
-        label="How the order runs",
+        label=_("How the order runs"),
         choices=SagaStyle.choices,
         widget=forms.RadioSelect,
-        help_text="Orchestration: one coordinator drives each step. Choreography: the services react to each "
-        "other's events.",
+        help_text=_(
+            "Orchestration: one coordinator drives each step. Choreography: the services react to each other's events."
+        ),
     )
     token = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, products: Iterable[Product] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["sku"].widget.choices = [("", "Choose a product")] + [
-            (product.sku, f"{product.name} — {product.unit_price} ({product.stock_on_hand} available)")
+        self.fields["sku"].widget.choices = [("", _("Choose a product"))] + [
+            (
+                product.sku,
+                gettext("%(name)s — %(price)s (%(stock)s available)")
+                % {"name": product.name, "price": product.unit_price, "stock": product.stock_on_hand},
+            )
             for product in products
         ]
         self.fields["style"].initial = settings.SAGA_DEFAULT_STYLE
@@ -61,7 +66,7 @@ class OrderForm(forms.Form):
     def clean_token(self) -> str:
         token = self.cleaned_data.get("token", "")
         if not _TOKEN.fullmatch(token):
-            raise forms.ValidationError("This form has expired. Check your order and submit it again.")
+            raise forms.ValidationError(_("This form has expired. Check your order and submit it again."))
         return token
 
     def token_value(self) -> str:

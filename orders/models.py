@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from sagas.participant.idempotency import IdempotencyRecordBase
 from sagas.participant.outbox import InboxEventBase, OutboxEventBase
@@ -10,16 +11,16 @@ from sagas.participant.outbox import InboxEventBase, OutboxEventBase
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        PENDING = "PENDING", "Pending"
-        APPROVED = "APPROVED", "Approved"
+        PENDING = "PENDING", _("Pending")
+        APPROVED = "APPROVED", _("Approved")
         # A confirmed order the customer cancels: its money and stock are on their way back.
-        CANCELLING = "CANCELLING", "Cancelling"
-        CANCELLED = "CANCELLED", "Cancelled"
+        CANCELLING = "CANCELLING", _("Cancelling")
+        CANCELLED = "CANCELLED", _("Cancelled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    key = models.CharField(max_length=200, unique=True, help_text="Idempotency key of the create call.")
+    key = models.CharField(max_length=200, unique=True, help_text=_("Idempotency key of the create call."))
     # The user's id as text, never the username: see sagas.participant.customers.
-    customer = models.CharField(max_length=160, db_index=True, help_text="The customer's key: their user id.")
+    customer = models.CharField(max_length=160, db_index=True, help_text=_("The customer's key: their user id."))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     total = models.DecimalField(max_digits=14, decimal_places=2)
     saga_id = models.UUIDField(null=True, blank=True, db_index=True)
@@ -37,7 +38,7 @@ class Order(models.Model):
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    sku = models.CharField("SKU", max_length=64)
+    sku = models.CharField(_("SKU"), max_length=64)
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     line_total = models.DecimalField(max_digits=14, decimal_places=2)
@@ -52,18 +53,18 @@ class OrderLine(models.Model):
 
 class IdempotencyRecord(IdempotencyRecordBase):
     class Meta(IdempotencyRecordBase.Meta):
-        verbose_name = "idempotency record"
+        verbose_name = _("idempotency record")
 
 
 class OutboxEvent(OutboxEventBase):
     """An event this service published, written in the transaction of its effect."""
 
     class Meta(OutboxEventBase.Meta):
-        verbose_name = "outbox event"
+        verbose_name = _("outbox event")
 
 
 class InboxEvent(InboxEventBase):
     """An event this service acted on, recorded in the transaction of its effect."""
 
     class Meta(InboxEventBase.Meta):
-        verbose_name = "inbox event"
+        verbose_name = _("inbox event")

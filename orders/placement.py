@@ -57,14 +57,18 @@ def order_place(
     amount = _parse_quantity(quantity)
     style = style or settings.SAGA_DEFAULT_STYLE
     if style not in SagaStyle.values:
-        raise InvalidSagaRequest("style", f"Style must be one of: {', '.join(SagaStyle.values)}.")
+        raise InvalidSagaRequest(
+            "style", _("Style must be one of: %(styles)s.") % {"styles": ", ".join(SagaStyle.values)}
+        )
     if payment_selectors.account_get(customer) is None:
-        raise InvalidSagaRequest("customer", f"Unknown customer {customers.customer_name(customer)!r}.")
+        raise InvalidSagaRequest(
+            "customer", _("Unknown customer %(customer)r.") % {"customer": customers.customer_name(customer)}
+        )
     product = inventory_selectors.product_get(sku)
     if product is None:
-        raise InvalidSagaRequest("sku", f"Unknown product {sku!r}.")
+        raise InvalidSagaRequest("sku", _("Unknown product %(sku)r.") % {"sku": sku})
     if not product.active:
-        raise InvalidSagaRequest("sku", f"{sku} is not for sale.")
+        raise InvalidSagaRequest("sku", _("%(sku)s is not for sale.") % {"sku": sku})
     unit_price: Decimal = to_money(product.unit_price)
     order_id = uuid.uuid4()
     saga_input = {

@@ -84,7 +84,7 @@ def _balance(request: HttpRequest) -> Decimal | None:
 def _customer_saga(request: HttpRequest, order_id: uuid.UUID) -> SagaInstance:
     saga = progress.saga_for_order(order_id, _customer(request))
     if saga is None:
-        raise Http404("No such order.")
+        raise Http404(_("No such order."))
     return saga
 
 

@@ -1,6 +1,7 @@
 """Customer accounts, the payments taken from them, refunds, and the money ledger."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from sagas.participant.customers import customer_name
 from sagas.participant.idempotency import IdempotencyRecordBase
@@ -9,7 +10,7 @@ from sagas.participant.outbox import InboxEventBase, OutboxEventBase
 
 class CustomerAccount(models.Model):
     # The user's id as text, never the username: see sagas.participant.customers.
-    customer = models.CharField(max_length=160, unique=True, help_text="The customer's key: their user id.")
+    customer = models.CharField(max_length=160, unique=True, help_text=_("The customer's key: their user id."))
     balance = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -23,10 +24,10 @@ class CustomerAccount(models.Model):
 
 class Payment(models.Model):
     class Status(models.TextChoices):
-        CAPTURED = "CAPTURED", "Captured"
-        REFUNDED = "REFUNDED", "Refunded"
+        CAPTURED = "CAPTURED", _("Captured")
+        REFUNDED = "REFUNDED", _("Refunded")
 
-    key = models.CharField(max_length=200, unique=True, help_text="Idempotency key of the charge call.")
+    key = models.CharField(max_length=200, unique=True, help_text=_("Idempotency key of the charge call."))
     account = models.ForeignKey(CustomerAccount, on_delete=models.PROTECT, related_name="payments")
     order_id = models.UUIDField(db_index=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
@@ -59,9 +60,9 @@ class LedgerEntry(models.Model):
     """Append-only: every change of a balance, signed."""
 
     class Kind(models.TextChoices):
-        DEPOSIT = "DEPOSIT", "Deposit"
-        CHARGE = "CHARGE", "Charge"
-        REFUND = "REFUND", "Refund"
+        DEPOSIT = "DEPOSIT", _("Deposit")
+        CHARGE = "CHARGE", _("Charge")
+        REFUND = "REFUND", _("Refund")
 
     account = models.ForeignKey(CustomerAccount, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -72,7 +73,7 @@ class LedgerEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "ledger entries"
+        verbose_name_plural = _("ledger entries")
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} {self.account_id}"
@@ -80,18 +81,18 @@ class LedgerEntry(models.Model):
 
 class IdempotencyRecord(IdempotencyRecordBase):
     class Meta(IdempotencyRecordBase.Meta):
-        verbose_name = "idempotency record"
+        verbose_name = _("idempotency record")
 
 
 class OutboxEvent(OutboxEventBase):
     """An event this service published, written in the transaction of its effect."""
 
     class Meta(OutboxEventBase.Meta):
-        verbose_name = "outbox event"
+        verbose_name = _("outbox event")
 
 
 class InboxEvent(InboxEventBase):
     """An event this service acted on, recorded in the transaction of its effect."""
 
     class Meta(InboxEventBase.Meta):
-        verbose_name = "inbox event"
+        verbose_name = _("inbox event")

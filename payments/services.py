@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from payments.errors import AccountNotFound, InsufficientFunds, PaymentNotFound
 from payments.models import CustomerAccount, IdempotencyRecord, InboxEvent, LedgerEntry, OutboxEvent, Payment, Refund
@@ -46,7 +47,7 @@ def account_deposit(customer: str, amount: Decimal | str) -> CustomerAccount:
     with transaction.atomic(using=ALIAS):
         account = CustomerAccount.objects.using(ALIAS).filter(customer=customer).first()
         if account is None:
-            raise AccountNotFound(f"No account for {customer}.", customer=customer)
+            raise AccountNotFound(_("No account for %(customer)s.") % {"customer": customer}, customer=customer)
         _deposit(account, value)
     account.refresh_from_db(using=ALIAS)
     return account
@@ -73,7 +74,7 @@ def payment_charge(
     def effect() -> dict[str, Any]:
         account = CustomerAccount.objects.using(ALIAS).filter(customer=customer).first()
         if account is None:
-            raise AccountNotFound(f"No account for {customer}.", customer=customer)
+            raise AccountNotFound(_("No account for %(customer)s.") % {"customer": customer}, customer=customer)
         debited = (
             CustomerAccount.objects.using(ALIAS)
             .filter(pk=account.pk, balance__gte=value)
@@ -81,7 +82,8 @@ def payment_charge(
         )
         if not debited:
             raise InsufficientFunds(
-                f"Insufficient funds: {value} asked, {account.balance} available.",
+                _("Insufficient funds: %(asked)s asked, %(available)s available.")
+                % {"asked": value, "available": account.balance},
                 customer=customer,
                 amount=str(value),
             )
@@ -134,7 +136,9 @@ def payment_refund_order(*, key: str, order_id: uuid.UUID | str) -> dict[str, An
     def effect() -> dict[str, Any]:
         payments = list(Payment.objects.using(ALIAS).select_for_update().filter(order_id=order_id).order_by("pk"))
         if not payments:
-            raise PaymentNotFound(f"No payment was taken for order {order_id}.", order_id=str(order_id))
+            raise PaymentNotFound(
+                _("No payment was taken for order %(order)s.") % {"order": order_id}, order_id=str(order_id)
+            )
         refunded = to_money(0)
         refunds = []
         for payment in payments:

@@ -145,7 +145,7 @@ class OrderDetailApi(APIView):
     def get(self, request: Request, order_id: str) -> Response:
         order = placed_order_get(order_id, viewer=request.user)
         if order is None:
-            raise NotFound("No such order.")
+            raise NotFound(_("No such order."))
         return Response(OrderDetailOutput(order).data)
 
 
