@@ -68,3 +68,20 @@ class InboxEvent(InboxEventBase):
 
     class Meta(InboxEventBase.Meta):
         verbose_name = _("inbox event")
+
+
+class Preference(models.Model):
+    """A user's language and time zone; blank means the browser's language, the site's zone."""
+
+    # The user table lives on `default`, this one on the orders database: the id, not a key.
+    user_id = models.BigIntegerField(unique=True)
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("preference")
+        verbose_name_plural = _("preferences")
+
+    def __str__(self) -> str:
+        return f"user {self.user_id}: {self.language or '-'} {self.time_zone or '-'}"
