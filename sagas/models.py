@@ -8,12 +8,12 @@ from django.utils.translation import gettext_lazy as _
 
 
 class SagaStatus(models.TextChoices):
-    PENDING = "PENDING", "Pending"
-    RUNNING = "RUNNING", "Running"
-    COMPENSATING = "COMPENSATING", "Compensating"
-    COMPLETED = "COMPLETED", "Completed"
-    COMPENSATED = "COMPENSATED", "Compensated"
-    FAILED = "FAILED", "Failed"
+    PENDING = "PENDING", _("Pending")
+    RUNNING = "RUNNING", _("Running")
+    COMPENSATING = "COMPENSATING", _("Compensating")
+    COMPLETED = "COMPLETED", _("Completed")
+    COMPENSATED = "COMPENSATED", _("Compensated")
+    FAILED = "FAILED", _("Failed")
 
 
 TERMINAL_STATUSES = (SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED)
@@ -21,62 +21,82 @@ ACTIVE_STATUSES = (SagaStatus.PENDING, SagaStatus.RUNNING, SagaStatus.COMPENSATI
 
 
 class SagaStyle(models.TextChoices):
-    ORCHESTRATION = "orchestration", "Orchestration"
-    CHOREOGRAPHY = "choreography", "Choreography"
+    ORCHESTRATION = "orchestration", _("Orchestration")
+    CHOREOGRAPHY = "choreography", _("Choreography")
 
 
 class Direction(models.TextChoices):
-    FORWARD = "FORWARD", "Forward"
-    COMPENSATION = "COMPENSATION", "Compensation"
-    OPERATOR = "OPERATOR", "Operator action"
-    SYSTEM = "SYSTEM", "System"
-    EVENT = "EVENT", "Event"
+    FORWARD = "FORWARD", _("Forward")
+    COMPENSATION = "COMPENSATION", _("Compensation")
+    OPERATOR = "OPERATOR", _("Operator action")
+    SYSTEM = "SYSTEM", _("System")
+    EVENT = "EVENT", _("Event")
 
 
 class SagaInstance(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    definition_name = models.CharField(max_length=100)
-    definition_version = models.PositiveIntegerField()
-    style = models.CharField(max_length=16, choices=SagaStyle.choices, default=SagaStyle.ORCHESTRATION)
-    status = models.CharField(max_length=16, choices=SagaStatus.choices, default=SagaStatus.PENDING)
+    id = models.UUIDField(verbose_name=_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
+    definition_name = models.CharField(verbose_name=_("definition name"), max_length=100)
+    definition_version = models.PositiveIntegerField(verbose_name=_("definition version"))
+    style = models.CharField(
+        verbose_name=_("style"), max_length=16, choices=SagaStyle.choices, default=SagaStyle.ORCHESTRATION
+    )
+    status = models.CharField(
+        verbose_name=_("status"), max_length=16, choices=SagaStatus.choices, default=SagaStatus.PENDING
+    )
     # Which way the saga is moving, kept when it stops as FAILED so a retry knows.
-    direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.FORWARD)
-    step_index = models.IntegerField(default=0)
-    current_step = models.CharField(max_length=100, blank=True, default="")
-    attempt = models.PositiveIntegerField(default=0, help_text="Attempts of the current step so far.")
-    context = models.JSONField(default=dict, help_text="The saga's input and each step's result.")
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    direction = models.CharField(
+        verbose_name=_("direction"), max_length=16, choices=Direction.choices, default=Direction.FORWARD
+    )
+    step_index = models.IntegerField(verbose_name=_("step index"), default=0)
+    current_step = models.CharField(verbose_name=_("current step"), max_length=100, blank=True, default="")
+    attempt = models.PositiveIntegerField(
+        verbose_name=_("attempt"), default=0, help_text=_("Attempts of the current step so far.")
+    )
+    context = models.JSONField(
+        verbose_name=_("context"), default=dict, help_text=_("The saga's input and each step's result.")
+    )
+    idempotency_key = models.CharField(verbose_name=_("idempotency key"), max_length=200, null=True, blank=True)
     # The id of the business object the saga acts on (an order for the order saga): people find a
     # saga by it, whole or by its first characters (sagas.lookup), so it is indexed.
     business_key = models.UUIDField(
-        null=True, blank=True, help_text="The id of the business object the saga acts on, such as an order."
+        verbose_name=_("business key"),
+        null=True,
+        blank=True,
+        help_text=_("The id of the business object the saga acts on, such as an order."),
     )
     # Who the saga belongs to: a user's id as text, never the username (see sagas.participant.customers).
     party = models.CharField(
+        verbose_name=_("party"),
         max_length=160,
         blank=True,
         default="",
-        help_text="Who the saga belongs to: for an order, its customer's user id.",
+        help_text=_("Who the saga belongs to: for an order, its customer's user id."),
     )
     # The lease: who runs the saga now and until when. `version` fences out late commits.
-    lease_owner = models.CharField(max_length=200, blank=True, default="")
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    version = models.PositiveBigIntegerField(default=0)
-    next_run_at = models.DateTimeField(null=True, blank=True, help_text="Not before this time (retry backoff).")
-    deadline_at = models.DateTimeField(null=True, blank=True)
-    paused = models.BooleanField(default=False)
-    last_error = models.TextField(blank=True, default="")
-    resolved_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a person marked a FAILED saga dealt with."
+    lease_owner = models.CharField(verbose_name=_("lease owner"), max_length=200, blank=True, default="")
+    lease_expires_at = models.DateTimeField(verbose_name=_("lease expires at"), null=True, blank=True)
+    version = models.PositiveBigIntegerField(verbose_name=_("version"), default=0)
+    next_run_at = models.DateTimeField(
+        verbose_name=_("next run at"), null=True, blank=True, help_text=_("Not before this time (retry backoff).")
     )
-    resolved_by = models.CharField(max_length=150, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(verbose_name=_("deadline at"), null=True, blank=True)
+    paused = models.BooleanField(verbose_name=_("paused"), default=False)
+    last_error = models.TextField(verbose_name=_("last error"), blank=True, default="")
+    resolved_at = models.DateTimeField(
+        verbose_name=_("resolved at"),
+        null=True,
+        blank=True,
+        help_text=_("When a person marked a FAILED saga dealt with."),
+    )
+    resolved_by = models.CharField(verbose_name=_("resolved by"), max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
+    finished_at = models.DateTimeField(verbose_name=_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = "saga"
+        verbose_name = _("saga")
+        verbose_name_plural = _("sagas")
         indexes = [
             models.Index(fields=["status", "-created_at"], name="saga_status_recent"),
             models.Index(fields=["definition_name", "-created_at"], name="saga_type_recent"),
@@ -123,36 +143,38 @@ class SagaInstance(models.Model):
 
 
 class StepStatus(models.TextChoices):
-    RUNNING = "RUNNING", "Running"
-    SUCCEEDED = "SUCCEEDED", "Succeeded"
-    REFUSED = "REFUSED", "Refused (business)"
-    FAILED = "FAILED", "Failed (transient)"
-    TIMED_OUT = "TIMED_OUT", "Timed out"
-    ABANDONED = "ABANDONED", "Abandoned (lease lost)"
-    RECORDED = "RECORDED", "Recorded"
+    RUNNING = "RUNNING", _("Running")
+    SUCCEEDED = "SUCCEEDED", _("Succeeded")
+    REFUSED = "REFUSED", _("Refused (business)")
+    FAILED = "FAILED", _("Failed (transient)")
+    TIMED_OUT = "TIMED_OUT", _("Timed out")
+    ABANDONED = "ABANDONED", _("Abandoned (lease lost)")
+    RECORDED = "RECORDED", _("Recorded")
 
 
 class SagaStepLog(models.Model):
-    saga = models.ForeignKey(SagaInstance, on_delete=models.CASCADE, related_name="steps")
-    step_name = models.CharField(max_length=100)
-    step_index = models.IntegerField(default=0)
-    direction = models.CharField(max_length=16, choices=Direction.choices)
-    attempt = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=16, choices=StepStatus.choices)
-    idempotency_key = models.CharField(max_length=200, blank=True, default="")
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    error_type = models.CharField(max_length=200, blank=True, default="")
-    error_message = models.TextField(blank=True, default="")
-    traceback = models.TextField(blank=True, default="")
-    worker = models.CharField(max_length=200, blank=True, default="")
+    saga = models.ForeignKey(SagaInstance, on_delete=models.CASCADE, related_name="steps", verbose_name=_("saga"))
+    step_name = models.CharField(verbose_name=_("step name"), max_length=100)
+    step_index = models.IntegerField(verbose_name=_("step index"), default=0)
+    direction = models.CharField(verbose_name=_("direction"), max_length=16, choices=Direction.choices)
+    attempt = models.PositiveIntegerField(verbose_name=_("attempt"), default=0)
+    status = models.CharField(verbose_name=_("status"), max_length=16, choices=StepStatus.choices)
+    idempotency_key = models.CharField(verbose_name=_("idempotency key"), max_length=200, blank=True, default="")
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    finished_at = models.DateTimeField(verbose_name=_("finished at"), null=True, blank=True)
+    result = models.JSONField(verbose_name=_("result"), default=dict, blank=True)
+    error_type = models.CharField(verbose_name=_("error type"), max_length=200, blank=True, default="")
+    error_message = models.TextField(verbose_name=_("error message"), blank=True, default="")
+    traceback = models.TextField(verbose_name=_("traceback"), blank=True, default="")
+    worker = models.CharField(verbose_name=_("worker"), max_length=200, blank=True, default="")
     # Operator and system records: what was done, by whom and why.
-    action = models.CharField(max_length=50, blank=True, default="")
-    actor = models.CharField(max_length=150, blank=True, default="")
-    reason = models.TextField(blank=True, default="")
+    action = models.CharField(verbose_name=_("action"), max_length=50, blank=True, default="")
+    actor = models.CharField(verbose_name=_("actor"), max_length=150, blank=True, default="")
+    reason = models.TextField(verbose_name=_("reason"), blank=True, default="")
 
     class Meta:
+        verbose_name = _("step log")
+        verbose_name_plural = _("step logs")
         ordering = ["started_at", "id"]
         indexes = [models.Index(fields=["saga", "started_at"], name="steplog_saga_time")]
 
@@ -170,36 +192,46 @@ class FaultRule(models.Model):
     """A switch that makes a participant operation misbehave on purpose."""
 
     class Mode(models.TextChoices):
-        REFUSE = "refuse", "Fail for good (business refusal)"
-        TRANSIENT = "transient", "Transient error"
-        DELAY = "delay", "Delay"
-        HANG = "hang", "Hang"
+        REFUSE = "refuse", _("Fail for good (business refusal)")
+        TRANSIENT = "transient", _("Transient error")
+        DELAY = "delay", _("Delay")
+        HANG = "hang", _("Hang")
 
     class Phase(models.TextChoices):
-        BEFORE = "before", "Before the effect"
-        AFTER = "after", "After the effect (outcome lost)"
+        BEFORE = "before", _("Before the effect")
+        AFTER = "after", _("After the effect (outcome lost)")
 
     # A fault point a participant registered (sagas.participant.faults.register_fault_points);
     # the engine names no business operation, so the admin offers the registered ones.
-    operation = models.CharField(max_length=64, help_text="The participant operation, such as payments.payment_charge.")
-    phase = models.CharField(max_length=8, choices=Phase.choices, default=Phase.BEFORE)
-    mode = models.CharField(max_length=16, choices=Mode.choices)
-    probability = models.FloatField(default=1.0, help_text="Chance per call, 0 to 1.")
+    operation = models.CharField(
+        verbose_name=_("operation"),
+        max_length=64,
+        help_text=_("The participant operation, such as payments.payment_charge."),
+    )
+    phase = models.CharField(verbose_name=_("phase"), max_length=8, choices=Phase.choices, default=Phase.BEFORE)
+    mode = models.CharField(verbose_name=_("mode"), max_length=16, choices=Mode.choices)
+    probability = models.FloatField(verbose_name=_("probability"), default=1.0, help_text=_("Chance per call, 0 to 1."))
     delay_seconds = models.FloatField(
+        verbose_name=_("delay seconds"),
         default=0.0,
         validators=[MinValueValidator(0.0, message=_("The delay cannot be negative."))],
-        help_text="For delay; a hang lasts at least an hour.",
+        help_text=_("For delay; a hang lasts at least an hour."),
     )
     remaining = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Fire this many times, then stop; empty for no limit."
+        verbose_name=_("remaining"),
+        null=True,
+        blank=True,
+        help_text=_("Fire this many times, then stop; empty for no limit."),
     )
-    message = models.CharField(max_length=200, blank=True, default="")
-    enabled = models.BooleanField(default=True)
-    created_by = models.CharField(max_length=150, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    message = models.CharField(verbose_name=_("message"), max_length=200, blank=True, default="")
+    enabled = models.BooleanField(verbose_name=_("enabled"), default=True)
+    created_by = models.CharField(verbose_name=_("created by"), max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("fault rule")
+        verbose_name_plural = _("fault rules")
         ordering = ["operation", "phase"]
         constraints = [
             models.CheckConstraint(
@@ -220,18 +252,22 @@ class FaultRule(models.Model):
 class IdempotentRequest(models.Model):
     """The first answer to an API request made with an Idempotency-Key, replayed on a repeat."""
 
-    key = models.CharField(max_length=200)
-    user_id = models.BigIntegerField()
-    method = models.CharField(max_length=10)
-    path = models.CharField(max_length=300)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
-    response_headers = models.JSONField(default=dict, blank=True)
+    key = models.CharField(verbose_name=_("key"), max_length=200)
+    user_id = models.BigIntegerField(verbose_name=_("user id"))
+    method = models.CharField(verbose_name=_("method"), max_length=10)
+    path = models.CharField(verbose_name=_("path"), max_length=300)
+    fingerprint = models.CharField(
+        verbose_name=_("fingerprint"), max_length=64, help_text=_("SHA-256 of the request body.")
+    )
+    response_status = models.PositiveSmallIntegerField(verbose_name=_("response status"), null=True, blank=True)
+    response_body = models.JSONField(verbose_name=_("response body"), null=True, blank=True)
+    response_headers = models.JSONField(verbose_name=_("response headers"), default=dict, blank=True)
     # Indexed for the purge that runs every minute (sagas.engine.retention).
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("idempotent API request")
+        verbose_name_plural = _("idempotent API requests")
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["user_id", "key"], name="one_request_per_user_key")]
 
