@@ -54,8 +54,10 @@ class Command(BaseCommand):
         except CancellationRefused as refusal:
             raise CommandError(f"{refusal.code}: {refusal.message}") from None
         if started.path == CancelPath.STOP_PLACEMENT:
-            self.stdout.write(f"order {order}: its placement saga {started.saga.pk} stops and undoes what it did")
+            said = _("order %(order)s: its placement saga %(saga)s stops and undoes what it did")
+        elif started.created:
+            said = _("order %(order)s: cancellation saga %(saga)s started")
         else:
-            verb = "started" if started.created else "was already under way"
-            self.stdout.write(f"order {order}: cancellation saga {started.saga.pk} {verb}")
-        self.stdout.write(f"follow it with: manage.py saga_status {started.saga.pk}")
+            said = _("order %(order)s: cancellation saga %(saga)s was already under way")
+        self.stdout.write(said % {"order": order, "saga": started.saga.pk})
+        self.stdout.write(_("follow it with: manage.py saga_status %(saga)s") % {"saga": started.saga.pk})

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from orders.placement import order_place
 from sagas.errors import InvalidSagaRequest
@@ -41,7 +42,7 @@ class Command(BaseCommand):
             )
         except InvalidSagaRequest as exc:
             raise CommandError(f"{exc.field}: {exc.message}") from None
-        verb = "started" if created else "already exists (same idempotency key)"
-        self.stdout.write(f"saga {saga.id} {verb}")
-        self.stdout.write(f"order {saga.business_key}")
-        self.stdout.write(f"follow it with: manage.py saga_status {saga.id}")
+        said = _("saga %(saga)s started") if created else _("saga %(saga)s already exists (same idempotency key)")
+        self.stdout.write(said % {"saga": saga.id})
+        self.stdout.write(_("order %(order)s") % {"order": saga.business_key})
+        self.stdout.write(_("follow it with: manage.py saga_status %(saga)s") % {"saga": saga.id})

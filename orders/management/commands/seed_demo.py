@@ -53,14 +53,20 @@ class Command(BaseCommand):
             )
         for sku, name, price, stock in PRODUCTS:
             product = inventory.product_register(sku, name, price, stock)
-            self.stdout.write(f"product {product.sku}: {product.unit_price}, {product.stock_on_hand} on hand")
+            self.stdout.write(
+                gettext("product %(sku)s: %(price)s, %(stock)s on hand")
+                % {"sku": product.sku, "price": product.unit_price, "stock": product.stock_on_hand}
+            )
         users = get_user_model()
         for customer, deposit in CUSTOMERS:
             # An account belongs to a user's id, so the user comes first; until given a login
             # (below), it has no password anyone can type.
             user = users.objects.filter(username=customer).first() or users.objects.create_user(customer, password=None)
             account = payments.account_open(customer_key(user), deposit)
-            self.stdout.write(f"customer {customer}: balance {account.balance}")
+            self.stdout.write(
+                gettext("customer %(customer)s: balance %(balance)s")
+                % {"customer": customer, "balance": account.balance}
+            )
         if options["no_users"]:
             return
         for customer, _ in CUSTOMERS:
@@ -68,11 +74,17 @@ class Command(BaseCommand):
             if not user.has_usable_password():
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
-        self.stdout.write(f"customers log in with their name and the password {DEMO_PASSWORD!r}")
+        self.stdout.write(
+            gettext("customers log in with their name and the password %(password)r") % {"password": DEMO_PASSWORD}
+        )
         if settings.DEBUG:
             password = os.environ.get("DEMO_ADMIN_PASSWORD", "admin-pass-123")
             if not users.objects.filter(username="admin").exists():
                 users.objects.create_superuser("admin", "admin@example.com", password)
-                self.stdout.write(self.style.WARNING(f"development admin login: admin / {password}"))
+                self.stdout.write(
+                    self.style.WARNING(
+                        gettext("development admin login: admin / %(password)s") % {"password": password}
+                    )
+                )
             else:
-                self.stdout.write("development admin login: admin (already exists)")
+                self.stdout.write(gettext("development admin login: admin (already exists)"))
