@@ -17,6 +17,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from sagas.participant.refusals import InjectedRefusal, InjectedTransientError
 
@@ -101,6 +102,8 @@ def inject(operation: str, phase: str = "before") -> None:
             while time.monotonic() < deadline:
                 time.sleep(0.05)
         elif rule.mode == "refuse":
-            raise InjectedRefusal(rule.message or f"{operation} refused by a fault rule")
+            raise InjectedRefusal(rule.message or _("%(operation)s refused by a fault rule") % {"operation": operation})
         elif rule.mode == "transient":
-            raise InjectedTransientError(rule.message or f"{operation} failed by a fault rule")
+            raise InjectedTransientError(
+                rule.message or _("%(operation)s failed by a fault rule") % {"operation": operation}
+            )
