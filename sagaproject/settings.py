@@ -7,6 +7,7 @@ set SECRET_KEY, never a known development key. `make run` and the test suite tur
 Production sets SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL; see README.md.
 """
 
+import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,9 +61,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the language cookie, then Accept-Language (a saved preference wins, below).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A logged-in user's saved language and time zone (orders/preferences.py).
+    "orders.middleware.PreferenceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout page.
@@ -120,8 +125,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog"
 LOGOUT_REDIRECT_URL = "catalog"
 
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ja", "日本語")]
+# The project templates' and modules' catalogue; each app has its own in <app>/locale.
+LOCALE_PATHS = [BASE_DIR / "sagaproject" / "locale"]
+# Times are stored in UTC and shown in this zone unless a user saved one of their own.
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+if TIME_ZONE not in zoneinfo.available_timezones():
+    raise ImproperlyConfigured(f"TIME_ZONE={TIME_ZONE!r} is not a time zone name such as 'UTC' or 'Asia/Tokyo'.")
 USE_I18N = True
 USE_TZ = True
 # One date and time format on every admin page: see sagaproject/formats.

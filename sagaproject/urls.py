@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from orders import preference_views
+
 # The console wears the product's name, not Django's.
 admin.site.site_header = _("Sagas for Django")
 admin.site.site_title = _("Sagas for Django")
 admin.site.index_title = _("Saga operations console")
 
 urlpatterns = [
+    path("i18n/setlang/", preference_views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/", include("sagaproject.api_urls")),
     path("", include("sagas.ops.urls")),

@@ -1,9 +1,12 @@
-"""English formats: ISO-like dates and 24-hour times, as the step log and the commands print them."""
+"""English formats: ISO-like dates and 24-hour times, as the step log and the commands print them.
+
+A time always names its zone ("T": JST, UTC, ...), as the viewer's zone may not be the site's.
+"""
 
 DATE_FORMAT = "Y-m-d"
-TIME_FORMAT = "H:i:s"
-DATETIME_FORMAT = "Y-m-d H:i:s"
+TIME_FORMAT = "H:i:s T"
+DATETIME_FORMAT = "Y-m-d H:i:s T"
 SHORT_DATE_FORMAT = "Y-m-d"
-SHORT_DATETIME_FORMAT = "Y-m-d H:i"
+SHORT_DATETIME_FORMAT = "Y-m-d H:i T"
 YEAR_MONTH_FORMAT = "F Y"
 MONTH_DAY_FORMAT = "F j"

@@ -1,0 +1,84 @@
+"""A user's saved language and time zone: read once per session, saved from the Preferences page
+and the language switcher.
+
+The middleware reads them on every request, so they are kept in the session (keyed by the user's
+id) and read from the orders database only when the session has none for this user yet.
+"""
+
+import zoneinfo
+from dataclasses import asdict, dataclass
+from functools import cache
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+
+from orders.models import Preference
+
+SESSION_KEY = "_preference"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a user chose; an empty value means the default (the browser's language, the site's zone)."""
+
+    language: str = ""
+    time_zone: str = ""
+
+
+@cache
+def time_zones() -> tuple[str, ...]:
+    """Every IANA zone name this machine knows, sorted."""
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def is_language(code: str) -> bool:
+    return code in dict(settings.LANGUAGES)
+
+
+def is_time_zone(name: str) -> bool:
+    return name in time_zones()
+
+
+def _checked(choice: Choice) -> Choice:
+    # A value that is no longer offered (a language removed from LANGUAGES) falls back to the default.
+    return Choice(
+        language=choice.language if is_language(choice.language) else "",
+        time_zone=choice.time_zone if is_time_zone(choice.time_zone) else "",
+    )
+
+
+def choice_for(user_id: int, session: SessionBase | None = None) -> Choice:
+    """The user's choice, from the session when it holds this user's, else from the database."""
+    if session is not None:
+        cached = session.get(SESSION_KEY)
+        if isinstance(cached, dict) and cached.get("user_id") == user_id:
+            return _checked(Choice(language=cached.get("language", ""), time_zone=cached.get("time_zone", "")))
+    row = Preference.objects.filter(user_id=user_id).values("language", "time_zone").first()
+    choice = _checked(Choice(**row)) if row else Choice()
+    if session is not None:
+        _remember(session, user_id, choice)
+    return choice
+
+
+def choice_save(user_id: int, choice: Choice, session: SessionBase | None = None) -> Choice:
+    """Save the user's choice (refusing values not offered) and keep it in their session."""
+    if choice.language and not is_language(choice.language):
+        raise ValueError(f"{choice.language!r} is not one of LANGUAGES.")
+    if choice.time_zone and not is_time_zone(choice.time_zone):
+        raise ValueError(f"{choice.time_zone!r} is not a time zone.")
+    Preference.objects.update_or_create(
+        user_id=user_id, defaults={"language": choice.language, "time_zone": choice.time_zone}
+    )
+    if session is not None:
+        _remember(session, user_id, choice)
+    return choice
+
+
+def language_save(user_id: int, language: str, session: SessionBase | None = None) -> Choice:
+    """Change only the language, keeping the saved time zone."""
+    current = choice_for(user_id, session)
+    return choice_save(user_id, Choice(language=language, time_zone=current.time_zone), session)
+
+
+def _remember(session: SessionBase, user_id: int, choice: Choice) -> None:
+    session[SESSION_KEY] = {"user_id": user_id, **asdict(choice)}
