@@ -5,6 +5,7 @@ import uuid
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SagaStatus(models.TextChoices):
@@ -18,6 +19,23 @@ class SagaStatus(models.TextChoices):
 
 TERMINAL_STATUSES = (SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED)
 ACTIVE_STATUSES = (SagaStatus.PENDING, SagaStatus.RUNNING, SagaStatus.COMPENSATING)
+
+# The console names a status by its code (FAILED), as the logs, the API and the commands do; in
+# another language the code's translation stands in for it. The stored value never changes.
+_STATUS_CODE_NAMES = {
+    SagaStatus.PENDING: pgettext_lazy("saga status code", "PENDING"),
+    SagaStatus.RUNNING: pgettext_lazy("saga status code", "RUNNING"),
+    SagaStatus.COMPENSATING: pgettext_lazy("saga status code", "COMPENSATING"),
+    SagaStatus.COMPLETED: pgettext_lazy("saga status code", "COMPLETED"),
+    SagaStatus.COMPENSATED: pgettext_lazy("saga status code", "COMPENSATED"),
+    SagaStatus.FAILED: pgettext_lazy("saga status code", "FAILED"),
+}
+
+
+def status_code_name(status: str) -> str:
+    """A saga status as a person reads it in the active language: FAILED in English."""
+    name = _STATUS_CODE_NAMES.get(status)
+    return str(name) if name is not None else str(status)
 
 
 class SagaStyle(models.TextChoices):

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from sagas.admin.tools import ReadOnlyAdmin
 from sagas.participant import customers
@@ -39,7 +40,7 @@ class CustomerAdmin(ReadOnlyAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return CustomerNamesChangeList
 
-    @admin.display(description="customer")
+    @admin.display(description=gettext_lazy("customer"))
     def customer_name(self, row: Any) -> str:
         return getattr(row, _NAME, None) or customers.customer_name(self.customer_key_of(row))
 

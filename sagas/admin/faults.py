@@ -15,6 +15,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from sagas.models import FaultRule
 from sagas.participant import faults
@@ -88,15 +89,15 @@ class FaultRuleAdmin(admin.ModelAdmin):
         super().delete_model(request, obj)
         faults.clear_cache()
 
-    @admin.action(description="Switch off the selected fault rules", permissions=["change"])
+    @admin.action(description=gettext_lazy("Switch off the selected fault rules"), permissions=["change"])
     def disable_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         rules = list(queryset.filter(enabled=True))
         for rule in rules:
             rule.enabled = False
             rule.save(update_fields=["enabled", "updated_at"])
-            self.log_change(request, rule, "Switched off")
+            self.log_change(request, rule, _("Switched off"))
         faults.clear_cache()
-        messages.success(request, f"Switched off {len(rules)} fault rule(s).")
+        messages.success(request, _("Switched off %(count)d fault rule(s).") % {"count": len(rules)})
 
 
 def point_choices(current: str = "") -> list[tuple[str, str]]:

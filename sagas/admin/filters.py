@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from sagas import selectors
 from sagas.engine.definition import registered_names
@@ -11,7 +13,7 @@ from sagas.engine.definition import registered_names
 class SagaTypeFilter(admin.SimpleListFilter):
     """By saga definition; the choices come from the registry, not a DISTINCT over the table."""
 
-    title = "saga type"
+    title = gettext_lazy("saga type")
     parameter_name = "type"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
@@ -26,11 +28,11 @@ class SagaTypeFilter(admin.SimpleListFilter):
 class StuckFilter(admin.SimpleListFilter):
     """In progress but not moving: the lease ran out or the deadline passed."""
 
-    title = "stuck"
+    title = gettext_lazy("stuck")
     parameter_name = "stuck"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("yes", "Stuck (lease expired or past deadline)")]
+        return [("yes", _("Stuck (lease expired or past deadline)"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "yes":
@@ -41,11 +43,11 @@ class StuckFilter(admin.SimpleListFilter):
 class NeedsAttentionFilter(admin.SimpleListFilter):
     """FAILED and not yet marked resolved by a person."""
 
-    title = "needs attention"
+    title = gettext_lazy("needs attention")
     parameter_name = "attention"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("yes", "Failed, not resolved")]
+        return [("yes", _("Failed, not resolved"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "yes":

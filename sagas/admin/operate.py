@@ -16,6 +16,8 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from sagas.admin.operations import OPERATIONS, Operation
 from sagas.admin.tools import saga_title, saga_where
@@ -30,13 +32,13 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
         max_length=1000,
-        help_text="Required. Kept in the saga's audit record with your name and the time.",
+        help_text=gettext_lazy("Required. Kept in the saga's audit record with your name and the time."),
     )
 
 
 class EditInputForm(ReasonForm):
     new_input = forms.CharField(
-        label="New input (JSON)",
+        label=gettext_lazy("New input (JSON)"),
         widget=forms.Textarea(attrs={"rows": 14, "cols": 80, "style": "font-family: monospace"}),
     )
 
@@ -44,9 +46,9 @@ class EditInputForm(ReasonForm):
         try:
             value = json.loads(self.cleaned_data["new_input"])
         except json.JSONDecodeError as error:
-            raise forms.ValidationError(f"Not valid JSON: {error}") from None
+            raise forms.ValidationError(_("Not valid JSON: %(error)s") % {"error": error}) from None
         if not isinstance(value, dict):
-            raise forms.ValidationError("The input must be a JSON object.")
+            raise forms.ValidationError(_("The input must be a JSON object."))
         return value
 
 
@@ -66,7 +68,11 @@ def _run(model_admin: Any, request: HttpRequest, operation: Operation, saga: Sag
     try:
         operation.service(saga.pk, **kwargs)
     except (ActionNotAllowed, SagaNotFound) as refusal:
-        messages.error(request, f"{operation.label} refused for saga {saga.pk}: {refusal}")
+        messages.error(
+            request,
+            _("%(action)s refused for saga %(saga)s: %(refusal)s")
+            % {"action": operation.label, "saga": saga.pk, "refusal": refusal},
+        )
         return False
     model_admin.log_change(request, saga, f"{operation.label}: {kwargs['reason']}")
     return True
@@ -102,20 +108,22 @@ def operate_view(model_admin: Any, request: HttpRequest, object_id: str, operati
     """The confirmation page (GET) and the execution (POST) of one action on one saga."""
     operation = OPERATIONS.get(operation_name)
     if operation is None:
-        raise Http404(f"No operator action named {operation_name!r}.")
+        raise Http404(_("No operator action named %(name)r.") % {"name": operation_name})
     saga = model_admin.get_object(request, object_id)
     if saga is None:
         return model_admin._get_obj_does_not_exist_redirect(request, model_admin.model._meta, object_id)
     # An action's permission never stands in for seeing the saga it acts on.
     if not model_admin.has_view_or_change_permission(request, saga) or not operation.allowed_for(request.user):
-        raise PermissionDenied(f"You may not {operation.label.lower()}.")
+        raise PermissionDenied(_("You may not %(action)s.") % {"action": str(operation.label).lower()})
     change_url = reverse("admin:sagas_sagainstance_change", args=[saga.pk])
     form_class = _form_class(operation)
     if request.method == "POST":
         form = form_class(request.POST)
         if form.is_valid():
             if _run(model_admin, request, operation, saga, form):
-                messages.success(request, f"{operation.label}: done for saga {saga.pk}.")
+                messages.success(
+                    request, _("%(action)s: done for saga %(saga)s.") % {"action": operation.label, "saga": saga.pk}
+                )
             return HttpResponseRedirect(change_url)
     else:
         initial = {}
@@ -129,14 +137,16 @@ def bulk_operate(model_admin: Any, request: HttpRequest, queryset: QuerySet, ope
     """A list action: confirm for the selected sagas, then run on each, reporting refusals."""
     operation = OPERATIONS[operation_name]
     if not operation.allowed_for(request.user):
-        raise PermissionDenied(f"You may not {operation.label.lower()}.")
+        raise PermissionDenied(_("You may not %(action)s.") % {"action": str(operation.label).lower()})
     sagas = list(queryset.order_by("-created_at")[: MAX_BULK + 1])
     if len(sagas) > MAX_BULK:
-        messages.error(request, f"Select at most {MAX_BULK} sagas for one action.")
+        messages.error(request, _("Select at most %(count)d sagas for one action.") % {"count": MAX_BULK})
         return None
     if not operation.bulk:
         if len(sagas) != 1:
-            messages.error(request, f"{operation.label} works on one saga at a time; select exactly one.")
+            messages.error(
+                request, _("%(action)s works on one saga at a time; select exactly one.") % {"action": operation.label}
+            )
             return None
         return HttpResponseRedirect(reverse("admin:sagas_sagainstance_operate", args=[sagas[0].pk, operation.name]))
     form = ReasonForm(request.POST if request.POST.get("confirmed") == "yes" else None)
@@ -144,5 +154,9 @@ def bulk_operate(model_admin: Any, request: HttpRequest, queryset: QuerySet, ope
         return _confirmation(model_admin, request, operation, sagas, form, bulk=True)
     done = sum(1 for saga in sagas if _run(model_admin, request, operation, saga, form))
     if done:
-        messages.success(request, f"{operation.label}: done for {done} of {len(sagas)} saga(s).")
+        messages.success(
+            request,
+            _("%(action)s: done for %(done)d of %(count)d saga(s).")
+            % {"action": operation.label, "done": done, "count": len(sagas)},
+        )
     return None

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from sagas import services
 from sagas.engine import transitions
 from sagas.engine.definition import business_key_name, get_definition
@@ -56,27 +59,28 @@ class Operation:
 
 
 def _direction_word(saga: SagaInstance) -> str:
-    return "compensation" if saga.direction == Direction.COMPENSATION else "step"
+    return _("compensation") if saga.direction == Direction.COMPENSATION else _("step")
 
 
 def _explain_retry(saga: SagaInstance) -> Plan:
     status = SagaStatus.COMPENSATING if saga.direction == Direction.COMPENSATION else SagaStatus.RUNNING
     effects = [
-        f"Runs the {_direction_word(saga)} \u201c{saga.current_step}\u201d again with a fresh set of attempts.",
-        f"The saga becomes {status}, gets a new deadline, and the workers pick it up.",
+        _("Runs the %(kind)s \u201c%(step)s\u201d again with a fresh set of attempts.")
+        % {"kind": _direction_word(saga), "step": saga.current_step},
+        _("The saga becomes %(status)s, gets a new deadline, and the workers pick it up.") % {"status": status},
     ]
     if saga.resolved_at:
-        effects.append("The \u201cresolved\u201d mark is cleared.")
+        effects.append(_("The \u201cresolved\u201d mark is cleared."))
     return Plan(effects=effects)
 
 
 def _explain_compensate(saga: SagaInstance) -> Plan:
     plan = services.compensation_plan(saga)
     if plan.empty:
-        return Plan(effects=["Nothing has been done that needs undoing: the saga becomes COMPENSATED at once."])
+        return Plan(effects=[_("Nothing has been done that needs undoing: the saga becomes COMPENSATED at once.")])
     if plan.stages:
         return Plan(effects=[plan.heading, *plan.stages])
-    return Plan(effects=["Stops the saga where it is.", plan.heading], compensations=plan.compensations)
+    return Plan(effects=[_("Stops the saga where it is."), plan.heading], compensations=plan.compensations)
 
 
 def _explain_resume(saga: SagaInstance) -> Plan:
@@ -86,25 +90,31 @@ def _explain_resume(saga: SagaInstance) -> Plan:
 def _explain_pause(saga: SagaInstance) -> Plan:
     return Plan(
         effects=[
-            "Workers and the recovery sweep leave the saga alone until someone unpauses it.",
-            "An attempt running right now is dropped at its checkpoint and runs again after the unpause.",
+            _("Workers and the recovery sweep leave the saga alone until someone unpauses it."),
+            _("An attempt running right now is dropped at its checkpoint and runs again after the unpause."),
         ]
     )
 
 
 def _explain_unpause(saga: SagaInstance) -> Plan:
     if saga.status in ACTIVE_STATUSES:
-        return Plan(effects=[f"The workers continue with the {_direction_word(saga)} \u201c{saga.current_step}\u201d."])
-    return Plan(effects=[f"Clears the pause flag; the saga is {saga.status} and stays so."])
+        return Plan(
+            effects=[
+                _("The workers continue with the %(kind)s \u201c%(step)s\u201d.")
+                % {"kind": _direction_word(saga), "step": saga.current_step}
+            ]
+        )
+    return Plan(effects=[_("Clears the pause flag; the saga is %(status)s and stays so.") % {"status": saga.status}])
 
 
 def _explain_edit_input(saga: SagaInstance) -> Plan:
     return Plan(
         effects=[
-            f"Replaces the saga's input with the JSON you enter below (the {business_key_name(saga.definition_name)} "
-            "cannot change).",
-            f"Then retries the {_direction_word(saga)} \u201c{saga.current_step}\u201d with a fresh set of attempts.",
-            "The audit record keeps the input before and after.",
+            _("Replaces the saga's input with the JSON you enter below (the %(key)s cannot change).")
+            % {"key": business_key_name(saga.definition_name)},
+            _("Then retries the %(kind)s \u201c%(step)s\u201d with a fresh set of attempts.")
+            % {"kind": _direction_word(saga), "step": saga.current_step},
+            _("The audit record keeps the input before and after."),
         ]
     )
 
@@ -113,15 +123,21 @@ def _explain_skip_step(saga: SagaInstance) -> Plan:
     definition = get_definition(saga.definition_name, saga.definition_version)
     new = transitions.after_success(definition, Position(saga.status, saga.direction, saga.step_index))
     if new.terminal:
-        then = f"the saga ends as {new.status}."
+        then = _("Then the saga ends as %(status)s.") % {"status": new.status}
     else:
-        following = "compensation" if new.direction == Direction.COMPENSATION else "step"
-        then = f"the saga goes on with the {following} \u201c{definition.step(new.step_index).name}\u201d."
+        following = _("compensation") if new.direction == Direction.COMPENSATION else _("step")
+        then = _("Then the saga goes on with the %(kind)s \u201c%(step)s\u201d.") % {
+            "kind": following,
+            "step": definition.step(new.step_index).name,
+        }
     return Plan(
         effects=[
-            f"Counts the {_direction_word(saga)} \u201c{saga.current_step}\u201d as done without calling its "
-            "service: do this only when its effect was carried out by hand.",
-            f"Then {then}",
+            _(
+                "Counts the %(kind)s \u201c%(step)s\u201d as done without calling its service: do this only when "
+                "its effect was carried out by hand."
+            )
+            % {"kind": _direction_word(saga), "step": saga.current_step},
+            then,
         ]
     )
 
@@ -129,8 +145,8 @@ def _explain_skip_step(saga: SagaInstance) -> Plan:
 def _explain_resolve(saga: SagaInstance) -> Plan:
     return Plan(
         effects=[
-            "Records that you dealt with the saga by hand; it stays FAILED and nothing is run.",
-            "It leaves the \u201cneeds attention\u201d list.",
+            _("Records that you dealt with the saga by hand; it stays FAILED and nothing is run."),
+            _("It leaves the \u201cneeds attention\u201d list."),
         ]
     )
 
@@ -158,25 +174,59 @@ def plan_for(action: OperatorAction, saga: SagaInstance) -> Plan:
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
-        Operation(OperatorAction.RETRY, "Retry the failed step", "Retry", "retry_saga", services.saga_retry),
         Operation(
-            OperatorAction.COMPENSATE, "Compensate now", "Compensate", "compensate_saga", services.saga_compensate
+            OperatorAction.RETRY,
+            gettext_lazy("Retry the failed step"),
+            gettext_lazy("Retry"),
+            "retry_saga",
+            services.saga_retry,
         ),
-        Operation(OperatorAction.RESUME, "Resume a stuck saga", "Resume", "resume_saga", services.saga_resume),
-        Operation(OperatorAction.PAUSE, "Pause", "Pause", "pause_saga", services.saga_pause),
-        Operation(OperatorAction.UNPAUSE, "Unpause", "Unpause", "pause_saga", services.saga_unpause),
+        Operation(
+            OperatorAction.COMPENSATE,
+            gettext_lazy("Compensate now"),
+            gettext_lazy("Compensate"),
+            "compensate_saga",
+            services.saga_compensate,
+        ),
+        Operation(
+            OperatorAction.RESUME,
+            gettext_lazy("Resume a stuck saga"),
+            gettext_lazy("Resume"),
+            "resume_saga",
+            services.saga_resume,
+        ),
+        Operation(
+            OperatorAction.PAUSE, gettext_lazy("Pause"), gettext_lazy("Pause"), "pause_saga", services.saga_pause
+        ),
+        Operation(
+            OperatorAction.UNPAUSE,
+            gettext_lazy("Unpause"),
+            gettext_lazy("Unpause"),
+            "pause_saga",
+            services.saga_unpause,
+        ),
         Operation(
             OperatorAction.EDIT_INPUT,
-            "Edit input and retry",
-            "Save the input and retry",
+            gettext_lazy("Edit input and retry"),
+            gettext_lazy("Save the input and retry"),
             "edit_saga_input",
             services.saga_edit_input,
             superuser_only=True,
             bulk=False,
         ),
         Operation(
-            OperatorAction.SKIP_STEP, "Skip the failed step", "Skip the step", "skip_saga_step", services.saga_skip_step
+            OperatorAction.SKIP_STEP,
+            gettext_lazy("Skip the failed step"),
+            gettext_lazy("Skip the step"),
+            "skip_saga_step",
+            services.saga_skip_step,
         ),
-        Operation(OperatorAction.RESOLVE, "Mark resolved", "Mark resolved", "resolve_saga", services.saga_resolve),
+        Operation(
+            OperatorAction.RESOLVE,
+            gettext_lazy("Mark resolved"),
+            gettext_lazy("Mark resolved"),
+            "resolve_saga",
+            services.saga_resolve,
+        ),
     )
 }

@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from sagas import selectors
 from sagas.admin.charts import render_outcome_chart
@@ -24,7 +25,7 @@ def overview_page(model_admin: Any, request: HttpRequest) -> HttpResponse:
     ]
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": "Saga overview",
+        "title": _("Saga overview"),
         "opts": model_admin.model._meta,
         "counts": [(row, f"{changelist}?status__exact={row.status}") for row in counts],
         "total": sum(row.count for row in counts),

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import DatabaseError
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 
 from sagas.models import SagaInstance
 
@@ -38,7 +39,10 @@ def _collect(name: str, fetch: Callable[[], list[dict[str, Any]]]) -> Participan
         return ParticipantRows(name, fetch())
     except DatabaseError as error:
         logger.warning("admin could not read %s: %s", name, error)
-        return ParticipantRows(name, error=f"The {name.lower()} database could not be read: {error}")
+        return ParticipantRows(
+            name,
+            error=_("The %(name)s database could not be read: %(error)s") % {"name": str(name).lower(), "error": error},
+        )
 
 
 # A provider gives the panel rows of one participant for a saga: dicts with label, status, detail, url.

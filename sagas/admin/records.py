@@ -1,6 +1,7 @@
 """Read-only admin pages for the engine's history: step log rows and API request replays."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy
 
 from sagas.admin.tools import ReadOnlyAdmin, saga_link
 from sagas.models import IdempotentRequest, SagaStepLog
@@ -21,11 +22,11 @@ class SagaStepLogAdmin(ReadOnlyAdmin):
     )
     list_filter = ("direction", "status")
     search_fields = ("saga_id",)
-    search_help_text = "Exact saga id."
+    search_help_text = gettext_lazy("Exact saga id.")
     exact_uuid_fields = ("saga_id",)
     ordering = ("-id",)
 
-    @admin.display(description="saga")
+    @admin.display(description=gettext_lazy("saga"))
     def saga(self, log: SagaStepLog) -> str:
         return saga_link(log.saga_id)
 
@@ -35,5 +36,5 @@ class IdempotentRequestAdmin(ReadOnlyAdmin):
     list_display = ("key", "user_id", "method", "path", "response_status", "created_at")
     list_filter = ("method", "response_status")
     search_fields = ("key",)
-    search_help_text = "Exact Idempotency-Key."
+    search_help_text = gettext_lazy("Exact Idempotency-Key.")
     exact_text_fields = ("key",)

@@ -20,8 +20,9 @@ from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.safestring import mark_safe
+from django.utils.text import format_lazy
 from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sagas import lookup, selectors
@@ -31,7 +32,7 @@ from sagas.admin.operations import OPERATIONS
 from sagas.admin.paginators import EstimatedCountPaginator
 from sagas.admin.tools import has_current_step, saga_title, saga_where
 from sagas.engine.definition import registered_names
-from sagas.models import SagaInstance, SagaStatus
+from sagas.models import SagaInstance, SagaStatus, status_code_name
 from sagas.ops.timeline import format_duration, render_timeline
 from sagas.participant import customers
 
@@ -52,12 +53,14 @@ def status_badge(status: str, paused: bool = False) -> str:
         '<span class="saga-status" style="background:{};color:#fff;padding:1px 6px;border-radius:3px;'
         'font-size:11px;font-weight:bold">{}</span>',
         colour,
-        status,
+        status_code_name(status),
     )
     if paused:
-        badge += mark_safe(
-            ' <span class="saga-paused" title="Paused by an operator" style="border:1px solid #888;color:#555;'
-            'padding:0 4px;border-radius:3px;font-size:11px">paused</span>'
+        badge += format_html(
+            ' <span class="saga-paused" title="{}" style="border:1px solid #888;color:#555;'
+            'padding:0 4px;border-radius:3px;font-size:11px">{}</span>',
+            _("Paused by an operator"),
+            _("paused"),
         )
     return badge
 
@@ -98,7 +101,7 @@ def _bulk_action(name: str) -> Any:
         return operate.bulk_operate(model_admin, request, queryset, name)
 
     action.__name__ = f"{name}_selected"
-    action.short_description = f"{operation.label} (selected sagas)"
+    action.short_description = format_lazy(gettext_lazy("{label} (selected sagas)"), label=operation.label)
     action.allowed_permissions = (name,)
     return action
 
@@ -124,7 +127,7 @@ class SagaInstanceAdmin(admin.ModelAdmin):
         NeedsAttentionFilter,
     )
     search_fields = ("id", "business_key", "idempotency_key", "party")
-    search_help_text = (
+    search_help_text = gettext_lazy(
         "A saga id or business key such as an order id (whole, or its first 4+ characters), "
         "or an exact idempotency key or party (a customer's username)"
     )
@@ -171,9 +174,12 @@ class SagaInstanceAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Timing", {"fields": ("created_at", "updated_at", "finished_at", "deadline_at", "lease", "paused")}),
-        ("Problems", {"fields": ("last_error_text", "resolved")}),
-        ("Context", {"fields": ("idempotency_key", "context_json")}),
+        (
+            gettext_lazy("Timing"),
+            {"fields": ("created_at", "updated_at", "finished_at", "deadline_at", "lease", "paused")},
+        ),
+        (gettext_lazy("Problems"), {"fields": ("last_error_text", "resolved")}),
+        (gettext_lazy("Context"), {"fields": ("idempotency_key", "context_json")}),
     )
     change_form_template = "admin/sagas/sagainstance/change_form.html"
     change_list_template = "admin/sagas/sagainstance/change_list.html"
@@ -239,16 +245,16 @@ class SagaInstanceAdmin(admin.ModelAdmin):
                 messages.info(request, note)
         return queryset.filter(exact | lookup.saga_id_condition(prefix)), False
 
-    @admin.display(description="saga", ordering="id")
+    @admin.display(description=gettext_lazy("saga"), ordering="id")
     def short_id(self, saga: SagaInstance) -> str:
         return str(saga.pk)[:8]
 
-    @admin.display(description="type", ordering="definition_name")
+    @admin.display(description=gettext_lazy("type"), ordering="definition_name")
     def saga_type(self, saga: SagaInstance) -> str:
         return saga.definition_name
 
     # Sortable columns are the indexed ones only: a sort on anything else scans the table.
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=gettext_lazy("status"), ordering="status")
     def coloured_status(self, saga: SagaInstance) -> str:
         return status_badge(saga.status, saga.paused)
 
@@ -262,17 +268,17 @@ class SagaInstanceAdmin(admin.ModelAdmin):
     def party_name(self, saga: SagaInstance) -> str:
         return customers.customer_name(saga.party) if saga.party else "-"
 
-    @admin.display(description="current step (attempts)")
+    @admin.display(description=gettext_lazy("current step (attempts)"))
     def step(self, saga: SagaInstance) -> str:
         if not has_current_step(saga):
             return "-"
         return f"{saga.current_step} ({saga.attempt})"
 
-    @admin.display(description="age", ordering="created_at")
+    @admin.display(description=gettext_lazy("age"), ordering="created_at")
     def age(self, saga: SagaInstance) -> str:
         return timesince(saga.created_at, timezone.now(), depth=1)
 
-    @admin.display(description="last error")
+    @admin.display(description=gettext_lazy("last error"))
     def short_error(self, saga: SagaInstance) -> str:
         text = saga.last_error or ""
         if len(text) <= ERROR_PREVIEW:
@@ -303,33 +309,40 @@ class SagaInstanceAdmin(admin.ModelAdmin):
     def same_key_sagas(self, saga: SagaInstance) -> str:
         return business_keys.sagas_sharing_key_html(saga)
 
-    @admin.display(description="definition")
+    @admin.display(description=gettext_lazy("definition"))
     def definition(self, saga: SagaInstance) -> str:
         return f"{saga.definition_name} v{saga.definition_version}"
 
-    @admin.display(description="where")
+    @admin.display(description=gettext_lazy("where"))
     def position(self, saga: SagaInstance) -> str:
-        return saga_where(saga) or ("finished" if saga.is_terminal else "-")
+        return saga_where(saga) or (_("finished") if saga.is_terminal else "-")
 
-    @admin.display(description="lease")
+    @admin.display(description=gettext_lazy("lease"))
     def lease(self, saga: SagaInstance) -> str:
         if not saga.lease_expires_at:
-            return "none"
+            return _("none")
         now = timezone.now()
-        state = "expired" if saga.lease_expires_at <= now else "live"
-        return f"{saga.lease_owner} until {saga.lease_expires_at:%Y-%m-%d %H:%M:%S} UTC ({state})"
+        state = _("expired") if saga.lease_expires_at <= now else _("live")
+        return _("%(owner)s until %(time)s UTC (%(state)s)") % {
+            "owner": saga.lease_owner,
+            "time": f"{saga.lease_expires_at:%Y-%m-%d %H:%M:%S}",
+            "state": state,
+        }
 
-    @admin.display(description="resolved")
+    @admin.display(description=gettext_lazy("resolved"))
     def resolved(self, saga: SagaInstance) -> str:
         if not saga.resolved_at:
-            return "no"
-        return f"by {saga.resolved_by} at {saga.resolved_at:%Y-%m-%d %H:%M:%S} UTC"
+            return _("no")
+        return _("by %(who)s at %(time)s UTC") % {
+            "who": saga.resolved_by,
+            "time": f"{saga.resolved_at:%Y-%m-%d %H:%M:%S}",
+        }
 
-    @admin.display(description="last error")
+    @admin.display(description=gettext_lazy("last error"))
     def last_error_text(self, saga: SagaInstance) -> str:
         return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', saga.last_error or "-")
 
-    @admin.display(description="context")
+    @admin.display(description=gettext_lazy("context"))
     def context_json(self, saga: SagaInstance) -> str:
         text = json.dumps(saga.context, indent=2, sort_keys=True, default=str)
         return format_html('<pre class="saga-context" style="margin:0">{}</pre>', text)

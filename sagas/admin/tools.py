@@ -86,7 +86,7 @@ def saga_link_for_business_key(business_key: Any) -> str:
     if not business_key:
         return "-"
     url = reverse("admin:sagas_sagainstance_by_business_key", args=[business_key])
-    return format_html('<a href="{}">saga of {}</a>', url, str(business_key)[:8])
+    return format_html('<a href="{}">{}</a>', url, _("saga of %(key)s") % {"key": str(business_key)[:8]})
 
 
 def saga_link_for_key(key: str) -> str:

@@ -1,11 +1,11 @@
-"""Template tags for the admin pages: the banner shown while any fault rule is switched on."""
+"""Template tags for the admin pages: the banner shown while any fault rule is switched on, status names."""
 
 from typing import Any
 
 from django import template
 from django.urls import reverse
 
-from sagas.models import FaultRule
+from sagas.models import Direction, FaultRule, status_code_name
 from sagas.participant import faults
 
 register = template.Library()
@@ -23,3 +23,18 @@ def fault_banner(context: dict[str, Any]) -> dict[str, Any]:
         return {"rules": []}
     rules = list(FaultRule.objects.filter(enabled=True).order_by("operation", "phase"))
     return {"rules": rules, "url": reverse("admin:sagas_faultrule_changelist") + "?enabled__exact=1"}
+
+
+@register.filter
+def status_name(status: str) -> str:
+    """A saga status in the reader's language (the code itself in English)."""
+    return status_code_name(status)
+
+
+@register.filter
+def direction_name(direction: str) -> str:
+    """A step's direction (FORWARD, COMPENSATION...) by its label in the reader's language."""
+    try:
+        return str(Direction(direction).label)
+    except ValueError:
+        return direction
