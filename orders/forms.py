@@ -14,6 +14,7 @@ from inventory.models import Product
 from orders.placement import MAX_ORDER_QUANTITY
 from sagas.errors import InvalidSagaRequest
 from sagas.models import SagaStyle
+from sagas.participant.money import format_money
 
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 # Which form field shows an error that `order_place` reports for one of its arguments.
@@ -54,7 +55,7 @@ class OrderForm(forms.Form):
             (
                 product.sku,
                 gettext("%(name)s — %(price)s (%(stock)s available)")
-                % {"name": product.name, "price": product.unit_price, "stock": product.stock_on_hand},
+                % {"name": product.name, "price": format_money(product.unit_price), "stock": product.stock_on_hand},
             )
             for product in products
         ]

@@ -24,7 +24,7 @@ from sagas.engine.definition import get_definition
 from sagas.engine.styles import style_of
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.participant.customers import customer_name
-from sagas.participant.money import to_money
+from sagas.participant.money import format_money, to_money
 
 # What each step of the order's sagas (placement, then cancellation) means to the customer: the
 # step, what it does while it runs, and what its compensation did for them.
@@ -392,7 +392,7 @@ def _outcome(saga: SagaInstance, steps: list[StepView], logs: list[SagaStepLog],
             return _("Your order is confirmed: %(quantity)s \N{MULTIPLICATION SIGN} %(product)s, paid %(total)s.") % {
                 "quantity": quantity,
                 "product": product,
-                "total": total,
+                "total": format_money(total),
             }
         return _("Your order is confirmed.")
     if saga.status == SagaStatus.COMPENSATED:
@@ -426,7 +426,7 @@ def _cancellation_outcome(saga: SagaInstance, logs: list[SagaStepLog], calls: li
         sentences = [_("Your order is cancelled.")]
         refunded = to_money((results.get("refund_payment") or {}).get("refunded") or 0)
         if refunded > 0:
-            sentences.append(_("%(amount)s was refunded to you.") % {"amount": refunded})
+            sentences.append(_("%(amount)s was refunded to you.") % {"amount": format_money(refunded)})
         items = _items(saga.business_key)
         if items:
             sentences.append(_("Back in stock: %(items)s.") % {"items": items})
@@ -520,6 +520,7 @@ def _on_hold_outcome(saga: SagaInstance, steps: list[StepView], calls: list[_Cal
             "cancel it and refund any payment taken."
         )
     total = saga.context.get("input", {}).get("total", "") if isinstance(saga.context, dict) else ""
+    total = format_money(total) if total else ""
     money = {
         _Effect.NONE: _("You have not been charged."),
         _Effect.TAKEN: _("You have been charged %(total)s.") % {"total": total},

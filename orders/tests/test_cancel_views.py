@@ -140,7 +140,7 @@ def test_the_confirmation_of_a_confirmed_order_says_the_refund_the_stock_and_the
     assert response.status_code == 200
     html = response.content.decode()
     assert "It is confirmed: a cancellation refunds you and puts the items back in stock." in html
-    assert "50.00 is refunded to your account." in html
+    assert "$50.00 is refunded to your account." in html
     assert "These go back in stock: 2 \N{MULTIPLICATION SIGN} Widget." in html
     deadline = order.created_at + timedelta(seconds=3600)
     # In the site's zone (UTC here), named.
@@ -191,7 +191,7 @@ def test_confirming_starts_the_cancellation_and_the_order_page_follows_it_to_the
     assert (progress.customer_status, progress.tone) == ("Cancelled", "compensated")
     assert (
         progress.outcome
-        == "Your order is cancelled. 50.00 was refunded to you. Back in stock: 2 \N{MULTIPLICATION SIGN} Widget."
+        == "Your order is cancelled. $50.00 was refunded to you. Back in stock: 2 \N{MULTIPLICATION SIGN} Widget."
     )
     assert [(step.label, step.state) for step in progress.steps] == [
         ("Stop the order", "done"),
@@ -272,7 +272,7 @@ def test_a_confirmation_sent_after_the_order_moved_on_shows_what_a_cancel_does_n
     assert messages_of(response) == [
         "Your order moved on while you were deciding. Here is what cancelling it does now."
     ]
-    assert "50.00 is refunded to your account." in response.content.decode()
+    assert "$50.00 is refunded to your account." in response.content.decode()
     saga.refresh_from_db()
     assert saga.status == SagaStatus.COMPLETED and not cancellations(saga).exists()
 

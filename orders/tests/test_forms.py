@@ -135,4 +135,4 @@ def test_the_idempotency_key_is_made_of_the_user_and_the_token():
 def test_the_product_list_offers_only_the_products_given(db):
     products = [ProductFactory.build(sku="A-1", name="Apple", unit_price=Decimal("1.00"), stock_on_hand=4)]
     choices = OrderForm(products=products).fields["sku"].widget.choices
-    assert choices == [("", "Choose a product"), ("A-1", "Apple — 1.00 (4 available)")]
+    assert choices == [("", "Choose a product"), ("A-1", "Apple — $1.00 (4 available)")]

@@ -41,7 +41,7 @@ def test_a_completed_saga_is_confirmed_with_every_step_done(shop):
     progress = saga_progress(place())
     assert progress.headline == "Completed" and progress.customer_status == "Completed"
     assert progress.percent == 100 and progress.terminal
-    assert progress.outcome == "Your order is confirmed: 2 \N{MULTIPLICATION SIGN} Widget, paid 50.00."
+    assert progress.outcome == "Your order is confirmed: 2 \N{MULTIPLICATION SIGN} Widget, paid $50.00."
     assert list(states(progress)) == [
         "create_order",
         "reserve_stock",
@@ -163,7 +163,7 @@ def test_an_order_on_hold_whose_refund_is_stuck_says_the_customer_was_charged(sh
     progress = saga_progress(saga)
     assert saga.status == SagaStatus.FAILED
     assert progress.headline == "On hold"
-    assert "You have been charged 50.00 and the refund has not gone through yet." in progress.outcome
+    assert "You have been charged $50.00 and the refund has not gone through yet." in progress.outcome
     assert "Your items are held for this order." in progress.outcome
     assert "will finish cancelling it" in progress.outcome
 
@@ -174,7 +174,7 @@ def test_an_order_on_hold_after_it_was_approved_says_it_was_charged_and_will_be_
     assert saga.status == SagaStatus.FAILED
     assert saga_progress(saga).outcome == (
         "Something went wrong with this order. Our team has been alerted and will complete it. "
-        "You have been charged 50.00. Your items are held for this order. You do not need to do anything."
+        "You have been charged $50.00. Your items are held for this order. You do not need to do anything."
     )
 
 
@@ -248,7 +248,7 @@ def test_a_customer_finds_only_their_own_sagas_newest_first(shop):
 @pytest.mark.parametrize(
     ("customer", "balance", "headline", "outcome"),
     [
-        ("alice", None, "Completed", "Your order is confirmed: 2 \N{MULTIPLICATION SIGN} Widget, paid 50.00."),
+        ("alice", None, "Completed", "Your order is confirmed: 2 \N{MULTIPLICATION SIGN} Widget, paid $50.00."),
         (
             "bob",
             "30.00",

@@ -39,7 +39,7 @@ def test_my_orders_is_a_table_with_a_header_for_each_column(alice):
     assert headers == ["Order", "Items", "Total", "Status", "Placed"]
     row = re.search(r'<tr class="order-row">(.*?)</tr>', html, re.DOTALL).group(1)
     cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.DOTALL)]
-    assert cells[1:4] == ["2 \N{MULTIPLICATION SIGN} Widget", "50.00", "Placing"]
+    assert cells[1:4] == ["2 \N{MULTIPLICATION SIGN} Widget", "$50.00", "Placing"]
 
 
 @pytest.mark.parametrize(

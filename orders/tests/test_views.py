@@ -105,7 +105,7 @@ def test_the_order_page_shows_the_completed_order_and_every_step_done(alice):
     drain()
     html = alice.get(location).content.decode()
     assert "Completed" in html
-    assert "Your order is confirmed: 2 \N{MULTIPLICATION SIGN} Widget, paid 50.00." in html
+    assert "Your order is confirmed: 2 \N{MULTIPLICATION SIGN} Widget, paid $50.00." in html
     assert html.count('class="step step--done"') == 5
     assert 'aria-valuenow="100"' in html
     assert "Approved" in html
@@ -257,10 +257,10 @@ def shown_balance(html: str) -> str | None:
 
 @pytest.mark.parametrize("page", ["catalog", "order_create"])
 def test_a_customer_sees_their_balance_on_the_catalog_and_the_order_form(alice, page):
-    assert shown_balance(alice.get(reverse(page)).content.decode()) == "100.00"
+    assert shown_balance(alice.get(reverse(page)).content.decode()) == "$100.00"
     place_through_form(alice, quantity="2")
     drain()
-    assert shown_balance(alice.get(reverse(page)).content.decode()) == "50.00"
+    assert shown_balance(alice.get(reverse(page)).content.decode()) == "$50.00"
 
 
 def test_a_visitor_and_a_login_without_an_account_see_no_balance(client, widget):
@@ -277,8 +277,8 @@ def test_an_order_on_hold_says_what_happened_to_the_money_and_the_items_and_what
     html = alice.get(location).content.decode()
     assert SagaInstance.objects.get().status == SagaStatus.FAILED
     assert "On hold" in html
-    assert "You have been charged 50.00 and the refund has not gone through yet." in html
+    assert "You have been charged $50.00 and the refund has not gone through yet." in html
     assert "Your items are held for this order." in html
     assert "Our team has been alerted and will finish cancelling it" in html
     progress = alice.get(location.rstrip("/") + "/progress/").json()
-    assert "You have been charged 50.00 and the refund has not gone through yet." in progress["outcome"]
+    assert "You have been charged $50.00 and the refund has not gone through yet." in progress["outcome"]
