@@ -15,6 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# A translation (docs/ja/, ...) is reached through its own index, docs/<language>/README.md.
+TRANSLATIONS = sorted((ROOT / "docs").glob("*/*.md"))
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1\s*$", re.MULTILINE | re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
@@ -74,7 +76,7 @@ def problems(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("document", DOCUMENTS + TRANSLATIONS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_link_resolves_inside_the_repository(document):
     assert problems(document) == []
 
@@ -82,6 +84,18 @@ def test_every_link_resolves_inside_the_repository(document):
 def test_the_readme_links_every_document_in_docs():
     linked = {(ROOT / target.partition("#")[0]).resolve() for target in links(ROOT / "README.md")}
     assert [p.name for p in DOCUMENTS[1:] if p.resolve() not in linked] == []
+
+
+def test_the_readme_links_each_translation_and_each_translation_links_its_pages():
+    readme = {(ROOT / target.partition("#")[0]).resolve() for target in links(ROOT / "README.md")}
+    unlinked = []
+    for index in [p for p in TRANSLATIONS if p.name == "README.md"]:
+        if index.resolve() not in readme:
+            unlinked.append(str(index.relative_to(ROOT)))
+        linked = {(index.parent / target.partition("#")[0]).resolve() for target in links(index)}
+        pages = [p for p in TRANSLATIONS if p.parent == index.parent and p != index]
+        unlinked += [str(p.relative_to(ROOT)) for p in pages if p.resolve() not in linked]
+    assert unlinked == []
 
 
 def test_the_readme_stays_a_front_door():
