@@ -38,6 +38,28 @@ def status_code_name(status: str) -> str:
     return str(name) if name is not None else str(status)
 
 
+# The audit rows store what was done as a code (OperatorAction in sagas.engine.styles and the
+# engine's own notes); the page shows the code in English and its translation elsewhere.
+_ACTION_NAMES = {
+    "retry": pgettext_lazy("operator action code", "retry"),
+    "compensate": pgettext_lazy("operator action code", "compensate"),
+    "resume": pgettext_lazy("operator action code", "resume"),
+    "forced resume": pgettext_lazy("operator action code", "forced resume"),
+    "pause": pgettext_lazy("operator action code", "pause"),
+    "unpause": pgettext_lazy("operator action code", "unpause"),
+    "edit_input": pgettext_lazy("operator action code", "edit_input"),
+    "skip_step": pgettext_lazy("operator action code", "skip_step"),
+    "resolve": pgettext_lazy("operator action code", "resolve"),
+    "definition_version_unknown": pgettext_lazy("operator action code", "definition_version_unknown"),
+}
+
+
+def action_code_name(action: str) -> str:
+    """An audit row's action in the active language: the stored code itself in English."""
+    name = _ACTION_NAMES.get(action)
+    return str(name) if name is not None else action
+
+
 class SagaStyle(models.TextChoices):
     ORCHESTRATION = "orchestration", _("Orchestration")
     CHOREOGRAPHY = "choreography", _("Choreography")

@@ -33,7 +33,7 @@ def saga_get(saga_id: uuid.UUID | str) -> SagaInstance:
         raise SagaNotFound(f"{saga_id!r} is not a saga id (a UUID is expected).") from None
     saga = SagaInstance.objects.filter(pk=parsed).first()
     if saga is None:
-        raise SagaNotFound(f"No saga with id {parsed}.")
+        raise SagaNotFound(_("No saga with id %(id)s.") % {"id": parsed})
     return saga
 
 

@@ -408,7 +408,7 @@ def style_named(name: str) -> Style:
     try:
         return STYLES[name]
     except KeyError:
-        raise ValueError(f"Style must be one of: {', '.join(STYLES)}.") from None
+        raise ValueError(_("Style must be one of: %(styles)s.") % {"styles": ", ".join(STYLES)}) from None
 
 
 def style_of(saga: SagaInstance) -> Style:

@@ -11,10 +11,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.utils import timezone
-from django.utils.html import escape
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
-from sagas.models import Direction, SagaStepLog, StepStatus
+from sagas.models import Direction, SagaStepLog, StepStatus, action_code_name
 
 WIDTH = 960
 LABEL_WIDTH = 210
@@ -47,12 +48,12 @@ def format_duration(delta: timedelta) -> str:
     """A short human duration: 850 ms, 2.4 s, 3 m 10 s, 2 h 5 m."""
     seconds = delta.total_seconds()
     if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
+        return _("%(ms)s ms") % {"ms": f"{seconds * 1000:.0f}"}
     if seconds < 60:
-        return f"{seconds:.1f} s"
+        return _("%(s)s s") % {"s": f"{seconds:.1f}"}
     if seconds < 3600:
-        return f"{int(seconds // 60)} m {int(seconds % 60)} s"
-    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} m"
+        return _("%(m)d m %(s)d s") % {"m": int(seconds // 60), "s": int(seconds % 60)}
+    return _("%(h)d h %(m)d m") % {"h": int(seconds // 3600), "m": int(seconds % 3600 // 60)}
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,14 @@ def _bar(log: SagaStepLog, row: int, scale: _TimeScale, now: datetime) -> str:
     colour = COLOURS.get(log.direction, "#777")
     stroke = f' stroke="{FAILURE_COLOUR}" stroke-width="2"' if failed else ""
     opacity = ' fill-opacity="0.45" stroke-dasharray="3 2"' if running else ""
-    tip = f"{log.step_name} ({log.get_direction_display().lower()}) attempt {log.attempt}: {log.get_status_display()}"
-    tip += f", {format_duration(end - log.started_at)}" + (" so far" if running else "")
+    tip = _("%(step)s (%(direction)s) attempt %(attempt)d: %(status)s") % {
+        "step": log.step_name,
+        "direction": log.get_direction_display().lower(),
+        "attempt": log.attempt,
+        "status": log.get_status_display(),
+    }
+    took = format_duration(end - log.started_at)
+    tip += ", " + (_("%(duration)s so far") % {"duration": took} if running else took)
     if log.error_message:
         tip += f"\n{log.error_message}"
     parts = [
@@ -161,19 +168,19 @@ def _label(log: SagaStepLog, row: int) -> str:
 
 def _legend(with_events: bool) -> str:
     items = [
-        ("Forward step", COLOURS[Direction.FORWARD], ""),
-        ("Compensation", COLOURS[Direction.COMPENSATION], ""),
-        ("Failed attempt", "#ffffff", f' stroke="{FAILURE_COLOUR}" stroke-width="2"'),
+        (_("Forward step"), COLOURS[Direction.FORWARD], ""),
+        (_("Compensation"), COLOURS[Direction.COMPENSATION], ""),
+        (_("Failed attempt"), "#ffffff", f' stroke="{FAILURE_COLOUR}" stroke-width="2"'),
     ]
     if with_events:
-        items.insert(2, ("Event handled", COLOURS[Direction.EVENT], ""))
+        items.insert(2, (_("Event handled"), COLOURS[Direction.EVENT], ""))
     parts, x = [], LABEL_WIDTH
     for text, colour, extra in items:
         parts.append(f'<rect x="{x}" y="8" width="14" height="10" fill="{colour}"{extra}/>')
         parts.append(f'<text x="{x + 20}" y="17">{escape(text)}</text>')
         x += 130
     parts.append(f'<line x1="{x}" y1="13" x2="{x + 14}" y2="13" stroke="#555" stroke-dasharray="3 2"/>')
-    parts.append(f'<text x="{x + 20}" y="17">Operator action</text>')
+    parts.append(f'<text x="{x + 20}" y="17">{escape(_("Operator action"))}</text>')
     return "".join(parts)
 
 
@@ -216,7 +223,7 @@ def render_timeline(
     now = now or timezone.now()
     attempts = [log for log in logs if log.direction in COLOURS]
     if not attempts:
-        return mark_safe('<p class="timeline-empty">No step has run yet.</p>')
+        return format_html('<p class="timeline-empty">{}</p>', _("No step has run yet."))
     intervals = [(log.started_at, log.finished_at or now) for log in attempts]
     intervals += [(record.started_at, record.started_at) for record in operator_records]
     plot_width = WIDTH - LABEL_WIDTH - RIGHT_PAD
@@ -236,9 +243,11 @@ def render_timeline(
     lines = 1 + max(label.line for label in labels)
     height = TOP + len(attempts) * ROW_HEIGHT + AXIS_HEIGHT + (lines - 1) * LABEL_LINE
     failures = sum(1 for log in attempts if log.status in FAILED_STATUSES)
-    summary = (
-        f"Timeline of {len(attempts)} step attempts over {format_duration(scale.end - scale.start)}, {failures} failed"
-    )
+    summary = _("Timeline of %(attempts)d step attempts over %(duration)s, %(failures)d failed") % {
+        "attempts": len(attempts),
+        "duration": format_duration(scale.end - scale.start),
+        "failures": failures,
+    }
     body = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="saga-timeline" role="img" viewBox="0 0 {WIDTH} {height}" '
         f'width="100%" style="max-width:{WIDTH}px" font-family="sans-serif" font-size="12" '
@@ -262,7 +271,11 @@ def render_timeline(
         body.append(_bar(log, row, scale, now))
     for record in operator_records:
         x = scale.x(record.started_at)
-        tip = f"{record.action or record.get_direction_display()} by {record.actor}: {record.reason}"
+        tip = _("%(action)s by %(actor)s: %(reason)s") % {
+            "action": action_code_name(record.action) if record.action else record.get_direction_display(),
+            "actor": record.actor,
+            "reason": record.reason,
+        }
         body.append(
             f'<line class="operator" x1="{x:.1f}" y1="{TOP - 4}" x2="{x:.1f}" y2="{axis_y}" stroke="#555" '
             f'stroke-dasharray="3 2"><title>{escape(tip)}</title></line>'

@@ -5,7 +5,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
-from sagas.models import Direction, FaultRule, status_code_name
+from sagas.models import Direction, FaultRule, action_code_name, status_code_name
 from sagas.participant import faults
 
 register = template.Library()
@@ -38,3 +38,9 @@ def direction_name(direction: str) -> str:
         return str(Direction(direction).label)
     except ValueError:
         return direction
+
+
+@register.filter
+def action_name(action: str) -> str:
+    """An audit row's action in the reader's language (the stored code itself in English)."""
+    return action_code_name(action)
