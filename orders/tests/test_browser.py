@@ -74,7 +74,7 @@ def test_a_customer_watches_one_order_complete_and_another_get_undone_without_re
         assert page.evaluate(MARKER) is True, "the order page reloaded or navigated"
         expect(page.locator(".bar")).to_have_attribute("aria-valuenow", "100")
         expect(page.locator(".step--done")).to_have_count(5)
-        confirmed = "Your order is confirmed: 2 \N{MULTIPLICATION SIGN} Widget, paid 50.00."
+        confirmed = "Your order is confirmed: 2 \N{MULTIPLICATION SIGN} Widget, paid $50.00."
         expect(page.locator("[data-field=outcome]")).to_have_text(confirmed)
         expect(page.locator("[data-field=order-status]")).to_have_text("Approved")
         page.screenshot(path=SHOTS / "storefront-order-completed.png", full_page=True)

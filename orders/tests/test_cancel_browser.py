@@ -77,7 +77,7 @@ def test_a_customer_cancels_a_confirmed_order_from_its_page_and_sees_the_refund(
 
         button.click()
         page.wait_for_url("**/cancel/")
-        expect(page.locator("[data-field=plan-refund]")).to_have_text("50.00 is refunded to your account.")
+        expect(page.locator("[data-field=plan-refund]")).to_have_text("$50.00 is refunded to your account.")
         expect(page.locator("[data-field=plan-stock]")).to_have_text(
             "These go back in stock: 2 \N{MULTIPLICATION SIGN} Widget."
         )
@@ -92,7 +92,7 @@ def test_a_customer_cancels_a_confirmed_order_from_its_page_and_sees_the_refund(
         wait_for_headline(page, "Cancelled")
         assert page.evaluate(MARKER) is True, "the order page reloaded or navigated"
         expect(page.locator("[data-field=outcome]")).to_have_text(
-            "Your order is cancelled. 50.00 was refunded to you. Back in stock: 2 \N{MULTIPLICATION SIGN} Widget."
+            "Your order is cancelled. $50.00 was refunded to you. Back in stock: 2 \N{MULTIPLICATION SIGN} Widget."
         )
         expect(page.locator(".step--done")).to_have_count(4)
         expect(page.locator("[data-field=order-status]")).to_have_text("Cancelled")
@@ -122,7 +122,7 @@ def test_without_javascript_a_customer_cancels_and_the_page_reloads_itself_to_th
     page.goto(f"{live_server.url}/orders/{saga.business_key}/")
 
     page.get_by_role("link", name="Cancel order").click()
-    expect(page.locator("[data-field=plan-refund]")).to_have_text("25.00 is refunded to your account.")
+    expect(page.locator("[data-field=plan-refund]")).to_have_text("$25.00 is refunded to your account.")
     page.get_by_role("button", name="Cancel order").click()
     expect(page.locator("[data-field=headline]")).to_have_text("Cancelling your order…")
 
