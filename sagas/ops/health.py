@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_q.models import OrmQ
 
 from sagas.models import Direction, SagaStepLog
@@ -96,16 +97,33 @@ def cluster_verdict(beat: ClusterHeartbeat, queue: Backlog, now: float | None = 
         return ClusterVerdict(beat.name, stalled, reason, idle_with_work, beat.restarts)
 
     if not queue.waiting:
-        return verdict(False, f"no task has waited more than {queue.window}s to be taken")
+        return verdict(False, _("no task has waited more than %(window)ss to be taken") % {"window": queue.window})
     if now - beat.started_at < queue.window:
-        return verdict(False, f"started {now - beat.started_at:.0f}s ago, less than the {queue.window}s window")
+        return verdict(
+            False,
+            _("started %(ago)ss ago, less than the %(window)ss window")
+            % {"ago": f"{now - beat.started_at:.0f}", "window": queue.window},
+        )
     needed = finishes_needed(queue.waiting, len(beat.workers))
     if beat.finished_in_window >= needed:
-        return verdict(False, f"busy: finished {beat.finished_in_window} task(s) in the last {queue.window}s")
+        return verdict(
+            False,
+            _("busy: finished %(finished)d task(s) in the last %(window)ss")
+            % {"finished": beat.finished_in_window, "window": queue.window},
+        )
     return verdict(
         True,
-        f"{queue.waiting} task(s) ready for more than {queue.window}s and this cluster finished "
-        f"{beat.finished_in_window} in that window (at least {needed} needed); last finish {since:.0f}s ago",
+        _(
+            "%(waiting)d task(s) ready for more than %(window)ss and this cluster finished %(finished)d in that "
+            "window (at least %(needed)d needed); last finish %(since)ss ago"
+        )
+        % {
+            "waiting": queue.waiting,
+            "window": queue.window,
+            "finished": beat.finished_in_window,
+            "needed": needed,
+            "since": f"{since:.0f}",
+        },
     )
 
 
@@ -168,28 +186,46 @@ def worker_health(stall_seconds: int | None = None, now: datetime | None = None)
         "clusters": [verdict.as_dict() for verdict in verdicts],
     }
     if not queue.waiting:
-        return HealthReport(True, f"no task has waited more than {stall_seconds}s to be taken", **report)
+        return HealthReport(
+            True, _("no task has waited more than %(window)ss to be taken") % {"window": stall_seconds}, **report
+        )
     age = int((now - queue.oldest).total_seconds())
-    since = f"{int((now - last_finish).total_seconds())}s ago" if last_finish else "never (in recent history)"
+    since = (
+        _("%(seconds)ds ago") % {"seconds": int((now - last_finish).total_seconds())}
+        if last_finish
+        else _("never (in recent history)")
+    )
     needed = finishes_needed(queue.waiting, workers)
     stalled = [verdict for verdict in verdicts if verdict.stalled]
     if finished >= needed and not stalled:
         return HealthReport(
             True,
-            f"busy, not stalled: {queue.waiting} task(s) waiting more than {stall_seconds}s "
-            f"(oldest {age}s), but {finished} step(s) finished in that window (last {since})",
+            _(
+                "busy, not stalled: %(waiting)d task(s) waiting more than %(window)ss (oldest %(age)ss), "
+                "but %(finished)d step(s) finished in that window (last %(since)s)"
+            )
+            % {"waiting": queue.waiting, "window": stall_seconds, "age": age, "finished": finished, "since": since},
             **report,
         )
     if stalled:
-        reason = "; ".join(f"cluster {verdict.name}: {verdict.reason}" for verdict in stalled)
-        return HealthReport(False, f"{reason}; restart the cluster", **report)
+        reason = "; ".join(
+            _("cluster %(name)s: %(reason)s") % {"name": verdict.name, "reason": verdict.reason} for verdict in stalled
+        )
+        return HealthReport(False, _("%(reason)s; restart the cluster") % {"reason": reason}, **report)
     if not finished:
-        progress = f"no step finished in that window (last finished {since})"
+        progress = _("no step finished in that window (last finished %(since)s)") % {"since": since}
     else:
-        progress = f"only {finished} step(s) finished in that window for {workers} worker(s) (last {since})"
+        progress = _("only %(finished)d step(s) finished in that window for %(workers)d worker(s) (last %(since)s)") % {
+            "finished": finished,
+            "workers": workers,
+            "since": since,
+        }
     return HealthReport(
         False,
-        f"{queue.waiting} task(s) claimable for more than {stall_seconds}s (oldest {age}s) "
-        f"and {progress}; restart the cluster",
+        _(
+            "%(waiting)d task(s) claimable for more than %(window)ss (oldest %(age)ss) and %(progress)s; "
+            "restart the cluster"
+        )
+        % {"waiting": queue.waiting, "window": stall_seconds, "age": age, "progress": progress},
         **report,
     )

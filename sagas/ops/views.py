@@ -7,6 +7,7 @@ staff or to that token. Restrict both at the proxy as well (see README "Monitori
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
@@ -25,7 +26,7 @@ def _token_accepted(request: HttpRequest) -> bool:
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Saga, step, queue and worker figures in Prometheus text format."""
     if not _token_accepted(request):
-        response = HttpResponse("A valid bearer token is required.\n", status=401, content_type="text/plain")
+        response = HttpResponse(_("A valid bearer token is required.") + "\n", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     # The classic text format (0.0.4), which every Prometheus version reads.
