@@ -389,7 +389,8 @@ def _outcome(saga: SagaInstance, steps: list[StepView], logs: list[SagaStepLog],
         if quantity and sku and total:
             # The name the customer chose from, not the SKU; a product since deleted keeps its SKU.
             product = inventory_selectors.product_names([sku]).get(sku, sku)
-            return _("Your order is confirmed: %(quantity)s \N{MULTIPLICATION SIGN} %(product)s, paid %(total)s.") % {
+            # The multiplication sign is written out, not as a \N{...} escape: xgettext reads no \N escapes.
+            return _("Your order is confirmed: %(quantity)s × %(product)s, paid %(total)s.") % {  # noqa: RUF001
                 "quantity": quantity,
                 "product": product,
                 "total": format_money(total),
