@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import django_filters
 from django import forms
+from django.utils.translation import gettext as _
 from django_filters.fields import IsoDateTimeField
 
 from sagas.api.toolkit.fields import RequiredTextFilter
@@ -17,7 +18,7 @@ class NoBlankValuesForm(forms.Form):
         cleaned = super().clean()
         for name in self.fields:
             if name in self.data and not str(self.data.get(name, "")).strip():
-                self.add_error(name, "Give a value, or leave the parameter out.")
+                self.add_error(name, _("Give a value, or leave the parameter out."))
         return cleaned
 
 
@@ -35,7 +36,7 @@ class UtcIsoDateTimeField(IsoDateTimeField):
         try:
             return parsed.astimezone(UTC)
         except OverflowError:
-            raise forms.ValidationError("The time is out of range.", code="invalid") from None
+            raise forms.ValidationError(_("The time is out of range."), code="invalid") from None
 
 
 class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):

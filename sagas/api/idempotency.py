@@ -19,6 +19,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.renderers import JSONRenderer
@@ -40,13 +42,13 @@ _STORED_HEADERS = ("Location",)
 
 class IdempotencyKeyReused(APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "This Idempotency-Key was already used for a different request; use a new key."
+    default_detail = gettext_lazy("This Idempotency-Key was already used for a different request; use a new key.")
     default_code = "idempotency_key_reused"
 
 
 class IdempotencyKeyInFlight(APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "A request with this Idempotency-Key is still being processed; retry shortly."
+    default_detail = gettext_lazy("A request with this Idempotency-Key is still being processed; retry shortly.")
     default_code = "idempotency_key_in_flight"
 
 
@@ -60,9 +62,11 @@ def idempotency_key_of(request: Request, *, form_field: str = "") -> str:
     if not key and form_field and isinstance(request.data, Mapping):
         key = str(request.data.get(form_field, "")).strip()
     if not key:
-        raise ValidationError({HEADER: ["This header is required: a unique value per intended request."]})
+        raise ValidationError({HEADER: [_("This header is required: a unique value per intended request.")]})
     if len(key) > KEY_MAX_LENGTH or not re.match(KEY_PATTERN, key):
-        raise ValidationError({HEADER: [f"Use 1 to {KEY_MAX_LENGTH} visible ASCII characters without spaces."]})
+        raise ValidationError(
+            {HEADER: [_("Use 1 to %(max)d visible ASCII characters without spaces.") % {"max": KEY_MAX_LENGTH}]}
+        )
     return key
 
 
@@ -101,7 +105,7 @@ def respond_once(request: Request, key: str, payload: Any, produce: Callable[[],
 
 def _claim(user_id: int, key: str, method: str, path: str, print_: str) -> tuple[IdempotentRequest, bool]:
     """The row that holds the key, and whether this call inserted it (and so runs the request)."""
-    for _ in range(5):
+    for _try in range(5):
         try:
             with transaction.atomic(using="default"):
                 row = IdempotentRequest.objects.create(

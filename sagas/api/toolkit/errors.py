@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.response import Response
@@ -12,7 +13,7 @@ from sagas.errors import ActionNotAllowed, InvalidSagaRequest, SagaNotFound
 
 class ActionConflict(APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "The saga's state does not allow this action."
+    default_detail = gettext_lazy("The saga's state does not allow this action.")
     default_code = "action_not_allowed"
 
 
