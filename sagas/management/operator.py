@@ -14,10 +14,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections, transaction
+from django.utils.translation import gettext as _
 
 from sagas.errors import ActionNotAllowed, SagaNotFound
 from sagas.lookup import ID_HELP, saga_resolve
-from sagas.models import SagaInstance
+from sagas.models import SagaInstance, action_code_name
 
 
 def os_user() -> str:
@@ -47,8 +48,12 @@ def rolled_back() -> Iterator[None]:
 
 def describe(saga: SagaInstance) -> str:
     """One line on where the saga stands."""
-    paused = ", paused" if saga.paused else ""
-    where = f" at {saga.current_step} ({saga.direction.lower()})" if saga.current_step else ""
+    paused = _(", paused") if saga.paused else ""
+    where = (
+        _(" at %(step)s (%(direction)s)") % {"step": saga.current_step, "direction": saga.direction.lower()}
+        if saga.current_step
+        else ""
+    )
     return f"{saga.status}{where}{paused}"
 
 
@@ -70,14 +75,17 @@ class OperatorCommand(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("saga_id", help=ID_HELP)
-        parser.add_argument("--reason", default="", help="Why (required): goes into the audit record.")
-        parser.add_argument("--actor", default=os_user(), help="Who acts (default: the OS user).")
-        parser.add_argument("--dry-run", action="store_true", help="Say what would happen; change nothing.")
+        parser.add_argument("--reason", default="", help=_("Why (required): goes into the audit record."))
+        parser.add_argument("--actor", default=os_user(), help=_("Who acts (default: the OS user)."))
+        parser.add_argument("--dry-run", action="store_true", help=_("Say what would happen; change nothing."))
 
     def load(self, options: dict[str, Any]) -> SagaInstance:
         """The saga named on the command line, once the reason is known to be there."""
         if not (options["reason"] or "").strip():
-            raise CommandError(f'--reason is required: say why you {self.action} the saga, e.g. --reason "..."')
+            raise CommandError(
+                _('--reason is required: say why you %(action)s the saga, e.g. --reason "..."')
+                % {"action": action_code_name(self.action)}
+            )
         return resolve_or_explain(self, options["saga_id"])
 
     def perform(self, service: Callable[..., SagaInstance], saga: SagaInstance, dry_run: bool, **kwargs: Any) -> str:
@@ -93,7 +101,17 @@ class OperatorCommand(BaseCommand):
 
     def report(self, saga: SagaInstance, before: str, after: str, dry_run: bool, options: dict[str, Any]) -> None:
         if dry_run:
-            self.stdout.write(f"Dry run: would {self.action} saga {saga.pk}: {before} -> {after}. Nothing was changed.")
+            self.stdout.write(
+                _("Dry run: would %(action)s saga %(saga)s: %(before)s -> %(after)s. Nothing was changed.")
+                % {"action": action_code_name(self.action), "saga": saga.pk, "before": before, "after": after}
+            )
             return
-        self.stdout.write(self.style.SUCCESS(f"Saga {saga.pk}: {before} -> {after}."))
-        self.stdout.write(f"Audit record: {self.action} by {options['actor']}: {options['reason'].strip()}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("Saga %(saga)s: %(before)s -> %(after)s.") % {"saga": saga.pk, "before": before, "after": after}
+            )
+        )
+        self.stdout.write(
+            _("Audit record: %(action)s by %(actor)s: %(reason)s")
+            % {"action": action_code_name(self.action), "actor": options["actor"], "reason": options["reason"].strip()}
+        )

@@ -13,6 +13,8 @@ from collections import Counter
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from sagas.consistency import DEFAULT_STUCK_GRACE_SECONDS, all_invariants, find_violations
 from sagas.management.arguments import whole_number
@@ -48,7 +50,13 @@ class Command(BaseCommand):
         else:
             for v in violations:
                 self.stdout.write(
-                    f"invariant {v.invariant}  saga {v.saga_id or '-'}  key {v.business_key or '-'}  {v.message}"
+                    _("invariant %(number)s  saga %(saga)s  key %(key)s  %(message)s")
+                    % {
+                        "number": v.invariant,
+                        "saga": v.saga_id or "-",
+                        "key": v.business_key or "-",
+                        "message": v.message,
+                    }
                 )
             self.stdout.write(self._summary(counts, len(violations), elapsed))
         if violations:
@@ -58,9 +66,21 @@ class Command(BaseCommand):
     def _summary(self, counts: Counter, total: int, elapsed: float) -> str:
         invariants = all_invariants()
         if not total:
-            return self.style.SUCCESS(f"No violations: all {len(invariants)} invariants hold ({elapsed:.2f}s).")
-        lines = [self.style.ERROR(f"{total} violation{'s' if total != 1 else ''} ({elapsed:.2f}s):")]
+            return self.style.SUCCESS(
+                _("No violations: all %(count)d invariants hold (%(seconds)ss).")
+                % {"count": len(invariants), "seconds": f"{elapsed:.2f}"}
+            )
+        lines = [
+            self.style.ERROR(
+                ngettext("%(count)d violation (%(seconds)ss):", "%(count)d violations (%(seconds)ss):", total)
+                % {"count": total, "seconds": f"{elapsed:.2f}"}
+            )
+        ]
         for number, title in invariants.items():
             if counts[number]:
-                lines.append(f"  invariant {number}: {counts[number]}  ({title})")
+                lines.append(
+                    "  "
+                    + _("invariant %(number)s: %(count)d  (%(title)s)")
+                    % {"number": number, "count": counts[number], "title": title}
+                )
         return "\n".join(lines)

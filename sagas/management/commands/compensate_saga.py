@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from sagas.management.operator import OperatorCommand, describe
 from sagas.models import SagaInstance
@@ -25,7 +26,7 @@ class Command(OperatorCommand):
 
     def add_arguments(self, parser: Any) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--yes", action="store_true", help="Do not ask for confirmation.")
+        parser.add_argument("--yes", action="store_true", help=_("Do not ask for confirmation."))
 
     def handle(self, *args: Any, **options: Any) -> None:
         saga = self.load(options)
@@ -38,7 +39,7 @@ class Command(OperatorCommand):
             self.report(saga, before, would_be, True, options)
             return
         if not options["yes"] and not self._confirmed(saga, options.get("stdin") or sys.stdin):
-            self.stdout.write("Not compensated; nothing was changed.")
+            self.stdout.write(_("Not compensated; nothing was changed."))
             return
         after = self.perform(saga_compensate, saga, dry_run=False, **kwargs)
         self.report(saga, before, after, False, options)
@@ -46,19 +47,25 @@ class Command(OperatorCommand):
     def _list_plan(self, saga: SagaInstance) -> None:
         plan = compensation_plan(saga)
         if plan.empty:
-            self.stdout.write(f"Saga {saga.pk} ({describe(saga)}): nothing to undo; it will be marked compensated.")
+            self.stdout.write(
+                _("Saga %(saga)s (%(where)s): nothing to undo; it will be marked compensated.")
+                % {"saga": saga.pk, "where": describe(saga)}
+            )
             return
         # The same words as the admin's confirmation page.
-        self.stdout.write(f"Saga {saga.pk} ({describe(saga)}). {plan.heading}")
+        self.stdout.write(
+            _("Saga %(saga)s (%(where)s). %(heading)s")
+            % {"saga": saga.pk, "where": describe(saga), "heading": plan.heading}
+        )
         for stage in plan.stages:
             self.stdout.write(f"  {stage}")
         for number, compensation in enumerate(plan.compensations, 1):
             self.stdout.write(f"  {number}. {compensation}")
 
     def _confirmed(self, saga: SagaInstance, stream: Any) -> bool:
-        self.stdout.write(f"Compensate saga {saga.pk}? [y/N] ", ending="")
+        self.stdout.write(_("Compensate saga %(saga)s? [y/N] ") % {"saga": saga.pk}, ending="")
         self.stdout.flush()
         answer = stream.readline()
         if not answer:
-            raise CommandError("No answer to the confirmation (stdin closed); use --yes to skip it.")
+            raise CommandError(_("No answer to the confirmation (stdin closed); use --yes to skip it."))
         return answer.strip().lower() in ("y", "yes")

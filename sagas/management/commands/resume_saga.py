@@ -8,6 +8,8 @@ audit record (who, when, why) in the saga's step log.
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from sagas.management.operator import OperatorCommand, describe
 from sagas.services import saga_resume
 
@@ -18,7 +20,7 @@ class Command(OperatorCommand):
 
     def add_arguments(self, parser: Any) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--force", action="store_true", help="Take the saga over even from a live lease.")
+        parser.add_argument("--force", action="store_true", help=_("Take the saga over even from a live lease."))
 
     def handle(self, *args: Any, **options: Any) -> None:
         saga = self.load(options)
@@ -33,4 +35,4 @@ class Command(OperatorCommand):
         )
         self.report(saga, before, after, options["dry_run"], options)
         if not options["dry_run"]:
-            self.stdout.write("Queued for the workers.")
+            self.stdout.write(_("Queued for the workers."))

@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from sagas.workers.supervisor import ClusterSupervisor, kill_group
 
@@ -49,7 +50,10 @@ class Command(BaseCommand):
                 kill_group(supervisor.pid)
                 return
             stop_asked.append(time.monotonic())
-            self.stderr.write(f"{signal.Signals(signum).name}: stopping the worker cluster (pid {supervisor.pid})")
+            self.stderr.write(
+                _("%(signal)s: stopping the worker cluster (pid %(pid)s)")
+                % {"signal": signal.Signals(signum).name, "pid": supervisor.pid}
+            )
             with contextlib.suppress(ProcessLookupError):
                 supervisor.process.send_signal(signal.SIGTERM)
 
@@ -63,7 +67,10 @@ class Command(BaseCommand):
                     if cluster.poll() is not None:
                         break
                     if time.monotonic() - stop_asked[0] > options["grace"]:
-                        self.stderr.write(f"the cluster did not stop within {options['grace']:g}s: killing it")
+                        self.stderr.write(
+                            _("the cluster did not stop within %(seconds)ss: killing it")
+                            % {"seconds": f"{options['grace']:g}"}
+                        )
                         kill_group(cluster.pid)
                 elif time.monotonic() >= next_check:
                     supervisor.tick()

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
+from django.utils.translation import gettext as _
 
 from sagas.management.arguments import whole_number
 from sagas.ops.health import worker_health
@@ -34,19 +35,19 @@ class Command(BaseCommand):
             help="How long a task may wait untaken with no step finishing "
             "(default: the HEALTH_QUEUE_STALL_SECONDS setting, 120).",
         )
-        parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+        parser.add_argument("--json", action="store_true", help=_("Print one JSON object."))
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             report = worker_health(stall_seconds=options["stall_seconds"])
         except DatabaseError as exc:
-            self.stderr.write(f"cannot check the workers: {exc}")
+            self.stderr.write(_("cannot check the workers: %(error)s") % {"error": exc})
             raise SystemExit(2) from None
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), indent=2, default=str))
         else:
             style = self.style.SUCCESS if report.healthy else self.style.ERROR
-            self.stdout.write(style(f"{'healthy' if report.healthy else 'STALLED'}: {report.reason}"))
+            self.stdout.write(style(f"{_('healthy') if report.healthy else _('STALLED')}: {report.reason}"))
         if not report.healthy:
             self.stdout.flush()
             raise SystemExit(1)
