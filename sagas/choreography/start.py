@@ -11,6 +11,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from sagas.choreography import monitor
 from sagas.choreography.flow import flow_for, flow_named, outboxes
@@ -24,20 +26,25 @@ from sagas.services import fresh_deadline
 
 # Why an orchestration-only action is refused for a choreographed saga.
 NOT_FOR_CHOREOGRAPHY = {
-    "retry": (
+    "retry": gettext_lazy(
         "A choreographed saga has no step of its own to retry: its services react to events. "
         "Resume it to deliver its events again, including those a service gave up on."
     ),
-    "pause": "A choreographed saga has no driver to pause: each service reacts to events on its own.",
-    "unpause": "A choreographed saga is never paused.",
-    "skip_step": "A choreographed saga has no step to skip: only the services can change their own data.",
-    "edit_input": ("A choreographed saga's input is already in the events the services received; it cannot be edited."),
+    "pause": gettext_lazy("A choreographed saga has no driver to pause: each service reacts to events on its own."),
+    "unpause": gettext_lazy("A choreographed saga is never paused."),
+    "skip_step": gettext_lazy("A choreographed saga has no step to skip: only the services can change their own data."),
+    "edit_input": gettext_lazy(
+        "A choreographed saga's input is already in the events the services received; it cannot be edited."
+    ),
 }
 
 
 def refusal_for(action: str) -> str:
     """The reason an action is refused for a choreographed saga."""
-    return NOT_FOR_CHOREOGRAPHY.get(action, f"{action} does not apply to a choreographed saga.")
+    reason = NOT_FOR_CHOREOGRAPHY.get(action)
+    if reason is None:
+        return _("%(action)s does not apply to a choreographed saga.") % {"action": action}
+    return str(reason)
 
 
 def _audit(saga: SagaInstance, action: str, actor: str, reason: str, details: dict[str, Any]) -> SagaStepLog:
@@ -120,18 +127,18 @@ def compensate_refusal(saga: SagaInstance) -> str | None:
     flow = flow_for(saga)
     seen = monitor.seen_types(saga.context)
     if saga.status in (SagaStatus.COMPLETED, SagaStatus.COMPENSATED):
-        return f"A {saga.status} saga cannot be compensated."
+        return _("A %(status)s saga cannot be compensated.") % {"status": saga.status}
     if saga.status == SagaStatus.FAILED:
-        return (
+        return _(
             "A service gave up on this saga; compensating again would not reach it. "
             "Resume it to deliver the event that failed once the cause is fixed."
         )
     if flow.pivot_event in seen:
-        return flow.past_pivot
+        return _(flow.past_pivot)  # the flow's own text, translated by its app's catalogue
     if flow.cancel_request_event in seen:
-        return "A cancel was already requested; resume the saga to deliver it again."
+        return _("A cancel was already requested; resume the saga to deliver it again.")
     if saga.status == SagaStatus.COMPENSATING:
-        return "The saga is already compensating: its services are undoing their work."
+        return _("The saga is already compensating: its services are undoing their work.")
     return None
 
 
@@ -168,7 +175,7 @@ def choreography_compensate(saga: SagaInstance, actor: str, reason: str) -> Saga
     now = timezone.now()
     context = request_cancel(saga, actor, reason)
     if not monitor.fenced_update(saga, now, **monitor.view(saga, context, now)):
-        raise ActionNotAllowed("The saga changed while you were acting on it; look again and retry.")
+        raise ActionNotAllowed(_("The saga changed while you were acting on it; look again and retry."))
     planned = flow_for(saga).compensations_planned()
     store.append_log(_audit(saga, "compensate", actor, reason, {"compensations": planned}))
     return SagaInstance.objects.get(pk=saga.pk)
@@ -210,17 +217,19 @@ def resume_refusal(saga: SagaInstance, events: list[Event] | None = None) -> str
     again: otherwise the saga would leave the "needs attention" list with nobody to undo it.
     """
     if saga.status in (SagaStatus.COMPLETED, SagaStatus.COMPENSATED):
-        return f"Only a saga still in progress or FAILED can be resumed; this one is {saga.status}."
+        return _("Only a saga still in progress or FAILED can be resumed; this one is %(status)s.") % {
+            "status": saga.status
+        }
     events = saga_events(saga) if events is None else events
     failure = saga.context.get("failure")
     if failure and failure.get("event_type") not in {event.type for event in events}:
-        return (
-            f"The {failure.get('event_type')} event that {failure.get('handler')} gave up on is kept nowhere "
+        return _(
+            "The %(event)s event that %(handler)s gave up on is kept nowhere "
             "(its outbox row was purged and the saga holds no copy), so resuming would deliver nothing to it. "
             "Do its work by hand, then mark the saga resolved."
-        )
+        ) % {"event": failure.get("event_type"), "handler": failure.get("handler")}
     if not events:
-        return "No event of this saga is kept any more, so resuming would deliver nothing."
+        return _("No event of this saga is kept any more, so resuming would deliver nothing.")
     return None
 
 
@@ -236,7 +245,7 @@ def choreography_resume(saga: SagaInstance, actor: str, reason: str) -> SagaInst
     now = timezone.now()
     count, fields = redeliver(saga, now, events)
     if not monitor.fenced_update(saga, now, **fields, resolved_at=None, resolved_by=""):
-        raise ActionNotAllowed("The saga changed while you were acting on it; look again and retry.")
+        raise ActionNotAllowed(_("The saga changed while you were acting on it; look again and retry."))
     store.append_log(_audit(saga, "resume", actor, reason, {"redelivered": count}))
     return SagaInstance.objects.get(pk=saga.pk)
 
