@@ -32,6 +32,7 @@ from sagas.errors import ActionNotAllowed, SagaNotFound
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle
 from sagas.participant.money import to_money
 from sagas.services import compensate_refusal, saga_compensate, saga_start
+from sagas.templatetags.localtime_named import local_time
 
 
 class CancelPath(StrEnum):
@@ -192,7 +193,7 @@ def _confirmed_path(facts: _Order, now: datetime) -> CancelPath:
         raise _refused(
             RefusalCode.WINDOW_PASSED,
             _("This order can no longer be cancelled: cancelling was possible until %(deadline)s.")
-            % {"deadline": f"{deadline:%Y-%m-%d %H:%M} UTC"},
+            % {"deadline": local_time(deadline, "short")},
         )
     return CancelPath.CANCELLATION
 
