@@ -54,3 +54,10 @@ class OrdersConfig(AppConfig):
         from sagas.engine.invariants import register_invariants
 
         register_invariants(saga.ORDER_SAGA.name, TITLES, order_violations)
+
+        # A user's saved language and time zone are read into their session as they log in.
+        from django.contrib.auth.signals import user_logged_in
+
+        from orders.preferences import remember_at_login
+
+        user_logged_in.connect(remember_at_login, dispatch_uid="orders.preferences.remember_at_login")

@@ -82,3 +82,11 @@ def language_save(user_id: int, language: str, session: SessionBase | None = Non
 
 def _remember(session: SessionBase, user_id: int, choice: Choice) -> None:
     session[SESSION_KEY] = {"user_id": user_id, **asdict(choice)}
+
+
+def remember_at_login(sender: object, request: object, user: object, **kwargs: object) -> None:
+    """user_logged_in: read the user's choice into the new session now, so pages that follow
+    (the console's, whose reads are counted) need no query on the orders database for it."""
+    session = getattr(request, "session", None)
+    if session is not None and getattr(user, "pk", None) is not None:
+        choice_for(user.pk, session)

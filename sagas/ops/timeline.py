@@ -232,7 +232,7 @@ def render_timeline(
     # The start time and the total duration first, so a break's label moves, never those.
     labels = place_axis_labels(
         [
-            AxisLabel(f"{scale.start:%H:%M:%S} UTC", LABEL_WIDTH, "start", 12),
+            AxisLabel(f"{timezone.localtime(scale.start):%H:%M:%S %Z}", LABEL_WIDTH, "start", 12),
             AxisLabel(format_duration(scale.end - scale.start), WIDTH - RIGHT_PAD, "end", 12),
         ]
         + [

@@ -8,20 +8,25 @@ The zone is the active one: the user's saved preference, else settings.TIME_ZONE
 from datetime import datetime
 
 from django import template
-from django.utils import formats, timezone
+from django.utils import dateformat, formats, timezone
 
 register = template.Library()
 
 _FORMATS = {"datetime": "DATETIME_FORMAT", "short": "SHORT_DATETIME_FORMAT", "time": "TIME_FORMAT"}
+# The step log's: attempts a few milliseconds apart must read apart.
+_PRECISE = "Y-m-d H:i:s.v T"
 
 
 @register.filter(name="local_time")
 def local_time(value: datetime | None, style: str = "datetime") -> str:
-    """The moment in the active zone: `datetime` (seconds), `short` (minutes) or `time` (no date)."""
+    """The moment in the active zone: `datetime` (seconds), `short` (minutes), `time` (no date)
+    or `precise` (milliseconds)."""
     if not isinstance(value, datetime):
         return ""
-    if style not in _FORMATS:
-        raise template.TemplateSyntaxError(f"local_time takes one of {', '.join(_FORMATS)}, not {style!r}.")
+    if style not in (*_FORMATS, "precise"):
+        raise template.TemplateSyntaxError(f"local_time takes one of {', '.join(_FORMATS)}, precise, not {style!r}.")
     if timezone.is_aware(value):
         value = timezone.localtime(value)
+    if style == "precise":
+        return dateformat.format(value, _PRECISE)
     return formats.date_format(value, _FORMATS[style])
