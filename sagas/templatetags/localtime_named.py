@@ -13,8 +13,6 @@ from django.utils import dateformat, formats, timezone
 register = template.Library()
 
 _FORMATS = {"datetime": "DATETIME_FORMAT", "short": "SHORT_DATETIME_FORMAT", "time": "TIME_FORMAT"}
-# The step log's: attempts a few milliseconds apart must read apart.
-_PRECISE = "Y-m-d H:i:s.v T"
 
 
 @register.filter(name="local_time")
@@ -28,5 +26,7 @@ def local_time(value: datetime | None, style: str = "datetime") -> str:
     if timezone.is_aware(value):
         value = timezone.localtime(value)
     if style == "precise":
-        return dateformat.format(value, _PRECISE)
+        # The step log's: attempts a few milliseconds apart must read apart.
+        milliseconds = f"{value.microsecond // 1000:03d}"
+        return dateformat.format(value, "Y-m-d H:i:s.") + milliseconds + dateformat.format(value, " T")
     return formats.date_format(value, _FORMATS[style])
