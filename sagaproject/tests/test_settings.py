@@ -89,6 +89,8 @@ def test_a_malformed_throttle_rate_is_a_clear_error():
         ("API_THROTTLE_ANON", "fast", "API_THROTTLE_ANON='fast' is not a rate"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL='loud' is not one of"),
         ("NUM_PROXIES", "-1", "NUM_PROXIES='-1' must be at least 0"),
+        ("TIME_ZONE", "Mars/Olympus", "TIME_ZONE='Mars/Olympus' is not a time zone name"),
+        ("CURRENCY_DECIMALS", "-2", "CURRENCY_DECIMALS='-2' must be at least 0"),
     ],
 )
 def test_the_server_refuses_to_start_on_a_malformed_setting(variable, value, message):
@@ -213,3 +215,19 @@ def test_after_make_migrate_a_manage_py_command_typed_in_another_shell_sees_the_
         text=True,
     )
     assert result.stdout.split() == ["True"], result.stderr
+
+
+def test_the_site_time_zone_and_currency_come_from_the_environment(tmp_path):
+    code = "print(settings.TIME_ZONE, settings.CURRENCY_CODE, settings.CURRENCY_SYMBOL, settings.CURRENCY_DECIMALS)"
+    defaults = _settings_in_a_clean_environment(code, DEBUG="1", DATA_DIR=str(tmp_path))
+    assert defaults.stdout.split() == ["UTC", "USD", "$", "2"]
+    chosen = _settings_in_a_clean_environment(
+        code,
+        DEBUG="1",
+        DATA_DIR=str(tmp_path),
+        TIME_ZONE="Asia/Tokyo",
+        CURRENCY_CODE="JPY",
+        CURRENCY_SYMBOL="¥",
+        CURRENCY_DECIMALS="0",
+    )
+    assert chosen.stdout.split() == ["Asia/Tokyo", "JPY", "¥", "0"]
