@@ -71,7 +71,8 @@ messages: install
 	done
 	@for lang in $(LANGS); do \
 		$(BIN)/python manage.py makemessages -l $$lang --no-obsolete $(foreach app,$(LOCALE_APPS),--ignore='$(app)/*') \
-			--ignore='var/*' --ignore='artifacts/*' --ignore='docs/*' --ignore='staticfiles/*' || exit 1; \
+			--ignore='sagaproject/tests/*' --ignore='var/*' --ignore='artifacts/*' --ignore='docs/*' --ignore='staticfiles/*' \
+			|| exit 1; \
 	done
 	$(BIN)/python manage.py compilemessages $(foreach lang,$(LANGS),-l $(lang)) --ignore='.venv/*' --ignore='var/*'
 
