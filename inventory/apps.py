@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class InventoryConfig(AppConfig):
     name = "inventory"
-    verbose_name = "Inventory service"
+    verbose_name = _("Inventory service")
 
     def ready(self) -> None:
         # The engine relays, purges and re-delivers this service's events, and shows its rows on a
@@ -23,6 +24,6 @@ class InventoryConfig(AppConfig):
                 purge=services.outbox_purge,
             )
         )
-        register_panel("Inventory", saga_panel.reservation_rows)
+        register_panel(_("Inventory"), saga_panel.reservation_rows)
         # The points its operations pass, where an operator may plant a fault rule.
         register_fault_points(*InventoryFault)

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from inventory import selectors
 from sagas.admin.participants import admin_url
 from sagas.models import SagaInstance
@@ -11,7 +13,7 @@ def reservation_rows(saga: SagaInstance) -> list[dict[str, Any]]:
     """The reservations of the saga's order, each with its quantity, product and admin link."""
     return [
         {
-            "label": f"Reservation #{reservation.pk}",
+            "label": _("Reservation #%(id)s") % {"id": reservation.pk},
             "status": reservation.status,
             "detail": f"{reservation.quantity} x {reservation.product.sku}",
             "url": admin_url("inventory", "reservation", reservation.pk),

@@ -23,7 +23,7 @@ class OrderAdmin(CustomerAdmin):
     list_display = ("id", "customer_name", "status", "total", "saga", "created_at")
     list_filter = ("status", ("created_at", admin.DateFieldListFilter))
     search_fields = ("id", "customer", "saga_id")
-    search_help_text = "Exact order id, customer's username or saga id."
+    search_help_text = _("Exact order id, customer's username or saga id.")
     exact_uuid_fields = ("id", "saga_id")
     readonly_fields = ("saga", "customer_name", "cancellation")
     fields = (
@@ -60,10 +60,10 @@ class OrderIdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ("key", "operation", "outcome", "saga", "created_at")
     list_filter = ("operation", "outcome")
     search_fields = ("key",)
-    search_help_text = "Exact idempotency key."
+    search_help_text = _("Exact idempotency key.")
     exact_text_fields = ("key",)
 
-    @admin.display(description="saga")
+    @admin.display(description=_("saga"))
     def saga(self, record: IdempotencyRecord) -> str:
         return saga_link_for_key(record.key)
 

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OrdersConfig(AppConfig):
     name = "orders"
-    verbose_name = "Orders service"
+    verbose_name = _("Orders service")
 
     def ready(self) -> None:
         # The order saga belongs to this service: registering it here puts it in the engine's registry.
@@ -29,7 +30,7 @@ class OrdersConfig(AppConfig):
                 purge=services.outbox_purge,
             )
         )
-        register_panel("Orders", saga_panel.order_rows)
+        register_panel(_("Orders"), saga_panel.order_rows)
         # Both order sagas' business key is the order's id: the saga list and page link it there.
         from orders.cancellation_saga import NAME as CANCELLATION
 

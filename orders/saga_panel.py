@@ -5,9 +5,12 @@ Both are registered with the engine's admin by OrdersConfig.ready().
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from orders import selectors
 from sagas.admin.participants import admin_url
 from sagas.models import SagaInstance
+from sagas.participant.money import format_money
 
 
 def order_rows(saga: SagaInstance) -> list[dict[str, Any]]:
@@ -18,9 +21,9 @@ def order_rows(saga: SagaInstance) -> list[dict[str, Any]]:
     lines = ", ".join(str(line) for line in found.lines.all())
     return [
         {
-            "label": f"Order {found.pk}",
+            "label": _("Order %(id)s") % {"id": found.pk},
             "status": found.status,
-            "detail": f"{lines}; total {found.total}",
+            "detail": _("%(lines)s; total %(total)s") % {"lines": lines, "total": format_money(found.total)},
             "url": admin_url("orders", "order", found.pk),
         }
     ]

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PaymentsConfig(AppConfig):
     name = "payments"
-    verbose_name = "Payments service"
+    verbose_name = _("Payments service")
 
     def ready(self) -> None:
         # The engine relays, purges and re-delivers this service's events, and shows its rows on a
@@ -23,6 +24,6 @@ class PaymentsConfig(AppConfig):
                 purge=services.outbox_purge,
             )
         )
-        register_panel("Payments", saga_panel.payment_rows)
+        register_panel(_("Payments"), saga_panel.payment_rows)
         # The points its operations pass, where an operator may plant a fault rule.
         register_fault_points(*PaymentFault)
