@@ -21,7 +21,7 @@ from sagas.engine.queue import enqueue_saga
 from sagas.engine.styles import CompensationPlan, OperatorAction, style_named, style_of
 from sagas.engine.transitions import Position
 from sagas.errors import ActionNotAllowed, SagaNotFound
-from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStyle
+from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStyle, status_code_name
 from sagas.participant import customers
 
 
@@ -108,7 +108,9 @@ def skip_step_refusal(saga: SagaInstance) -> str | None:
 def resolve_refusal(saga: SagaInstance) -> str | None:
     """Why "mark resolved" is refused for the saga, or None."""
     if saga.status != SagaStatus.FAILED:
-        return _("Only a FAILED saga can be marked resolved; this one is %(status)s.") % {"status": saga.status}
+        return _("Only a FAILED saga can be marked resolved; this one is %(status)s.") % {
+            "status": status_code_name(saga.status)
+        }
     if saga.resolved_at is not None:
         return _("The saga was already marked resolved by %(person)s.") % {"person": saga.resolved_by}
     return style_of(saga).refusal(OperatorAction.RESOLVE, saga)

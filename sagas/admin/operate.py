@@ -30,6 +30,7 @@ MAX_BULK = 500
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
+        label=gettext_lazy("Reason"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
         max_length=1000,
         help_text=gettext_lazy("Required. Kept in the saga's audit record with your name and the time."),
@@ -91,7 +92,7 @@ def _confirmation(
         plan.title, plan.where = saga_title(saga), saga_where(saga)
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": f"{operation.label}: are you sure?",
+        "title": _("%(action)s: are you sure?") % {"action": operation.label},
         "opts": model_admin.model._meta,
         "operation": operation,
         "plans": plans,

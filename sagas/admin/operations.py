@@ -18,7 +18,7 @@ from sagas.engine import transitions
 from sagas.engine.definition import business_key_name, get_definition
 from sagas.engine.styles import OperatorAction, PlannedCompensation
 from sagas.engine.transitions import Position
-from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus
+from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, status_code_name
 
 
 @dataclass
@@ -65,12 +65,13 @@ def _direction_word(saga: SagaInstance) -> str:
 def _explain_retry(saga: SagaInstance) -> Plan:
     status = SagaStatus.COMPENSATING if saga.direction == Direction.COMPENSATION else SagaStatus.RUNNING
     effects = [
-        _("Runs the %(kind)s \u201c%(step)s\u201d again with a fresh set of attempts.")
+        _("Runs the %(kind)s “%(step)s” again with a fresh set of attempts.")
         % {"kind": _direction_word(saga), "step": saga.current_step},
-        _("The saga becomes %(status)s, gets a new deadline, and the workers pick it up.") % {"status": status},
+        _("The saga becomes %(status)s, gets a new deadline, and the workers pick it up.")
+        % {"status": status_code_name(status)},
     ]
     if saga.resolved_at:
-        effects.append(_("The \u201cresolved\u201d mark is cleared."))
+        effects.append(_("The “resolved” mark is cleared."))
     return Plan(effects=effects)
 
 
@@ -100,11 +101,15 @@ def _explain_unpause(saga: SagaInstance) -> Plan:
     if saga.status in ACTIVE_STATUSES:
         return Plan(
             effects=[
-                _("The workers continue with the %(kind)s \u201c%(step)s\u201d.")
+                _("The workers continue with the %(kind)s “%(step)s”.")
                 % {"kind": _direction_word(saga), "step": saga.current_step}
             ]
         )
-    return Plan(effects=[_("Clears the pause flag; the saga is %(status)s and stays so.") % {"status": saga.status}])
+    return Plan(
+        effects=[
+            _("Clears the pause flag; the saga is %(status)s and stays so.") % {"status": status_code_name(saga.status)}
+        ]
+    )
 
 
 def _explain_edit_input(saga: SagaInstance) -> Plan:
@@ -112,7 +117,7 @@ def _explain_edit_input(saga: SagaInstance) -> Plan:
         effects=[
             _("Replaces the saga's input with the JSON you enter below (the %(key)s cannot change).")
             % {"key": business_key_name(saga.definition_name)},
-            _("Then retries the %(kind)s \u201c%(step)s\u201d with a fresh set of attempts.")
+            _("Then retries the %(kind)s “%(step)s” with a fresh set of attempts.")
             % {"kind": _direction_word(saga), "step": saga.current_step},
             _("The audit record keeps the input before and after."),
         ]
@@ -123,17 +128,17 @@ def _explain_skip_step(saga: SagaInstance) -> Plan:
     definition = get_definition(saga.definition_name, saga.definition_version)
     new = transitions.after_success(definition, Position(saga.status, saga.direction, saga.step_index))
     if new.terminal:
-        then = _("Then the saga ends as %(status)s.") % {"status": new.status}
+        then = _("Then the saga ends as %(status)s.") % {"status": status_code_name(new.status)}
     else:
         following = _("compensation") if new.direction == Direction.COMPENSATION else _("step")
-        then = _("Then the saga goes on with the %(kind)s \u201c%(step)s\u201d.") % {
+        then = _("Then the saga goes on with the %(kind)s “%(step)s”.") % {
             "kind": following,
             "step": definition.step(new.step_index).name,
         }
     return Plan(
         effects=[
             _(
-                "Counts the %(kind)s \u201c%(step)s\u201d as done without calling its service: do this only when "
+                "Counts the %(kind)s “%(step)s” as done without calling its service: do this only when "
                 "its effect was carried out by hand."
             )
             % {"kind": _direction_word(saga), "step": saga.current_step},
@@ -146,7 +151,7 @@ def _explain_resolve(saga: SagaInstance) -> Plan:
     return Plan(
         effects=[
             _("Records that you dealt with the saga by hand; it stays FAILED and nothing is run."),
-            _("It leaves the \u201cneeds attention\u201d list."),
+            _("It leaves the “needs attention” list."),
         ]
     )
 

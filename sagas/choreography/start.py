@@ -19,7 +19,7 @@ from sagas.choreography.flow import flow_for, flow_named, outboxes
 from sagas.engine import store, transitions
 from sagas.engine.definition import get_definition
 from sagas.errors import ActionNotAllowed
-from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
+from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus, status_code_name
 from sagas.participant import eventbus
 from sagas.participant.outbox import Event
 from sagas.services import fresh_deadline
@@ -127,7 +127,7 @@ def compensate_refusal(saga: SagaInstance) -> str | None:
     flow = flow_for(saga)
     seen = monitor.seen_types(saga.context)
     if saga.status in (SagaStatus.COMPLETED, SagaStatus.COMPENSATED):
-        return _("A %(status)s saga cannot be compensated.") % {"status": saga.status}
+        return _("A %(status)s saga cannot be compensated.") % {"status": status_code_name(saga.status)}
     if saga.status == SagaStatus.FAILED:
         return _(
             "A service gave up on this saga; compensating again would not reach it. "
@@ -218,7 +218,7 @@ def resume_refusal(saga: SagaInstance, events: list[Event] | None = None) -> str
     """
     if saga.status in (SagaStatus.COMPLETED, SagaStatus.COMPENSATED):
         return _("Only a saga still in progress or FAILED can be resumed; this one is %(status)s.") % {
-            "status": saga.status
+            "status": status_code_name(saga.status)
         }
     events = saga_events(saga) if events is None else events
     failure = saga.context.get("failure")

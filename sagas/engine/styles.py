@@ -23,7 +23,7 @@ from sagas.engine.definition import SagaDefinition, get_definition
 from sagas.engine.operator import audit, fenced_update, fresh_deadline, last_error_fields
 from sagas.engine.queue import enqueue_saga
 from sagas.engine.transitions import Position
-from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStyle
+from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStyle, status_code_name
 
 
 class OperatorAction(StrEnum):
@@ -248,7 +248,7 @@ class Orchestration:
         return [
             _("Clears the expired lease and any retry wait, and hands the saga back to the workers."),
             _(
-                "They continue with the %(what)s \u201c%(step)s\u201d; a repeat of an attempt "
+                "They continue with the %(what)s “%(step)s”; a repeat of an attempt "
                 "that already took effect is harmless (idempotency keys)."
             )
             % {"what": _direction_word(saga), "step": saga.current_step},
@@ -260,7 +260,7 @@ class Orchestration:
 
 
 def _failed_only(saga: SagaInstance, _force: bool, *, message: str) -> str | None:
-    return None if saga.status == SagaStatus.FAILED else message % {"status": saga.status}
+    return None if saga.status == SagaStatus.FAILED else message % {"status": status_code_name(saga.status)}
 
 
 def _orchestrated_retry(saga: SagaInstance, force: bool) -> str | None:
@@ -285,7 +285,7 @@ def _orchestrated_skip_step(saga: SagaInstance, force: bool) -> str | None:
 
 def _orchestrated_compensate(saga: SagaInstance, _force: bool) -> str | None:
     if saga.status not in (*ACTIVE_STATUSES, SagaStatus.FAILED):
-        return _("A %(status)s saga cannot be compensated.") % {"status": saga.status}
+        return _("A %(status)s saga cannot be compensated.") % {"status": status_code_name(saga.status)}
     if saga.status == SagaStatus.COMPENSATING:
         return _("The saga is already compensating.")
     definition = get_definition(saga.definition_name, saga.definition_version)
@@ -307,7 +307,9 @@ def _orchestrated_compensate(saga: SagaInstance, _force: bool) -> str | None:
 
 def _orchestrated_resume(saga: SagaInstance, force: bool) -> str | None:
     if saga.status not in ACTIVE_STATUSES:
-        return _("Only a saga still in progress can be resumed; this one is %(status)s.") % {"status": saga.status}
+        return _("Only a saga still in progress can be resumed; this one is %(status)s.") % {
+            "status": status_code_name(saga.status)
+        }
     if saga.paused:
         return _("The saga is paused; unpause it instead.")
     if saga.lease_expires_at and saga.lease_expires_at > timezone.now() and not force:
@@ -320,7 +322,9 @@ def _orchestrated_resume(saga: SagaInstance, force: bool) -> str | None:
 
 def _orchestrated_pause(saga: SagaInstance, _force: bool) -> str | None:
     if saga.status not in ACTIVE_STATUSES:
-        return _("Only a saga in progress can be paused; this one is %(status)s.") % {"status": saga.status}
+        return _("Only a saga in progress can be paused; this one is %(status)s.") % {
+            "status": status_code_name(saga.status)
+        }
     if saga.paused:
         return _("The saga is already paused.")
     return None
