@@ -9,14 +9,16 @@ from sagas.participant.outbox import InboxEventBase, OutboxEventBase
 
 class Product(models.Model):
     sku = models.CharField(_("SKU"), max_length=64, unique=True)
-    name = models.CharField(max_length=200)
-    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
-    active = models.BooleanField(default=True)
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("unit price"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
     # Units free to reserve; reserved and committed units are no longer on hand.
-    stock_on_hand = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    stock_on_hand = models.PositiveIntegerField(default=0, verbose_name=_("stock on hand"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ["sku"]
         constraints = [
             models.CheckConstraint(condition=models.Q(stock_on_hand__gte=0), name="stock_never_negative"),
@@ -35,15 +37,21 @@ class Reservation(models.Model):
         # Sold, then back on the shelf: the order was cancelled after it was confirmed.
         RETURNED = "RETURNED", _("Returned")
 
-    key = models.CharField(max_length=200, unique=True, help_text=_("Idempotency key of the reserve call."))
-    order_id = models.UUIDField(db_index=True)
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="reservations")
-    quantity = models.PositiveIntegerField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    key = models.CharField(
+        max_length=200, unique=True, help_text=_("Idempotency key of the reserve call."), verbose_name=_("key")
+    )
+    order_id = models.UUIDField(db_index=True, verbose_name=_("order id"))
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("product")
+    )
+    quantity = models.PositiveIntegerField(verbose_name=_("quantity"))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, verbose_name=_("status"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("reservation")
+        verbose_name_plural = _("reservations")
         ordering = ["-created_at"]
         constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="reservation_quantity_positive")]
 
@@ -61,17 +69,24 @@ class StockMovement(models.Model):
         COMMITTED = "COMMITTED", _("Committed")
         RETURNED = "RETURNED", _("Returned")
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements", verbose_name=_("product"))
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
     # Change of stock on hand: +received, -reserved, +released, 0 for a commit, +returned.
-    quantity = models.IntegerField()
+    quantity = models.IntegerField(verbose_name=_("quantity"))
     reservation = models.ForeignKey(
-        Reservation, null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
+        Reservation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="movements",
+        verbose_name=_("reservation"),
     )
-    key = models.CharField(max_length=200, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    key = models.CharField(max_length=200, blank=True, default="", verbose_name=_("key"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -81,6 +96,7 @@ class StockMovement(models.Model):
 class IdempotencyRecord(IdempotencyRecordBase):
     class Meta(IdempotencyRecordBase.Meta):
         verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
 
 
 class OutboxEvent(OutboxEventBase):
@@ -88,6 +104,7 @@ class OutboxEvent(OutboxEventBase):
 
     class Meta(OutboxEventBase.Meta):
         verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
 
 
 class InboxEvent(InboxEventBase):
@@ -95,3 +112,4 @@ class InboxEvent(InboxEventBase):
 
     class Meta(InboxEventBase.Meta):
         verbose_name = _("inbox event")
+        verbose_name_plural = _("inbox events")

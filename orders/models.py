@@ -17,18 +17,24 @@ class Order(models.Model):
         CANCELLING = "CANCELLING", _("Cancelling")
         CANCELLED = "CANCELLED", _("Cancelled")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    key = models.CharField(max_length=200, unique=True, help_text=_("Idempotency key of the create call."))
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    key = models.CharField(
+        max_length=200, unique=True, help_text=_("Idempotency key of the create call."), verbose_name=_("key")
+    )
     # The user's id as text, never the username: see sagas.participant.customers.
-    customer = models.CharField(max_length=160, db_index=True, help_text=_("The customer's key: their user id."))
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    total = models.DecimalField(max_digits=14, decimal_places=2)
-    saga_id = models.UUIDField(null=True, blank=True, db_index=True)
-    cancel_reason = models.CharField(max_length=300, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    customer = models.CharField(
+        max_length=160, db_index=True, help_text=_("The customer's key: their user id."), verbose_name=_("customer")
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
+    total = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("total"))
+    saga_id = models.UUIDField(null=True, blank=True, db_index=True, verbose_name=_("saga id"))
+    cancel_reason = models.CharField(max_length=300, blank=True, default="", verbose_name=_("cancel reason"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["customer", "-created_at"], name="order_customer_recent")]
 
@@ -37,13 +43,15 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order"))
     sku = models.CharField(_("SKU"), max_length=64)
-    quantity = models.PositiveIntegerField()
-    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
-    line_total = models.DecimalField(max_digits=14, decimal_places=2)
+    quantity = models.PositiveIntegerField(verbose_name=_("quantity"))
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("unit price"))
+    line_total = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("line total"))
 
     class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
         ordering = ["id"]
         constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="line_quantity_positive")]
 
@@ -54,6 +62,7 @@ class OrderLine(models.Model):
 class IdempotencyRecord(IdempotencyRecordBase):
     class Meta(IdempotencyRecordBase.Meta):
         verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
 
 
 class OutboxEvent(OutboxEventBase):
@@ -61,6 +70,7 @@ class OutboxEvent(OutboxEventBase):
 
     class Meta(OutboxEventBase.Meta):
         verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
 
 
 class InboxEvent(InboxEventBase):
@@ -68,6 +78,7 @@ class InboxEvent(InboxEventBase):
 
     class Meta(InboxEventBase.Meta):
         verbose_name = _("inbox event")
+        verbose_name_plural = _("inbox events")
 
 
 class Preference(models.Model):

@@ -10,11 +10,15 @@ from sagas.participant.outbox import InboxEventBase, OutboxEventBase
 
 class CustomerAccount(models.Model):
     # The user's id as text, never the username: see sagas.participant.customers.
-    customer = models.CharField(max_length=160, unique=True, help_text=_("The customer's key: their user id."))
-    balance = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    customer = models.CharField(
+        max_length=160, unique=True, help_text=_("The customer's key: their user id."), verbose_name=_("customer")
+    )
+    balance = models.DecimalField(max_digits=14, decimal_places=2, default=0, verbose_name=_("balance"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("customer account")
+        verbose_name_plural = _("customer accounts")
         ordering = ["customer"]
         constraints = [models.CheckConstraint(condition=models.Q(balance__gte=0), name="balance_never_negative")]
 
@@ -27,15 +31,21 @@ class Payment(models.Model):
         CAPTURED = "CAPTURED", _("Captured")
         REFUNDED = "REFUNDED", _("Refunded")
 
-    key = models.CharField(max_length=200, unique=True, help_text=_("Idempotency key of the charge call."))
-    account = models.ForeignKey(CustomerAccount, on_delete=models.PROTECT, related_name="payments")
-    order_id = models.UUIDField(db_index=True)
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CAPTURED)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    key = models.CharField(
+        max_length=200, unique=True, help_text=_("Idempotency key of the charge call."), verbose_name=_("key")
+    )
+    account = models.ForeignKey(
+        CustomerAccount, on_delete=models.PROTECT, related_name="payments", verbose_name=_("account")
+    )
+    order_id = models.UUIDField(db_index=True, verbose_name=_("order id"))
+    amount = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("amount"))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CAPTURED, verbose_name=_("status"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         ordering = ["-created_at"]
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive")]
 
@@ -44,12 +54,14 @@ class Payment(models.Model):
 
 
 class Refund(models.Model):
-    key = models.CharField(max_length=200, unique=True)
-    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="refund")
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
-    created_at = models.DateTimeField(auto_now_add=True)
+    key = models.CharField(max_length=200, unique=True, verbose_name=_("key"))
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="refund", verbose_name=_("payment"))
+    amount = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("amount"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -64,14 +76,19 @@ class LedgerEntry(models.Model):
         CHARGE = "CHARGE", _("Charge")
         REFUND = "REFUND", _("Refund")
 
-    account = models.ForeignKey(CustomerAccount, on_delete=models.PROTECT, related_name="ledger")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
-    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger")
-    key = models.CharField(max_length=200, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    account = models.ForeignKey(
+        CustomerAccount, on_delete=models.PROTECT, related_name="ledger", verbose_name=_("account")
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    amount = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("amount"))
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger", verbose_name=_("payment")
+    )
+    key = models.CharField(max_length=200, blank=True, default="", verbose_name=_("key"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("ledger entry")
         ordering = ["-created_at", "-id"]
         verbose_name_plural = _("ledger entries")
 
@@ -82,6 +99,7 @@ class LedgerEntry(models.Model):
 class IdempotencyRecord(IdempotencyRecordBase):
     class Meta(IdempotencyRecordBase.Meta):
         verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
 
 
 class OutboxEvent(OutboxEventBase):
@@ -89,6 +107,7 @@ class OutboxEvent(OutboxEventBase):
 
     class Meta(OutboxEventBase.Meta):
         verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
 
 
 class InboxEvent(InboxEventBase):
@@ -96,3 +115,4 @@ class InboxEvent(InboxEventBase):
 
     class Meta(InboxEventBase.Meta):
         verbose_name = _("inbox event")
+        verbose_name_plural = _("inbox events")
