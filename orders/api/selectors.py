@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext, gettext_lazy
 
 from orders.cancellation_saga import NAME as CANCELLATION_SAGA
 from orders.models import Order
@@ -21,7 +22,7 @@ from sagas.participant.customers import customer_key
 
 ALIAS = "orders"
 PLACING = "PLACING"
-ORDER_STATUSES = [(PLACING, "Placing"), *Order.Status.choices]
+ORDER_STATUSES = [(PLACING, gettext_lazy("Placing")), *Order.Status.choices]
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class PlacedOrder:
         if self.order is not None and self.order.cancel_reason:
             return self.order.cancel_reason
         # The refusal that made the saga compensate says it in the customer's terms.
-        return self.saga.last_error or "The order could not be placed."
+        return self.saga.last_error or gettext("The order could not be placed.")
 
     @property
     def _input(self) -> dict[str, Any]:
