@@ -1,6 +1,7 @@
 """Products, their stock, reservations against it and the ledger of every movement."""
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from sagas.participant.idempotency import IdempotencyRecordBase
@@ -56,7 +57,12 @@ class Reservation(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="reservation_quantity_positive")]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.product.sku} for {self.order_id} ({self.status})"
+        return gettext("%(quantity)s x %(sku)s for %(order)s (%(status)s)") % {
+            "quantity": self.quantity,
+            "sku": self.product.sku,
+            "order": self.order_id,
+            "status": self.status,
+        }
 
 
 class StockMovement(models.Model):

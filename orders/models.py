@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from sagas.participant.idempotency import IdempotencyRecordBase
@@ -39,7 +40,7 @@ class Order(models.Model):
         indexes = [models.Index(fields=["customer", "-created_at"], name="order_customer_recent")]
 
     def __str__(self) -> str:
-        return f"Order {self.id} ({self.status})"
+        return gettext("Order %(id)s (%(status)s)") % {"id": self.id, "status": self.status}
 
 
 class OrderLine(models.Model):

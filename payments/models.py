@@ -1,6 +1,7 @@
 """Customer accounts, the payments taken from them, refunds, and the money ledger."""
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from sagas.participant.customers import customer_name
@@ -50,7 +51,12 @@ class Payment(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive")]
 
     def __str__(self) -> str:
-        return f"{self.amount} from {customer_name(self.account.customer)} for {self.order_id} ({self.status})"
+        return gettext("%(amount)s from %(customer)s for %(order)s (%(status)s)") % {
+            "amount": self.amount,
+            "customer": customer_name(self.account.customer),
+            "order": self.order_id,
+            "status": self.status,
+        }
 
 
 class Refund(models.Model):
@@ -65,7 +71,7 @@ class Refund(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"refund {self.amount} of payment {self.payment_id}"
+        return gettext("refund %(amount)s of payment %(payment)s") % {"amount": self.amount, "payment": self.payment_id}
 
 
 class LedgerEntry(models.Model):
