@@ -16,15 +16,16 @@ run here one after the other; each should be set-based too (see orders/invariant
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from django.db.models import Case, Count, DateTimeField, F, Max, Q, RowRange, Value, When, Window
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
-from sagas.engine.invariants import CheckContext, Violation, all_invariants, registered_checks
+from sagas.engine.invariants import CheckContext, Violation, all_invariants, registered_checks, run_parts
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStepLog, StepStatus
 
 __all__ = ["DEFAULT_STUCK_GRACE_SECONDS", "Violation", "all_invariants", "find_violations"]
@@ -40,12 +41,10 @@ def find_violations(
 ) -> list[Violation]:
     """Every violation of the engine's invariants and of each registered definition's, ordered by number."""
     context = CheckContext(now=now or timezone.now(), stuck_grace_seconds=stuck_grace_seconds)
-    found: list[Violation] = []
-    for check in registered_checks():
-        found.extend(check.find(context))
-    found.extend(_check_stuck(context.now, context.stuck_grace_seconds))
-    found.extend(_check_attempts())
-    found = _attach_sagas(found)
+    # Every check reads its own tables: they run at once, each on its own connections (run_parts).
+    parts: list[Callable[[], Iterable[Violation]]] = [partial(check.find, context) for check in registered_checks()]
+    parts += [partial(_check_stuck, context.now, context.stuck_grace_seconds), _check_attempts]
+    found = _attach_sagas(run_parts(parts))
     found.sort(key=lambda v: (v.invariant, v.saga_id or "", v.business_key or ""))
     return found
 
