@@ -5,16 +5,19 @@ The middleware reads them on every request, so they are kept in the session (key
 id) and read from the orders database only when the session has none for this user yet.
 """
 
+import logging
 import zoneinfo
 from dataclasses import asdict, dataclass
 from functools import cache
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.db import DatabaseError
 
 from orders.models import Preference
 
 SESSION_KEY = "_preference"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,13 @@ def choice_for(user_id: int, session: SessionBase | None = None) -> Choice:
         cached = session.get(SESSION_KEY)
         if isinstance(cached, dict) and cached.get("user_id") == user_id:
             return _checked(Choice(language=cached.get("language", ""), time_zone=cached.get("time_zone", "")))
-    row = Preference.objects.filter(user_id=user_id).values("language", "time_zone").first()
+    try:
+        row = Preference.objects.filter(user_id=user_id).values("language", "time_zone").first()
+    except DatabaseError:
+        # The console must open while a participant's database is down, the day it matters most:
+        # the defaults this once, and the saved choice on a later request.
+        logger.warning("The saved preference of user %s could not be read; using the defaults.", user_id, exc_info=True)
+        return Choice()
     choice = _checked(Choice(**row)) if row else Choice()
     if session is not None:
         _remember(session, user_id, choice)

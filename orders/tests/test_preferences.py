@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -156,3 +157,16 @@ def test_accept_language_ja_gives_a_japanese_console(shop):
         title = translation.gettext("Saga operations console")
     assert title != "Saga operations console"
     assert title in html
+
+
+def test_the_console_opens_with_the_defaults_while_the_preferences_cannot_be_read(shop, caplog):
+    operator = staff_user("root", superuser=True)
+    choice_save(operator.pk, Choice(language="ja"))
+    # The orders database fails its reads: here, its preference table is gone (rolled back after).
+    connection = connections["orders"]
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {connection.ops.quote_name(Preference._meta.db_table)}")
+    response = logged_in(operator, accept_language="en").get(reverse("admin:index"))
+    assert response.status_code == 200
+    assert '<html lang="en"' in response.content.decode()
+    assert "could not be read" in caplog.text

@@ -24,6 +24,10 @@ def toy_points():
     faults.unregister_fault_points(*TOY_POINTS)
 
 
+# Logging in reads the user's saved language and time zone, which live on the orders database.
+ADMIN_DATABASES = pytest.mark.django_db(databases=["default", "orders"])
+
+
 @pytest.fixture
 def root(client, db):
     client.force_login(staff_user("root", superuser=True))
@@ -37,6 +41,7 @@ def add_rule(client, operation: str):
     )
 
 
+@ADMIN_DATABASES
 def test_the_admin_offers_each_registered_fault_point(root, toy_points):
     page = root.get(reverse("admin:sagas_faultrule_add")).content.decode()
 
@@ -44,6 +49,7 @@ def test_the_admin_offers_each_registered_fault_point(root, toy_points):
         assert f'<option value="{point}">{point}</option>' in page
 
 
+@ADMIN_DATABASES
 def test_a_rule_on_a_registered_point_is_saved(root, toy_points):
     response = add_rule(root, toy.fault_point("book_units"))
 
@@ -51,6 +57,7 @@ def test_a_rule_on_a_registered_point_is_saved(root, toy_points):
     assert FaultRule.objects.get().operation == "toy.book_units"
 
 
+@ADMIN_DATABASES
 def test_a_rule_on_a_point_no_participant_registered_is_refused(root, toy_points):
     response = add_rule(root, "toy.no_such_step")
 
@@ -59,6 +66,7 @@ def test_a_rule_on_a_point_no_participant_registered_is_refused(root, toy_points
     assert not FaultRule.objects.exists()
 
 
+@ADMIN_DATABASES
 def test_a_rule_whose_point_is_no_longer_registered_still_shows_its_point(root):
     rule = FaultRuleFactory(operation="toy.retired_step", enabled=False)
 
