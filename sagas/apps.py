@@ -3,11 +3,12 @@ from importlib import import_module
 from django.apps import AppConfig
 from django.conf import settings
 from django.db.models.signals import post_migrate, pre_migrate
+from django.utils.translation import gettext_lazy
 
 
 class SagasConfig(AppConfig):
     name = "sagas"
-    verbose_name = "Sagas"
+    verbose_name = gettext_lazy("Sagas")
 
     def ready(self) -> None:
         from sagas.participant.schemas import ensure_service_schema

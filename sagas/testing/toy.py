@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import connections
+from django.utils.translation import gettext_lazy
 
 from sagas.engine.definition import RetryPolicy, SagaDefinition, Step, StepCall, register
 from sagas.engine.invariants import CheckContext, Violation, register_invariants
@@ -119,7 +120,7 @@ TOY_SAGA = register(
     SagaDefinition(
         name=NAME,
         version=1,
-        label="toy booking",
+        label=gettext_lazy("toy booking"),
         description="Book units, check the limit, confirm: the engine's own test saga.",
         steps=(
             Step("book_units", units_book, compensation=units_release, retry=_QUICK),
