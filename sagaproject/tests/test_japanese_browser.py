@@ -86,6 +86,7 @@ def test_a_japanese_customer_places_follows_and_cancels_an_order(live_server, ja
         page.wait_for_url("**/orders/*-*/")
         order_url = page.url
         wait_for_headline(page, ja("Completed"))
+        page.wait_for_timeout(500)  # the progress bar eases in over 0.3 s
         page.screenshot(path=SHOTS / "ja-order-completed.png", full_page=True)
 
         page.get_by_role("link", name=ja("Cancel order")).click()
@@ -97,6 +98,7 @@ def test_a_japanese_customer_places_follows_and_cancels_an_order(live_server, ja
         page.get_by_role("button", name=ja("Cancel order")).click()
         page.wait_for_url(order_url)
         wait_for_headline(page, ja("Cancelled"))
+        page.wait_for_timeout(500)  # the progress bar eases in over 0.3 s
         page.screenshot(path=SHOTS / "ja-order-cancelled.png", full_page=True)
 
     page.goto(live_server.url + reverse("order_list"))
