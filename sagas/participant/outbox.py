@@ -25,6 +25,7 @@ from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 SCHEMA_VERSION = 1
 
@@ -97,14 +98,14 @@ def new_event(
 class OutboxEventBase(models.Model):
     """An event a service published, waiting for the relay or kept for a while after."""
 
-    id = models.UUIDField(primary_key=True, editable=False, help_text="The event's id.")
+    id = models.UUIDField(primary_key=True, editable=False, help_text=gettext_lazy("The event's id."))
     event_type = models.CharField(max_length=64)
     saga_id = models.UUIDField(db_index=True)
-    sequence = models.PositiveIntegerField(help_text="Causal position in the saga.")
-    payload = models.JSONField(help_text="The versioned event envelope, as delivered.")
+    sequence = models.PositiveIntegerField(help_text=gettext_lazy("Causal position in the saga."))
+    payload = models.JSONField(help_text=gettext_lazy("The versioned event envelope, as delivered."))
     created_at = models.DateTimeField(default=timezone.now)
-    delivered_at = models.DateTimeField(null=True, blank=True, help_text="When the relay queued it.")
-    delivery_count = models.PositiveIntegerField(default=0, help_text="How often the relay queued it.")
+    delivered_at = models.DateTimeField(null=True, blank=True, help_text=gettext_lazy("When the relay queued it."))
+    delivery_count = models.PositiveIntegerField(default=0, help_text=gettext_lazy("How often the relay queued it."))
 
     class Meta:
         abstract = True
