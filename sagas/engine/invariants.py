@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import connections
+from django.utils.translation import gettext_lazy
 
 T = TypeVar("T")
 
@@ -61,9 +62,11 @@ class InvariantCheck:
 
 # The engine's own invariants, checked whatever sagas are defined (see sagas.consistency).
 ENGINE_INVARIANTS: dict[int, str] = {
-    5: "nothing is stuck unnoticed: no saga in progress past its deadline without a live lease",
-    11: "no step succeeded twice: one successful action, and one successful compensation, per step of a saga",
-    12: "no overlapping attempts: the attempts of one saga ran one at a time",
+    5: gettext_lazy("nothing is stuck unnoticed: no saga in progress past its deadline without a live lease"),
+    11: gettext_lazy(
+        "no step succeeded twice: one successful action, and one successful compensation, per step of a saga"
+    ),
+    12: gettext_lazy("no overlapping attempts: the attempts of one saga ran one at a time"),
 }
 
 

@@ -159,7 +159,9 @@ def _show(seen: Counter) -> str:
     return ", ".join(f"{seen[kind]} {kind.lower()}" for kind in Entry) or "nothing"
 
 
-register_invariants(NAME, {INVARIANT: "a toy booking is confirmed once, or released in full"}, toy_violations)
+register_invariants(
+    NAME, {INVARIANT: gettext_lazy("a toy booking is confirmed once, or released in full")}, toy_violations
+)
 
 
 def booked(units: int = 2) -> SagaInstance:
