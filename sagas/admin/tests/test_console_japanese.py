@@ -38,7 +38,7 @@ def test_the_overview_reads_in_japanese(root):
 
     text = _text(response.content.decode())
     assert response.status_code == 200
-    assert "サガの概要" in text
+    assert "サガの概況" in text
     assert "現在の状態別サガ数" in text
     assert "失敗 1" in text  # the status by its Japanese name, with its count
     assert "停滞中のサガ (進行中で、リース切れまたは期限超過)" in text
