@@ -59,7 +59,7 @@ def test_a_saga_page_shows_its_timeline_legend_step_log_and_actions_in_japanese(
         assert f">{label}<" in legend
     assert "ステップログ" in text
     assert re.search(r"book_units 順方向 1 成功 .* check_limit 順方向 1 拒否 \(業務上\)", text)
-    assert "状態: 補償済み" in text
+    assert "ステータス: 補償済み" in text
     # A finished saga offers no action: each is greyed out and says why in Japanese.
     actions = re.search(r'<div class="saga-actions".*?</div>\s*</div>', page, re.S).group(0)
     assert ">今すぐ補償<" in actions
