@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from sagas.admin.tools import saga_title
 from sagas.engine.definition import get_definition, registered_names
 from sagas.models import SagaInstance
+from sagas.templatetags.localtime_named import local_time
 
 # The URL of the business object a key names, or "" when it has no page to open.
 KeyUrl = Callable[[Any], str]
@@ -94,7 +95,7 @@ def sagas_sharing_key_html(saga: SagaInstance) -> str:
                 reverse("admin:sagas_sagainstance_change", args=[other.pk]),
                 saga_title(other),
                 other.status,
-                _("started %(when)s UTC") % {"when": f"{other.created_at:%Y-%m-%d %H:%M:%S}"},
+                _("started %(when)s") % {"when": local_time(other.created_at)},
             )
             for other in others[:SAME_KEY_LIMIT]
         ),

@@ -35,6 +35,7 @@ from sagas.engine.definition import registered_names
 from sagas.models import SagaInstance, SagaStatus, status_code_name
 from sagas.ops.timeline import format_duration, render_timeline
 from sagas.participant import customers
+from sagas.templatetags.localtime_named import local_time
 
 STATUS_COLOURS = {
     SagaStatus.PENDING: "#6c757d",
@@ -323,9 +324,9 @@ class SagaInstanceAdmin(admin.ModelAdmin):
             return _("none")
         now = timezone.now()
         state = _("expired") if saga.lease_expires_at <= now else _("live")
-        return _("%(owner)s until %(time)s UTC (%(state)s)") % {
+        return _("%(owner)s until %(time)s (%(state)s)") % {
             "owner": saga.lease_owner,
-            "time": f"{saga.lease_expires_at:%Y-%m-%d %H:%M:%S}",
+            "time": local_time(saga.lease_expires_at),
             "state": state,
         }
 
@@ -333,9 +334,9 @@ class SagaInstanceAdmin(admin.ModelAdmin):
     def resolved(self, saga: SagaInstance) -> str:
         if not saga.resolved_at:
             return _("no")
-        return _("by %(who)s at %(time)s UTC") % {
+        return _("by %(who)s at %(time)s") % {
             "who": saga.resolved_by,
-            "time": f"{saga.resolved_at:%Y-%m-%d %H:%M:%S}",
+            "time": local_time(saga.resolved_at),
         }
 
     @admin.display(description=gettext_lazy("last error"))
