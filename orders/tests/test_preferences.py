@@ -15,6 +15,7 @@ from orders.models import Order, Preference
 from orders.preferences import Choice, choice_save
 from orders.tests.support.sagas import placed
 from payments.tests.factories import account_for
+from sagas.models import SagaInstance
 from sagas.participant.customers import customer_key
 from sagas.tests.admin_support import staff_user
 
@@ -170,3 +171,13 @@ def test_the_console_opens_with_the_defaults_while_the_preferences_cannot_be_rea
     assert response.status_code == 200
     assert '<html lang="en"' in response.content.decode()
     assert "could not be read" in caplog.text
+
+
+def test_a_tokyo_operator_reads_a_sagas_resolution_in_tokyo_time(shop):
+    operator = staff_user("root", superuser=True)
+    choice_save(operator.pk, Choice(time_zone="Asia/Tokyo"))
+    saga = placed()
+    resolved_at = saga.created_at
+    SagaInstance.objects.filter(pk=saga.pk).update(resolved_at=resolved_at, resolved_by="root")
+    html = logged_in(operator).get(reverse("admin:sagas_sagainstance_change", args=[saga.pk])).content.decode()
+    assert f"root at {resolved_at.astimezone(TOKYO):%Y-%m-%d %H:%M:%S} JST" in html
