@@ -87,7 +87,7 @@ def test_a_new_user_with_a_fresh_account_starts_from_their_own_deposit(client, w
     account_for(new_dave, "10.00")
     client.force_login(new_dave)
     html = client.get(reverse("catalog")).content.decode()
-    assert '<strong data-field="balance">10.00</strong>' in html
+    assert '<strong data-field="balance">$10.00</strong>' in html
     assert token_client(new_dave).get("/api/orders/").json()["results"] == []
 
 
