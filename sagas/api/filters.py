@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import django_filters
 from django import forms
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters.fields import IsoDateTimeField
 
 from sagas.api.toolkit.fields import RequiredTextFilter
@@ -45,13 +46,13 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 class SagaFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=SagaStatus.choices)
-    type = RequiredTextFilter(field_name="definition_name", help_text="Saga definition name, e.g. order.")
+    type = RequiredTextFilter(field_name="definition_name", help_text=gettext_lazy("Saga definition name, e.g. order."))
     style = django_filters.ChoiceFilter(choices=SagaStyle.choices)
     created_after = UtcIsoDateTimeFilter(
-        field_name="created_at", lookup_expr="gte", help_text="Created at or after this ISO 8601 time."
+        field_name="created_at", lookup_expr="gte", help_text=gettext_lazy("Created at or after this ISO 8601 time.")
     )
     created_before = UtcIsoDateTimeFilter(
-        field_name="created_at", lookup_expr="lt", help_text="Created before this ISO 8601 time."
+        field_name="created_at", lookup_expr="lt", help_text=gettext_lazy("Created before this ISO 8601 time.")
     )
 
     class Meta:

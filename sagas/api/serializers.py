@@ -1,5 +1,6 @@
 """Input and output shapes of the staff saga API."""
 
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from sagas.api.toolkit.customers import CustomerNameField, CustomerNamesList
@@ -20,9 +21,9 @@ class SagaStepOutput(serializers.Serializer):
     error_type = serializers.CharField()
     error_message = serializers.CharField()
     worker = serializers.CharField()
-    action = serializers.CharField(help_text="For operator and system records: what was done.")
-    actor = serializers.CharField(help_text="Who did it.")
-    reason = serializers.CharField(help_text="Why, as given by the actor.")
+    action = serializers.CharField(help_text=gettext_lazy("For operator and system records: what was done."))
+    actor = serializers.CharField(help_text=gettext_lazy("Who did it."))
+    reason = serializers.CharField(help_text=gettext_lazy("Why, as given by the actor."))
 
 
 class SagaOutput(serializers.Serializer):
@@ -39,8 +40,10 @@ class SagaOutput(serializers.Serializer):
     step_index = serializers.IntegerField()
     attempt = serializers.IntegerField()
     # The engine's generic fields; the orders API shows the same facts as the order's id and customer.
-    business_key = serializers.UUIDField(allow_null=True, help_text="The id of the business object, such as an order.")
-    party = CustomerNameField(help_text="Who the saga belongs to: a customer's username.")
+    business_key = serializers.UUIDField(
+        allow_null=True, help_text=gettext_lazy("The id of the business object, such as an order.")
+    )
+    party = CustomerNameField(help_text=gettext_lazy("Who the saga belongs to: a customer's username."))
     idempotency_key = serializers.CharField(allow_null=True)
     paused = serializers.BooleanField()
     last_error = serializers.CharField()
@@ -55,15 +58,15 @@ class SagaOutput(serializers.Serializer):
 
 
 class SagaDetailOutput(SagaOutput):
-    context = serializers.JSONField(help_text="The saga's input and each step's result.")
+    context = serializers.JSONField(help_text=gettext_lazy("The saga's input and each step's result."))
     steps = SagaStepOutput(many=True, source="steps.all")
 
 
 class SagaActionInput(serializers.Serializer):
-    reason = RequiredText(max_length=2000, help_text="Why; it goes into the audit record.")
+    reason = RequiredText(max_length=2000, help_text=gettext_lazy("Why; it goes into the audit record."))
 
 
 class SagaResumeInput(SagaActionInput):
     force = serializers.BooleanField(
-        default=False, help_text="Take the saga over even though a worker's lease on it has not expired."
+        default=False, help_text=gettext_lazy("Take the saga over even though a worker's lease on it has not expired.")
     )

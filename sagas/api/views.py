@@ -19,7 +19,7 @@ from sagas.api.toolkit.pagination import NewestFirstCursorPagination
 from sagas.engine.styles import OperatorAction
 from sagas.models import SagaInstance
 
-SAGA_ID = OpenApiParameter("saga_id", str, OpenApiParameter.PATH, description="The saga's id (a UUID).")
+SAGA_ID = OpenApiParameter("saga_id", str, OpenApiParameter.PATH, description=_("The saga's id (a UUID)."))
 ACTION_ERRORS = {**WRITE_ERRORS, 409: CONFLICT}
 
 
@@ -82,26 +82,26 @@ def _action_schema(operation_id: str, summary: str, request: type = SagaActionIn
             parameters=[SAGA_ID],
             request=request,
             responses={
-                200: OpenApiResponse(SagaDetailOutput, description="The saga after the action."),
+                200: OpenApiResponse(SagaDetailOutput, description=_("The saga after the action.")),
                 **ACTION_ERRORS,
             },
         )
     )
 
 
-@_action_schema("sagas_retry", "Run the failed step of a FAILED saga again")
+@_action_schema("sagas_retry", _("Run the failed step of a FAILED saga again"))
 class SagaRetryApi(_SagaActionApi):
     name = _("Retry")
     operation = OperatorAction.RETRY
 
 
-@_action_schema("sagas_compensate", "Stop the saga and undo its steps in reverse order")
+@_action_schema("sagas_compensate", _("Stop the saga and undo its steps in reverse order"))
 class SagaCompensateApi(_SagaActionApi):
     name = _("Compensate")
     operation = OperatorAction.COMPENSATE
 
 
-@_action_schema("sagas_resume", "Hand a stuck saga back to the workers", request=SagaResumeInput)
+@_action_schema("sagas_resume", _("Hand a stuck saga back to the workers"), request=SagaResumeInput)
 class SagaResumeApi(_SagaActionApi):
     name = _("Resume")
     operation = OperatorAction.RESUME

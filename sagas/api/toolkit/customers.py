@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from sagas.participant import customers
@@ -13,7 +14,7 @@ class CustomerNameField(serializers.CharField):
     """A stored customer key, shown as the customer's current username."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("help_text", "The customer's username.")
+        kwargs.setdefault("help_text", gettext_lazy("The customer's username."))
         super().__init__(**kwargs)
 
     def to_representation(self, value: Any) -> str:
