@@ -32,6 +32,7 @@ from sagas.admin.operations import OPERATIONS
 from sagas.admin.paginators import EstimatedCountPaginator
 from sagas.admin.tools import has_current_step, saga_title, saga_where
 from sagas.engine.definition import registered_names
+from sagas.engine.notes import note_in_language
 from sagas.models import SagaInstance, SagaStatus, status_code_name
 from sagas.ops.timeline import format_duration, render_timeline
 from sagas.participant import customers
@@ -281,7 +282,7 @@ class SagaInstanceAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("last error"))
     def short_error(self, saga: SagaInstance) -> str:
-        text = saga.last_error or ""
+        text = note_in_language(saga.last_error or "")
         if len(text) <= ERROR_PREVIEW:
             return text
         return format_html('<span title="{}">{}\u2026</span>', text, text[:ERROR_PREVIEW])
@@ -341,7 +342,9 @@ class SagaInstanceAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("last error"))
     def last_error_text(self, saga: SagaInstance) -> str:
-        return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', saga.last_error or "-")
+        return format_html(
+            '<pre style="white-space:pre-wrap;margin:0">{}</pre>', note_in_language(saga.last_error) or "-"
+        )
 
     @admin.display(description=gettext_lazy("context"))
     def context_json(self, saga: SagaInstance) -> str:

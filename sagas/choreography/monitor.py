@@ -27,7 +27,7 @@ from django.utils import timezone
 from django_q.conf import Conf
 
 from sagas.choreography.flow import flow_for
-from sagas.engine import store, transitions
+from sagas.engine import notes, store, transitions
 from sagas.engine.queue import new_worker_id
 from sagas.engine.store import SagaWrite
 from sagas.models import TERMINAL_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
@@ -94,11 +94,7 @@ def _entry_expired(entry: dict[str, Any], now: datetime) -> bool:
 def abandoned_delivery_log(saga: SagaInstance, worker: str, entry: dict[str, Any], now: datetime) -> SagaStepLog:
     """The step log row of a delivery run that was cut short, under the worker that ran it."""
     event_type = str(entry.get("event", ""))
-    text = (
-        f"The worker delivering {event_type} to its services stopped before it finished "
-        f"(no word from it within the {delivery_time_limit().total_seconds():g}s a task may run); "
-        "the event is delivered again and the services skip what they already did."
-    )
+    text = notes.DELIVERY_CUT_SHORT % {"event": event_type, "seconds": f"{delivery_time_limit().total_seconds():g}"}
     return SagaStepLog(
         saga=saga,
         step_name=event_type,

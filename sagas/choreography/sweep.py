@@ -33,6 +33,7 @@ from django.utils import timezone
 from sagas.choreography import monitor
 from sagas.choreography.flow import flow_for, outboxes
 from sagas.choreography.start import redeliver, request_cancel
+from sagas.engine import notes
 from sagas.engine.queue import release_orphaned_claims
 from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus
 from sagas.participant import eventbus
@@ -147,7 +148,7 @@ def cancel_past_deadline(limit: int = 1000, dry_run: bool = False) -> list[str]:
         if dry_run:
             continue
         with transaction.atomic(using="default"):
-            text = f"Deadline {saga.deadline_at:%Y-%m-%d %H:%M:%S} UTC passed before the saga finished."
+            text = notes.DEADLINE_PASSED % {"time": f"{saga.deadline_at:%Y-%m-%d %H:%M:%S}"}
             context = request_cancel(saga, "deadline", text, cause=text)
             fields = monitor.view(saga, context, now)
             if monitor.fenced_update(saga, now, **{**fields, "last_error": text}):
@@ -183,7 +184,7 @@ def redeliver_idle(idle_seconds: float, limit: int = 200, dry_run: bool = False)
         with transaction.atomic(using="default"):
             count, fields = redeliver(saga, now)
             if monitor.fenced_update(saga, now, **fields):
-                text = f"Nothing happened for {idle_seconds:g}s: its {count} event(s) were delivered again."
+                text = notes.IDLE_REDELIVERED % {"seconds": f"{idle_seconds:g}", "count": count}
                 _system_note(saga, text, {"redelivered": count}).save()
             else:
                 transaction.set_rollback(True, using="default")

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from sagas.engine import lifecycle, store, transitions
+from sagas.engine import notes as engine_notes
 from sagas.engine.connections import reset_service_connections
 from sagas.engine.definition import SagaDefinition, Step, StepCall, get_definition
 from sagas.engine.queue import new_worker_id
@@ -249,17 +250,20 @@ def claim_next_step(saga_id: str, owner: str) -> Claim | None:
             and not transitions.pivot_outcome_unknown(definition, position)
         ):
             position = transitions.compensation_start_for(definition, position)
-            last_error = f"Deadline {saga.deadline_at:%Y-%m-%d %H:%M:%S} UTC passed before the saga finished."
+            deadline = {"time": f"{saga.deadline_at:%Y-%m-%d %H:%M:%S}"}
+            last_error = engine_notes.DEADLINE_PASSED % deadline
             context = transitions.with_compensation_cause(context, last_error)
             turned["context"] = context
-            notes.append(_system_note(saga_id, position, definition, last_error + " Compensating.", now))
+            notes.append(
+                _system_note(saga_id, position, definition, engine_notes.DEADLINE_PASSED_COMPENSATING % deadline, now)
+            )
         elif not position.terminal and position.attempt >= _policy(definition, position).max_attempts:
             exhausted_at = position
             position = transitions.exhausted(definition, position)
-            text = (
-                f"Attempt {exhausted_at.attempt} of {_step_name(definition, exhausted_at.step_index)} never "
-                "reported back (worker lost) and no attempts are left."
-            )
+            text = engine_notes.NEVER_REPORTED % {
+                "attempt": exhausted_at.attempt,
+                "step": _step_name(definition, exhausted_at.step_index),
+            }
             last_error = text
             if exhausted_at.direction == Direction.FORWARD and position.direction == Direction.COMPENSATION:
                 context = transitions.with_compensation_cause(context, text)
@@ -388,12 +392,9 @@ def _fenced_message(claim: Claim, outcome: StepOutcome, error_text: str, arrived
     """What the step log says of an answer that came after another worker took the saga over."""
     late = (arrived - claim.lease_expires_at).total_seconds() if claim.lease_expires_at is not None else 0.0
     if isinstance(outcome.error, WorkerHeld) or late > HELD_TOLERANCE_SECONDS:
-        return (
-            f"Worker process {os.getpid()} was frozen or held past its lease on saga {claim.saga_id}: "
-            f"its answer ({outcome.kind}) came {late:.0f}s after the lease ran out, when another worker "
-            f"had taken the saga over, and is not used. {error_text}"
-        ).strip()
-    return (f"Lease lost before the checkpoint; outcome was {outcome.kind}. " + error_text).strip()
+        held = {"pid": os.getpid(), "saga": claim.saga_id, "kind": outcome.kind, "late": f"{late:.0f}"}
+        return f"{engine_notes.HELD_PAST_LEASE % held} {error_text}".strip()
+    return f"{engine_notes.LEASE_LOST % {'kind': outcome.kind}} {error_text}".strip()
 
 
 def _next_position(claim: Claim, outcome: StepOutcome) -> Position:

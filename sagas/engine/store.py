@@ -24,11 +24,12 @@ from django.db import connections, models, transaction
 from django.db.models import F
 from django_q.models import OrmQ
 
+from sagas.engine import notes
 from sagas.engine.queue import enqueue_saga, saga_queue_row
 from sagas.models import SagaInstance, SagaStepLog, StepStatus
 from sagas.workers.broker import QUEUE_CHANNEL, notifying
 
-LOST_ATTEMPT_MESSAGE = "The worker running this attempt stopped reporting before its lease ran out."
+LOST_ATTEMPT_MESSAGE = notes.LOST_ATTEMPT
 
 
 @dataclass
@@ -187,9 +188,7 @@ def cut_short_attempts(saga_id: str, *, actor: str, action: str, reason: str, no
         status=StepStatus.ABANDONED,
         finished_at=now,
         actor=actor,
-        error_message=(
-            f"Cut short by {actor}'s {action} ({reason}) while it ran; an answer its worker sends later is not used."
-        ),
+        error_message=notes.CUT_SHORT % {"actor": actor, "action": action, "reason": reason},
     )
 
 

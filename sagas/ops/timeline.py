@@ -15,6 +15,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from sagas.engine.notes import note_in_language
 from sagas.models import Direction, SagaStepLog, StepStatus, action_code_name
 
 WIDTH = 960
@@ -143,7 +144,7 @@ def _bar(log: SagaStepLog, row: int, scale: _TimeScale, now: datetime) -> str:
     took = format_duration(end - log.started_at)
     tip += ", " + (_("%(duration)s so far") % {"duration": took} if running else took)
     if log.error_message:
-        tip += f"\n{log.error_message}"
+        tip += f"\n{note_in_language(log.error_message)}"
     parts = [
         f'<rect class="{" ".join(classes)}" data-step="{escape(log.step_name)}" data-attempt="{log.attempt}" '
         f'x="{x0:.1f}" y="{y:.1f}" width="{width:.1f}" height="{BAR_HEIGHT}" rx="2" fill="{colour}"{stroke}{opacity}>'

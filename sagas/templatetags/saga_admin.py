@@ -5,6 +5,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
+from sagas.engine.notes import note_in_language
 from sagas.models import Direction, FaultRule, action_code_name, status_code_name
 from sagas.participant import faults
 
@@ -44,3 +45,9 @@ def direction_name(direction: str) -> str:
 def action_name(action: str) -> str:
     """An audit row's action in the reader's language (the stored code itself in English)."""
     return action_code_name(action)
+
+
+@register.filter
+def engine_note(text: str) -> str:
+    """A stored error or note with the engine's own sentences in the reader's language."""
+    return note_in_language(text)
