@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from sagas.choreography import monitor
 from sagas.choreography.flow import flow_for, flow_named, outboxes
-from sagas.engine import store, transitions
+from sagas.engine import notes, store, transitions
 from sagas.engine.definition import get_definition
 from sagas.errors import ActionNotAllowed
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, SagaStyle, StepStatus, status_code_name
@@ -158,7 +158,7 @@ def request_cancel(saga: SagaInstance, actor: str, reason: str, cause: str = "")
     )
     context = _send(saga.context, cancel)
     store.append_log(monitor.event_log(saga, cancel, timezone.now()))
-    said = f"Compensated by {actor}: {reason}"
+    said = notes.COMPENSATED_BY % {"actor": actor, "reason": reason}
     if not context.get(transitions.COMPENSATION_CAUSE):
         context = transitions.with_compensation_cause(context, cause or said)
     return {**context, "compensation_reason": said}

@@ -30,6 +30,7 @@ DELIVERY_CUT_SHORT = gettext_noop(
     "The worker delivering %(event)s to its services stopped before it finished (no word from it within the "
     "%(seconds)ss a task may run); the event is delivered again and the services skip what they already did."
 )
+COMPENSATED_BY = gettext_noop("Compensated by %(actor)s: %(reason)s")
 IDLE_REDELIVERED = gettext_noop("Nothing happened for %(seconds)ss: its %(count)s event(s) were delivered again.")
 
 # Longest first, so a note that contains a shorter one is matched whole.
@@ -44,6 +45,7 @@ NOTES = sorted(
         LEASE_LOST,
         DELIVERY_CUT_SHORT,
         IDLE_REDELIVERED,
+        COMPENSATED_BY,
     ),
     key=len,
     reverse=True,
@@ -58,7 +60,9 @@ def _pattern(template: str) -> re.Pattern[str]:
     parts, position = [], 0
     for found in _PLACEHOLDER.finditer(template):
         parts.append(re.escape(template[position : found.start()]))
-        parts.append(f"(?P<{found.group(1)}>.+?)")
+        # A value that ends the note (an operator's reason) runs to the end of the text.
+        lazy = "?" if found.end() < len(template) else ""
+        parts.append(f"(?P<{found.group(1)}>.+{lazy})")
         position = found.end()
     parts.append(re.escape(template[position:]))
     return re.compile("".join(parts), re.S)

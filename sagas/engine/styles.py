@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from sagas.engine import store, transitions
+from sagas.engine import notes, store, transitions
 from sagas.engine.definition import SagaDefinition, get_definition
 from sagas.engine.operator import audit, fenced_update, fresh_deadline, last_error_fields
 from sagas.engine.queue import enqueue_saga
@@ -187,7 +187,7 @@ class Orchestration:
             definition, Position(saga.status, saga.direction, saga.step_index, saga.attempt)
         )
         now = timezone.now()
-        said = f"Compensated by {actor}: {reason}"
+        said = notes.COMPENSATED_BY % {"actor": actor, "reason": reason}
         context = transitions.with_compensation_cause({**saga.context, "compensation_reason": said}, said)
         fenced_update(
             saga,

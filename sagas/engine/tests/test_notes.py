@@ -31,3 +31,10 @@ def test_in_english_a_note_reads_as_stored():
     with translation.override("en"):
         assert notes.note_in_language(DEADLINE) == DEADLINE
     assert DEADLINE == "Deadline 2026-11-29 17:04:05 UTC passed before the saga finished. Compensating."
+
+
+def test_an_operators_reason_at_the_end_of_a_note_is_kept_whole():
+    stored = notes.COMPENSATED_BY % {"actor": "admin", "reason": "customer called: wrong size"}
+
+    with translation.override("ja"):
+        assert notes.note_in_language(stored) == "admin が補償しました: customer called: wrong size"
