@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from sagas.engine import notes
 from sagas.models import SagaStatus
 from sagas.services import saga_start
 from sagas.testing import toy
@@ -102,3 +103,14 @@ def test_a_staff_api_refusal_has_a_japanese_detail_and_its_english_code():
     assert response.status_code == 409
     assert response.json()["detail"] == "再試行できるのは「失敗」のサガだけです。このサガの状態は「完了」です。"
     assert response.data["detail"].code == "action_not_allowed"
+
+
+def test_the_engines_note_in_a_last_error_reads_in_japanese_on_the_saga_page(root):
+    note = notes.DEADLINE_PASSED % {"time": "2026-11-29 17:04:05"}
+    saga = toy_row(SagaStatus.FAILED, last_error=note)
+
+    response = root.get(reverse("admin:sagas_sagainstance_change", args=[saga.pk]), **JAPANESE)
+
+    text = _text(response.content.decode())
+    assert "サガが終わる前に期限 2026-11-29 17:04:05 UTC を過ぎました。" in text
+    assert note not in text
