@@ -30,6 +30,7 @@ DELIVERY_CUT_SHORT = gettext_noop(
     "The worker delivering %(event)s to its services stopped before it finished (no word from it within the "
     "%(seconds)ss a task may run); the event is delivered again and the services skip what they already did."
 )
+STEP_TIMED_OUT = gettext_noop("step exceeded its timeout of %(seconds)ss")
 COMPENSATED_BY = gettext_noop("Compensated by %(actor)s: %(reason)s")
 IDLE_REDELIVERED = gettext_noop("Nothing happened for %(seconds)ss: its %(count)s event(s) were delivered again.")
 
@@ -46,6 +47,7 @@ NOTES = sorted(
         DELIVERY_CUT_SHORT,
         IDLE_REDELIVERED,
         COMPENSATED_BY,
+        STEP_TIMED_OUT,
     ),
     key=len,
     reverse=True,

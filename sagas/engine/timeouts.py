@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from sagas.engine import notes
+
 T = TypeVar("T")
 
 
@@ -24,7 +26,7 @@ def call_with_timeout(fn: Callable[[], T], seconds: float) -> T:
         return fn()
 
     def on_alarm(signum: int, frame: object) -> None:
-        raise StepTimeout(f"step exceeded its timeout of {seconds:g}s")
+        raise StepTimeout(notes.STEP_TIMED_OUT % {"seconds": f"{seconds:g}"})
 
     previous_handler = signal.signal(signal.SIGALRM, on_alarm)
     previous_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
