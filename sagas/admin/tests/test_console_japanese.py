@@ -6,6 +6,7 @@ import re
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import translation
 
 from sagas.engine import notes
 from sagas.models import SagaStatus
@@ -24,6 +25,13 @@ def _text(page: str) -> str:
     """The page as a person reads it: tags and scripts gone, spaces collapsed."""
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """A request leaves its language active in the thread: later tests expect the settings' language."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
