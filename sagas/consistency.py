@@ -7,10 +7,12 @@ The engine's own invariants hold for any saga and read only the engine's tables:
 - 5 (nothing stuck unnoticed) is one filtered query that returns only the offending rows;
 - 11 (no step succeeded twice) and 12 (no overlapping attempts) are one windowed query over
   the step log that returns only the offending rows, fetched in chunks, so memory stays
-  flat however many sagas there are.
+  flat however many sagas there are (on PostgreSQL after a first pass that names the sagas
+  it must read).
 
 Each definition's invariants come from the check its app registered (sagas.engine.invariants),
-run here one after the other; each should be set-based too (see orders/invariants.py).
+run here at the same time as the engine's, each on its own connections (run_parts); each
+should be set-based too (see orders/invariants.py).
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ _OPEN_END = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def _check_attempts() -> Iterator[Violation]:
-    """Invariants 11 and 12, in one read of the step log.
+    """Invariants 11 and 12, in one sorted pass over the step log.
 
     11: a step whose action, or whose compensation, succeeded more than once: its effect was
     asked for twice, which only a participant's idempotency key can have kept single.
