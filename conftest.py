@@ -31,3 +31,15 @@ def _fresh_fault_cache():
     faults.clear_cache()
     yield
     faults.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _site_language_and_zone():
+    """Each test starts in the site's language and zone: a request or a test that activated
+    Japanese or a user's zone leaves it active in the thread, and the next test's command
+    output or page would read in it."""
+    from django.utils import timezone, translation
+
+    yield
+    translation.deactivate()
+    timezone.deactivate()
