@@ -47,10 +47,8 @@ def _site_language_and_zone():
 
 @pytest.fixture(autouse=True)
 def _usable_connections():
-    """A test that kills database backends (the self-healing and broker tests do, on purpose) can
-    leave this process holding a dead connection; Django replaces one only between requests, so
-    the next test would fail on its first query. Close any that no longer answer."""
-    for connection in connections.all(initialized_only=True):
-        if connection.connection is not None and not connection.in_atomic_block and not connection.is_usable():
-            connection.close()
+    """Each test starts on connections that answer (see close_dead_connections)."""
+    from sagas.testing.connections import close_dead_connections
+
+    close_dead_connections()
     yield
