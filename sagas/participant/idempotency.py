@@ -16,15 +16,16 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext_lazy
 
 from sagas.participant.refusals import ActionBlocked, BusinessRefusal
 
 
 class Outcome(models.TextChoices):
-    APPLIED = "APPLIED", "Applied"
-    REFUSED = "REFUSED", "Refused"
-    BLOCKED = "BLOCKED", "Blocked by an earlier compensation"
-    COMPENSATED = "COMPENSATED", "Applied, then compensated"
+    APPLIED = "APPLIED", gettext_lazy("Applied")
+    REFUSED = "REFUSED", gettext_lazy("Refused")
+    BLOCKED = "BLOCKED", gettext_lazy("Blocked by an earlier compensation")
+    COMPENSATED = "COMPENSATED", gettext_lazy("Applied, then compensated")
 
 
 class IdempotencyRecordBase(models.Model):

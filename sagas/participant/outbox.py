@@ -98,14 +98,32 @@ def new_event(
 class OutboxEventBase(models.Model):
     """An event a service published, waiting for the relay or kept for a while after."""
 
-    id = models.UUIDField(primary_key=True, editable=False, help_text=gettext_lazy("The event's id."))
-    event_type = models.CharField(max_length=64)
-    saga_id = models.UUIDField(db_index=True)
-    sequence = models.PositiveIntegerField(help_text=gettext_lazy("Causal position in the saga."))
-    payload = models.JSONField(help_text=gettext_lazy("The versioned event envelope, as delivered."))
-    created_at = models.DateTimeField(default=timezone.now)
-    delivered_at = models.DateTimeField(null=True, blank=True, help_text=gettext_lazy("When the relay queued it."))
-    delivery_count = models.PositiveIntegerField(default=0, help_text=gettext_lazy("How often the relay queued it."))
+    id = models.UUIDField(
+        primary_key=True,
+        editable=False,
+        verbose_name=gettext_lazy("event id"),
+        help_text=gettext_lazy("The event's id."),
+    )
+    event_type = models.CharField(max_length=64, verbose_name=gettext_lazy("event type"))
+    saga_id = models.UUIDField(db_index=True, verbose_name=gettext_lazy("saga id"))
+    sequence = models.PositiveIntegerField(
+        verbose_name=gettext_lazy("sequence"), help_text=gettext_lazy("Causal position in the saga.")
+    )
+    payload = models.JSONField(
+        verbose_name=gettext_lazy("payload"), help_text=gettext_lazy("The versioned event envelope, as delivered.")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=gettext_lazy("created at"))
+    delivered_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        verbose_name=gettext_lazy("handed to the workers at"),
+        help_text=gettext_lazy("When the relay queued it."),
+    )
+    delivery_count = models.PositiveIntegerField(
+        default=0,
+        verbose_name=gettext_lazy("times handed on"),
+        help_text=gettext_lazy("How often the relay queued it."),
+    )
 
     class Meta:
         abstract = True
@@ -130,12 +148,14 @@ class OutboxEventBase(models.Model):
 class InboxEventBase(models.Model):
     """An event a service acted on, recorded with the effect it caused."""
 
-    event_id = models.UUIDField()
-    handler = models.CharField(max_length=64)
-    event_type = models.CharField(max_length=64)
-    saga_id = models.UUIDField(db_index=True)
-    idempotency_key = models.CharField(max_length=200, blank=True, default="")
-    handled_at = models.DateTimeField(default=timezone.now, db_index=True)
+    event_id = models.UUIDField(verbose_name=gettext_lazy("event id"))
+    handler = models.CharField(max_length=64, verbose_name=gettext_lazy("handler"))
+    event_type = models.CharField(max_length=64, verbose_name=gettext_lazy("event type"))
+    saga_id = models.UUIDField(db_index=True, verbose_name=gettext_lazy("saga id"))
+    idempotency_key = models.CharField(
+        max_length=200, blank=True, default="", verbose_name=gettext_lazy("idempotency key")
+    )
+    handled_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=gettext_lazy("handled at"))
 
     class Meta:
         abstract = True
