@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
 
 from sagaproject.databases import build_databases, masked_url, sqlite_dirs
 from sagaproject.env import (
@@ -49,8 +50,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
-    # Locks out password guessing on /login/ and /admin/login/ (see LOGIN_FAILURE_LIMIT below).
-    "axes",
+    # Locks out password guessing on /login/ and /admin/login/ (see LOGIN_FAILURE_LIMIT below);
+    # django-axes under a name the console can show in Japanese.
+    "sagaproject.apps.LoginLockoutsConfig",
     "sagas",
     "orders",
     "payments",
@@ -125,8 +127,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog"
 LOGOUT_REDIRECT_URL = "catalog"
 
-LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ja", "日本語")]
+# The language of a visitor with no preference, and the one the management commands speak
+# (Django runs a command in LANGUAGE_CODE): `LANGUAGE_CODE=ja manage.py saga_status ...`.
+LANGUAGE_CODE = env_choice("LANGUAGE_CODE", "en", tuple(code for code, _name in LANGUAGES))
 # The project templates' and modules' catalogue; each app has its own in <app>/locale.
 LOCALE_PATHS = [BASE_DIR / "sagaproject" / "locale"]
 # Times are stored in UTC and shown in this zone unless a user saved one of their own.
@@ -187,7 +191,8 @@ Q_CLUSTER = {
     "recycle": 500,
     "max_rss": 512_000,
     "guard_cycle": 0.5,
-    "label": "Worker tasks",
+    # The console's name for django-q2's section (its app name), translated.
+    "label": gettext_lazy("Worker tasks"),
 }
 # The ORM broker (default) is at-least-once and enqueues inside the checkpoint transaction.
 # Redis is faster but at-most-once: the engine then enqueues on commit and the recovery sweep
