@@ -1,10 +1,16 @@
 """How the inventory service reacts to events: it reserves, releases or commits stock."""
 
+from django.utils.translation import gettext_noop
+
 from inventory import events as ev
 from inventory import selectors, services
 from sagas.participant.eventbus import Subscription, subscribe
 from sagas.participant.outbox import Event, Reaction, event_key
 from sagas.participant.refusals import ActionBlocked, BusinessRefusal
+
+# Written in the saga's log in English, shown in the reader's language (InventoryConfig.ready()).
+NOT_RESERVED = gettext_noop("not reserved, the reservation was released before it ran: %(reason)s")
+NOTES = (NOT_RESERVED,)
 
 
 def reserve_stock(event: Event) -> str | None:
@@ -21,7 +27,7 @@ def reserve_stock(event: Event) -> str | None:
             ),
         )
     except ActionBlocked as blocked:
-        return f"not reserved, the reservation was released before it ran: {blocked.message}"
+        return NOT_RESERVED % {"reason": blocked.message}
     except BusinessRefusal as refusal:
         # A refusal the service recorded is already announced; one that never reached it
         # (refused on the way in) is announced now.

@@ -14,7 +14,7 @@ def reservation_rows(saga: SagaInstance) -> list[dict[str, Any]]:
     return [
         {
             "label": _("Reservation #%(id)s") % {"id": reservation.pk},
-            "status": reservation.status,
+            "status": reservation.get_status_display(),
             "detail": f"{reservation.quantity} x {reservation.product.sku}",
             "url": admin_url("inventory", "reservation", reservation.pk),
         }

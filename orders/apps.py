@@ -41,6 +41,11 @@ class OrdersConfig(AppConfig):
         from sagas.participant.faults import register_fault_points
 
         register_fault_points(*OrderFault)
+        # Its refusals and handlers' notes, stored in English, read in the reader's language.
+        from orders import errors, handlers
+        from sagas.participant.refusals import register_refusal_notes
+
+        register_refusal_notes(*errors.REFUSAL_NOTES, *handlers.NOTES)
         # What bench_admin fills the saga table with: order sagas and their participants' rows.
         # And what bench_sagas measures: placing orders, against the same calls as plain tasks.
         from orders.bench import ORDER_FILL, ORDER_RUN

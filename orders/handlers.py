@@ -7,12 +7,23 @@ so the event handled (inbox) and the event published (outbox) commit with the ef
 import contextlib
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from orders import events as ev
 from orders import selectors, services
 from orders.errors import InvalidOrderTransition
 from sagas.participant.eventbus import Subscription, subscribe
 from sagas.participant.outbox import Event, Reaction, event_key
 from sagas.participant.refusals import BusinessRefusal
+
+# What the handlers write in the saga's log and the order's cancel reason: stored in English,
+# shown in the reader's language (registered with the notes by OrdersConfig.ready()).
+NOT_CREATED = gettext_noop("the order was not created: %(reason)s")
+NOT_APPROVED = gettext_noop("the order was not approved: %(reason)s")
+PAST_THE_PIVOT = gettext_noop("not cancelled, the order is past the pivot: %(reason)s")
+COULD_NOT_CREATE = gettext_noop("The order could not be created: %(reason)s")
+COULD_NOT_APPROVE = gettext_noop("The order could not be approved: %(reason)s")
+NOTES = (NOT_CREATED, NOT_APPROVED, PAST_THE_PIVOT, COULD_NOT_CREATE, COULD_NOT_APPROVE)
 
 
 def _cancel(event: Event, handler: str, reason: str) -> dict[str, Any]:
@@ -38,13 +49,13 @@ def create_order(event: Event) -> str | None:
         )
     except BusinessRefusal as refusal:
         give_up_create(event, refusal.message)
-        return f"the order was not created: {refusal.message}"
+        return NOT_CREATED % {"reason": refusal.message}
     return None
 
 
 def give_up_create(event: Event, reason: str) -> None:
     """Cancelling blocks a late create (or cancels one whose answer was lost) and tells the others."""
-    _cancel(event, "orders.create_order:give-up", f"The order could not be created: {reason}")
+    _cancel(event, "orders.create_order:give-up", COULD_NOT_CREATE % {"reason": reason})
 
 
 def approve_order(event: Event) -> str | None:
@@ -57,7 +68,7 @@ def approve_order(event: Event) -> str | None:
         )
     except BusinessRefusal as refusal:
         give_up_approve(event, refusal.message)
-        return f"the order was not approved: {refusal.message}"
+        return NOT_APPROVED % {"reason": refusal.message}
     return None
 
 
@@ -65,7 +76,7 @@ def give_up_approve(event: Event, reason: str) -> None:
     """An order that cannot be approved is cancelled, unless it was approved after all."""
     # If it is APPROVED after all, order-approved is already out and the flow goes on.
     with contextlib.suppress(InvalidOrderTransition):
-        _cancel(event, "orders.approve_order:give-up", f"The order could not be approved: {reason}")
+        _cancel(event, "orders.approve_order:give-up", COULD_NOT_APPROVE % {"reason": reason})
 
 
 def cancel_order(event: Event) -> str | None:
@@ -74,7 +85,7 @@ def cancel_order(event: Event) -> str | None:
     try:
         _cancel(event, "orders.cancel_order", f"{event.type}: {reason}")
     except InvalidOrderTransition as refusal:
-        return f"not cancelled, the order is past the pivot: {refusal.message}"
+        return PAST_THE_PIVOT % {"reason": refusal.message}
     return None
 
 

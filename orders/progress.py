@@ -21,6 +21,7 @@ from orders import selectors as order_selectors
 from orders.cancellation_saga import NAME as CANCELLATION_SAGA
 from orders.placement import ORDER_SAGA
 from sagas.engine.definition import get_definition
+from sagas.engine.notes import note_in_language
 from sagas.engine.styles import style_of
 from sagas.models import Direction, SagaInstance, SagaStatus, SagaStepLog, StepStatus
 from sagas.participant.customers import customer_name
@@ -266,7 +267,8 @@ def _step_view(name: str, saga: SagaInstance, calls: list[_Call]) -> StepView:
             state = "done"
         elif last.status == StepStatus.REFUSED:
             state = "refused"
-            detail = str(_REFUSAL_WORDS.get(str(last.result.get("code", "")), str(last.result.get("message", ""))))
+            said = note_in_language(str(last.result.get("message", "")))
+            detail = str(_REFUSAL_WORDS.get(str(last.result.get("code", "")), said))
         elif last.status in _PROBLEM:
             if style_of(saga).runs_steps:
                 current = not saga.is_terminal and saga.direction == Direction.FORWARD and saga.current_step == name
@@ -355,7 +357,7 @@ def _cause(saga: SagaInstance, logs: list[SagaStepLog], calls: list[_Call]) -> s
             code = str(call.result.get("code", ""))
             if code in _REFUSAL_WORDS:
                 return str(_REFUSAL_WORDS[code])
-            message = str(call.result.get("message", "")).strip().rstrip(".")
+            message = note_in_language(str(call.result.get("message", ""))).strip().rstrip(".。")
             if message:
                 return _("%(step)s was declined: %(message)s.") % {"step": _label(call.step), "message": message}
             return _("%(step)s was declined.") % {"step": _label(call.step)}
@@ -436,10 +438,13 @@ def _cancellation_outcome(saga: SagaInstance, logs: list[SagaStepLog], calls: li
         sentences = [_("Your order was not cancelled: it stays confirmed as it was, and nothing was refunded.")]
         refused = next((c for c in calls if c.direction == Direction.FORWARD and c.status == StepStatus.REFUSED), None)
         if refused is not None:
-            message = str(refused.result.get("message", "")).strip().rstrip(".")
-            sentences.append(
-                _("%(step)s was declined.") % {"step": _label(refused.step)} + (f" {message}." if message else "")
-            )
+            message = note_in_language(str(refused.result.get("message", ""))).strip().rstrip(".。")
+            if message:
+                sentences.append(
+                    _("%(step)s was declined: %(message)s.") % {"step": _label(refused.step), "message": message}
+                )
+            else:
+                sentences.append(_("%(step)s was declined.") % {"step": _label(refused.step)})
         elif any(log.direction == Direction.OPERATOR and log.action == "compensate" for log in logs):
             sentences.append(_("Our staff stopped the cancellation."))
         return " ".join(sentences)

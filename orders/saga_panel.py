@@ -22,7 +22,7 @@ def order_rows(saga: SagaInstance) -> list[dict[str, Any]]:
     return [
         {
             "label": _("Order %(id)s") % {"id": found.pk},
-            "status": found.status,
+            "status": found.get_status_display(),
             "detail": _("%(lines)s; total %(total)s") % {"lines": lines, "total": format_money(found.total)},
             "url": admin_url("orders", "order", found.pk),
         }

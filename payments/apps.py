@@ -27,3 +27,8 @@ class PaymentsConfig(AppConfig):
         register_panel(_("Payments"), saga_panel.payment_rows)
         # The points its operations pass, where an operator may plant a fault rule.
         register_fault_points(*PaymentFault)
+        # Its refusals and handlers' notes, stored in English, read in the reader's language.
+        from payments import errors, handlers
+        from sagas.participant.refusals import register_refusal_notes
+
+        register_refusal_notes(*errors.REFUSAL_NOTES, *handlers.NOTES)

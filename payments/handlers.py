@@ -1,10 +1,16 @@
 """How the payments service reacts to events: it charges the customer, or refunds."""
 
+from django.utils.translation import gettext_noop
+
 from payments import events as ev
 from payments import selectors, services
 from sagas.participant.eventbus import Subscription, subscribe
 from sagas.participant.outbox import Event, Reaction, event_key
 from sagas.participant.refusals import ActionBlocked, BusinessRefusal
+
+# Written in the saga's log in English, shown in the reader's language (PaymentsConfig.ready()).
+NOT_CHARGED = gettext_noop("not charged, the payment was refunded before it ran: %(reason)s")
+NOTES = (NOT_CHARGED,)
 
 
 def charge_payment(event: Event) -> str | None:
@@ -21,7 +27,7 @@ def charge_payment(event: Event) -> str | None:
             ),
         )
     except ActionBlocked as blocked:
-        return f"not charged, the payment was refunded before it ran: {blocked.message}"
+        return NOT_CHARGED % {"reason": blocked.message}
     except BusinessRefusal as refusal:
         give_up_charge(event, refusal.message)
     return None

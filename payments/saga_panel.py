@@ -16,7 +16,7 @@ def payment_rows(saga: SagaInstance) -> list[dict[str, Any]]:
     return [
         {
             "label": _("Payment #%(id)s") % {"id": payment.pk},
-            "status": payment.status,
+            "status": payment.get_status_display(),
             "detail": _("%(amount)s from %(customer)s")
             % {"amount": format_money(payment.amount), "customer": customer_name(payment.account.customer)},
             "url": admin_url("payments", "payment", payment.pk),

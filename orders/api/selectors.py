@@ -17,6 +17,7 @@ from orders.cancellation_saga import NAME as CANCELLATION_SAGA
 from orders.models import Order
 from orders.placement import ORDER_SAGA
 from sagas.api.permissions import staff_may_view
+from sagas.engine.notes import note_in_language
 from sagas.models import SagaInstance, SagaStatus
 from sagas.participant.customers import customer_key
 
@@ -48,10 +49,11 @@ class PlacedOrder:
     def cancel_reason(self) -> str:
         if self.status != Order.Status.CANCELLED:
             return ""
+        # Both are stored in English; their known sentences are shown in the reader's language.
         if self.order is not None and self.order.cancel_reason:
-            return self.order.cancel_reason
+            return note_in_language(self.order.cancel_reason)
         # The refusal that made the saga compensate says it in the customer's terms.
-        return self.saga.last_error or gettext("The order could not be placed.")
+        return note_in_language(self.saga.last_error) or gettext("The order could not be placed.")
 
     @property
     def _input(self) -> dict[str, Any]:

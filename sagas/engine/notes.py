@@ -3,8 +3,10 @@
 The engine writes its notes in English: they are stored once and read by everyone, in the logs
 too. Each note's English is written here once; the console shows a stored note in the reader's
 language by finding these sentences in it and putting their translation in their place, values
-kept. A participant's own error text (an exception's message) is not the engine's and stays as
-it was written.
+kept. A participant's refusals are stored in English too (the worker speaks the site's
+language); each participant registers the sentences it refuses with (`register_notes`, from its
+AppConfig.ready(): the engine never imports a participant), and they are shown the same way. Any
+other text (an unexpected exception's message) stays as it was written.
 """
 
 import re
@@ -34,24 +36,33 @@ STEP_TIMED_OUT = gettext_noop("step exceeded its timeout of %(seconds)ss")
 COMPENSATED_BY = gettext_noop("Compensated by %(actor)s: %(reason)s")
 IDLE_REDELIVERED = gettext_noop("Nothing happened for %(seconds)ss: its %(count)s event(s) were delivered again.")
 
-# Longest first, so a note that contains a shorter one is matched whole.
-NOTES = sorted(
-    (
-        LOST_ATTEMPT,
-        CUT_SHORT,
-        DEADLINE_PASSED,
-        DEADLINE_PASSED_COMPENSATING,
-        NEVER_REPORTED,
-        HELD_PAST_LEASE,
-        LEASE_LOST,
-        DELIVERY_CUT_SHORT,
-        IDLE_REDELIVERED,
-        COMPENSATED_BY,
-        STEP_TIMED_OUT,
-    ),
-    key=len,
-    reverse=True,
+_ENGINE_NOTES = (
+    LOST_ATTEMPT,
+    CUT_SHORT,
+    DEADLINE_PASSED,
+    DEADLINE_PASSED_COMPENSATING,
+    NEVER_REPORTED,
+    HELD_PAST_LEASE,
+    LEASE_LOST,
+    DELIVERY_CUT_SHORT,
+    IDLE_REDELIVERED,
+    COMPENSATED_BY,
+    STEP_TIMED_OUT,
 )
+# The engine's notes and the sentences the participants registered, longest first, so a note
+# that contains a shorter one is matched whole.
+NOTES: list[str] = sorted(_ENGINE_NOTES, key=len, reverse=True)
+
+
+def register_notes(*templates: str) -> None:
+    """Show these stored sentences in the reader's language too (a participant's refusals).
+
+    Each template is the English msgid its service raises with (marked with gettext_noop where it
+    is registered), its values as %(name)s placeholders; a registered template is kept once.
+    """
+    global NOTES
+    NOTES = sorted({*NOTES, *templates}, key=lambda template: (-len(template), template))
+
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
@@ -62,16 +73,20 @@ def _pattern(template: str) -> re.Pattern[str]:
     parts, position = [], 0
     for found in _PLACEHOLDER.finditer(template):
         parts.append(re.escape(template[position : found.start()]))
-        # A value that ends the note (an operator's reason) runs to the end of the text.
-        lazy = "?" if found.end() < len(template) else ""
-        parts.append(f"(?P<{found.group(1)}>.+{lazy})")
+        if found.start() == 0:
+            # A value that opens the note (a SKU) is one word: the text before it is not the note's.
+            parts.append(f"(?P<{found.group(1)}>\\S+)")
+        else:
+            # A value that ends the note (an operator's reason) runs to the end of the text.
+            lazy = "?" if found.end() < len(template) else ""
+            parts.append(f"(?P<{found.group(1)}>.+{lazy})")
         position = found.end()
     parts.append(re.escape(template[position:]))
     return re.compile("".join(parts), re.S)
 
 
 def note_in_language(text: str) -> str:
-    """A stored text with each engine note in it translated into the active language."""
+    """A stored text with each engine note and registered sentence in it in the active language."""
     if not text:
         return text
     for template in NOTES:

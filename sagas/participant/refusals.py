@@ -8,6 +8,10 @@ transient too.
 
 from typing import Any, ClassVar
 
+from django.utils.translation import gettext_noop
+
+from sagas.engine.notes import register_notes
+
 
 class BusinessRefusal(Exception):
     """A participant declined the operation for a business reason."""
@@ -55,3 +59,21 @@ class TransientError(Exception):
 
 class InjectedTransientError(TransientError):
     """A transient failure raised by a fault-injection rule."""
+
+
+# The toolkit's own sentences that a step log stores in English (idempotency.py's blocked action,
+# faults.py's injected failures), with the values their code puts in.
+TOOLKIT_NOTES = (
+    gettext_noop("Key %(key)s was compensated before the action ran."),
+    gettext_noop("%(operation)s refused by a fault rule"),
+    gettext_noop("%(operation)s failed by a fault rule"),
+)
+
+
+def register_refusal_notes(*templates: str) -> None:
+    """Show a participant's stored refusals (and the toolkit's) in the reader's language.
+
+    Called from the participant's AppConfig.ready() with the msgids its services raise with,
+    marked with gettext_noop so its own catalogue translates them.
+    """
+    register_notes(*TOOLKIT_NOTES, *templates)
