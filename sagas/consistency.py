@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -27,9 +28,34 @@ from django.db.models import Case, Count, DateTimeField, F, Max, Q, RowRange, Va
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext_noop
 
 from sagas.engine.invariants import CheckContext, Violation, all_invariants, registered_checks, run_parts
-from sagas.models import ACTIVE_STATUSES, Direction, SagaInstance, SagaStepLog, StepStatus
+from sagas.models import (
+    ACTIVE_STATUSES,
+    Direction,
+    SagaInstance,
+    SagaStepLog,
+    StepStatus,
+    direction_code_name,
+    status_code_name,
+)
+
+# The violations' messages, English in the JSON output; the text output says them in the
+# reader's language (Violation.message_in_language), the status and direction codes too.
+STUCK = gettext_noop("%(status)s %(late)ss past its deadline with no live lease and nothing scheduled")
+SUCCEEDED_TWICE = gettext_noop("%(step)s (%(direction)s) succeeded %(times)s times")
+OVERLAP_RUNNING = gettext_noop(
+    "%(step)s (%(direction)s) attempt %(attempt)s on %(worker)s started at %(started)s, "
+    "while an earlier attempt of the saga still ran"
+)
+OVERLAP_FINISHED = gettext_noop(
+    "%(step)s (%(direction)s) attempt %(attempt)s on %(worker)s started at %(started)s, "
+    "before an earlier attempt of the saga finished at %(earlier)s"
+)
+_status_name = lazy(status_code_name, str)
+_direction_name = lazy(direction_code_name, str)
 
 __all__ = ["DEFAULT_STUCK_GRACE_SECONDS", "Violation", "all_invariants", "find_violations"]
 
@@ -68,11 +94,13 @@ def _check_stuck(now: datetime, grace_seconds: int) -> Iterator[Violation]:
     )
     for saga_id, order_id, status, deadline in stuck.iterator(chunk_size=CHUNK_SIZE):
         late = int((now - deadline).total_seconds())
-        yield Violation(
+        yield Violation.of(
             5,
             str(saga_id),
             str(order_id) if order_id else None,
-            f"{status} {late}s past its deadline with no live lease and nothing scheduled",
+            STUCK,
+            status=_status_name(status),
+            late=late,
         )
 
 
@@ -168,19 +196,28 @@ def _attempt_violations(saga_ids: list[uuid.UUID] | None) -> Iterator[Violation]
     ):
         if problems & 2 and (str(saga_id), step, direction) not in told:
             told.add((str(saga_id), step, direction))
-            yield Violation(11, str(saga_id), None, f"{step} ({direction.lower()}) succeeded {times} times")
+            yield Violation.of(
+                11, str(saga_id), None, SUCCEEDED_TWICE, step=step, direction=_direction_name(direction), times=times
+            )
         if problems & 1:
-            message = _overlap_message(step, direction, attempt, worker, started, earlier)
-            yield Violation(12, str(saga_id), None, message)
+            yield _overlap(str(saga_id), step, direction, attempt, worker, started, earlier)
 
 
-def _overlap_message(step: str, direction: str, attempt: int, worker: str, started: datetime, earlier: datetime) -> str:
+def _overlap(
+    saga_id: str, step: str, direction: str, attempt: int, worker: str, started: datetime, earlier: datetime
+) -> Violation:
+    who = {"step": step, "direction": _direction_name(direction), "attempt": attempt, "worker": worker or "?"}
     if earlier >= _OPEN_END:
-        when = "while an earlier attempt of the saga still ran"
-    else:
-        when = f"before an earlier attempt of the saga finished at {earlier:%H:%M:%S.%f} UTC"
-    who = f"{step} ({direction.lower()}) attempt {attempt} on {worker or '?'}"
-    return f"{who} started at {started:%H:%M:%S.%f} UTC, {when}"
+        return Violation.of(12, saga_id, None, OVERLAP_RUNNING, started=f"{started:%H:%M:%S.%f} UTC", **who)
+    return Violation.of(
+        12,
+        saga_id,
+        None,
+        OVERLAP_FINISHED,
+        started=f"{started:%H:%M:%S.%f} UTC",
+        earlier=f"{earlier:%H:%M:%S.%f} UTC",
+        **who,
+    )
 
 
 def _attach_sagas(violations: list[Violation]) -> list[Violation]:
@@ -194,8 +231,6 @@ def _attach_sagas(violations: list[Violation]) -> list[Violation]:
         ):
             owners.setdefault(str(order_id), str(saga_id))
     return [
-        Violation(v.invariant, owners.get(v.business_key or ""), v.business_key, v.message)
-        if v.saga_id is None and v.business_key
-        else v
+        replace(v, saga_id=owners.get(v.business_key or "")) if v.saga_id is None and v.business_key else v
         for v in violations
     ]

@@ -73,6 +73,34 @@ class Direction(models.TextChoices):
     EVENT = "EVENT", _("Event")
 
 
+# The commands' human output names a saga's style, a step's direction and an attempt's status by
+# their codes (orchestration, forward, SUCCEEDED), as the logs and the JSON do; in another language
+# the code's translation stands in for it, as for a saga's status above.
+_STYLE_CODE_NAMES = {
+    SagaStyle.ORCHESTRATION: pgettext_lazy("saga style code", "orchestration"),
+    SagaStyle.CHOREOGRAPHY: pgettext_lazy("saga style code", "choreography"),
+}
+_DIRECTION_CODE_NAMES = {
+    Direction.FORWARD: pgettext_lazy("step direction code", "forward"),
+    Direction.COMPENSATION: pgettext_lazy("step direction code", "compensation"),
+    Direction.OPERATOR: pgettext_lazy("step direction code", "operator"),
+    Direction.SYSTEM: pgettext_lazy("step direction code", "system"),
+    Direction.EVENT: pgettext_lazy("step direction code", "event"),
+}
+
+
+def style_code_name(style: str) -> str:
+    """A saga's style in the active language: the stored code itself in English."""
+    name = _STYLE_CODE_NAMES.get(style)
+    return str(name) if name is not None else style
+
+
+def direction_code_name(direction: str) -> str:
+    """A direction in the active language: the code in lower case in English (forward)."""
+    name = _DIRECTION_CODE_NAMES.get(direction)
+    return str(name) if name is not None else direction.lower()
+
+
 class SagaInstance(models.Model):
     id = models.UUIDField(verbose_name=_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
     definition_name = models.CharField(verbose_name=_("definition name"), max_length=100)
@@ -175,7 +203,7 @@ class SagaInstance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.definition_name} {self.id} ({self.status})"
+        return f"{self.definition_name} {self.id} ({status_code_name(self.status)})"
 
     @property
     def is_terminal(self) -> bool:
@@ -190,6 +218,23 @@ class StepStatus(models.TextChoices):
     TIMED_OUT = "TIMED_OUT", _("Timed out")
     ABANDONED = "ABANDONED", _("Abandoned (lease lost)")
     RECORDED = "RECORDED", _("Recorded")
+
+
+_STEP_STATUS_CODE_NAMES = {
+    StepStatus.RUNNING: pgettext_lazy("step status code", "RUNNING"),
+    StepStatus.SUCCEEDED: pgettext_lazy("step status code", "SUCCEEDED"),
+    StepStatus.REFUSED: pgettext_lazy("step status code", "REFUSED"),
+    StepStatus.FAILED: pgettext_lazy("step status code", "FAILED"),
+    StepStatus.TIMED_OUT: pgettext_lazy("step status code", "TIMED_OUT"),
+    StepStatus.ABANDONED: pgettext_lazy("step status code", "ABANDONED"),
+    StepStatus.RECORDED: pgettext_lazy("step status code", "RECORDED"),
+}
+
+
+def step_status_code_name(status: str) -> str:
+    """An attempt's status in the active language: the stored code itself in English (SUCCEEDED)."""
+    name = _STEP_STATUS_CODE_NAMES.get(status)
+    return str(name) if name is not None else status
 
 
 class SagaStepLog(models.Model):
@@ -219,7 +264,8 @@ class SagaStepLog(models.Model):
         indexes = [models.Index(fields=["saga", "started_at"], name="steplog_saga_time")]
 
     def __str__(self) -> str:
-        return f"{self.step_name} {self.direction} #{self.attempt} {self.status}"
+        direction, status = direction_code_name(self.direction), step_status_code_name(self.status)
+        return f"{self.step_name} {direction} #{self.attempt} {status}"
 
     @property
     def duration_ms(self) -> int | None:

@@ -21,6 +21,7 @@ orchestrated sagas alone.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from sagas.choreography import monitor
 from sagas.choreography.flow import flow_for, outboxes
@@ -52,6 +54,18 @@ KEEP_LIMIT = 2000
 CLOCK_MARGIN = timedelta(minutes=10)
 
 
+# The sweep's summary, written once here (gettext_noop): English in the log, translated by a command.
+SWEPT = gettext_noop(
+    "choreography sweep did: relay %(relayed)s event(s), cancel %(cancelled)s saga(s) past their deadline, "
+    "re-deliver the events of %(idle)s idle saga(s); %(purged)s delivered event(s) purged"
+)
+WOULD_SWEEP = gettext_noop(
+    "choreography sweep would: relay %(relayed)s event(s), cancel %(cancelled)s saga(s) past their deadline, "
+    "re-deliver the events of %(idle)s idle saga(s); %(purged)s delivered event(s) purged"
+)
+HANDED_BACK = gettext_noop("; %(count)s dead worker's task(s) handed back")
+
+
 @dataclass
 class SweepReport:
     relayed: list[tuple[str, Event]] = field(default_factory=list)
@@ -61,15 +75,19 @@ class SweepReport:
     released_claims: list[int] = field(default_factory=list)
     dry_run: bool = False
 
-    def summary(self) -> str:
-        verb = "would" if self.dry_run else "did"
-        purged = sum(outbox for outbox, _ in self.purged.values())
-        return (
-            f"choreography sweep {verb}: relay {len(self.relayed)} event(s), cancel {len(self.cancelled)} saga(s) "
-            f"past their deadline, re-deliver the events of {len(self.redelivered)} idle saga(s); "
-            f"{purged} delivered event(s) purged"
-            + (f"; {len(self.released_claims)} dead worker's task(s) handed back" if self.released_claims else "")
-        )
+    def summary(self, translate: Callable[[str], str] = str) -> str:
+        """One line on what the sweep did: in English for the log and the task's result; a command
+        passes gettext to print it in the reader's language."""
+        counts = {
+            "relayed": len(self.relayed),
+            "cancelled": len(self.cancelled),
+            "idle": len(self.redelivered),
+            "purged": sum(outbox for outbox, _ in self.purged.values()),
+        }
+        text = translate(WOULD_SWEEP if self.dry_run else SWEPT) % counts
+        if self.released_claims:
+            text += translate(HANDED_BACK) % {"count": len(self.released_claims)}
+        return text
 
 
 def relay_pending(older_than_seconds: float | None = None, dry_run: bool = False) -> list[tuple[str, Event]]:

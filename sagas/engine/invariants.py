@@ -13,27 +13,55 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import connections
-from django.utils.translation import gettext_lazy
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken invariant, with the saga and the business key (order) it concerns when there is one."""
+    """One broken invariant, with the saga and the business key (order) it concerns when there is one.
+
+    `message` is English, as the JSON output and the logs want it. A violation made with `of`
+    also keeps its English template (marked with gettext_noop) and values, so a reader's output
+    can say it in the active language (`message_in_language`).
+    """
 
     invariant: int
     saga_id: str | None
     business_key: str | None
     message: str
+    template: str = field(default="", compare=False, repr=False)
+    values: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def of(
+        cls, invariant: int, saga_id: str | None, business_key: str | None, template: str, **values: Any
+    ) -> Violation:
+        """A violation whose message is `template` % `values`; a value may be lazy, translated when shown."""
+        with translation.override(None):  # the stored message is English whatever the language
+            message = template % values
+        return cls(invariant, saga_id, business_key, message, template, values)
+
+    def message_in_language(self) -> str:
+        """The message in the active language: its template translated, else the English as it is."""
+        if not self.template:
+            return self.message
+        return gettext(self.template) % self.values
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "invariant": self.invariant,
+            "saga_id": self.saga_id,
+            "business_key": self.business_key,
+            "message": self.message,
+        }
 
     def __str__(self) -> str:
         return f"[{self.invariant}] saga={self.saga_id or '-'} key={self.business_key or '-'}: {self.message}"

@@ -12,11 +12,13 @@ task runs again without waiting out django-q2's `retry` lease.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from sagas.engine import store
 from sagas.engine.queue import release_orphaned_claims, waiting_saga_ids
@@ -25,6 +27,18 @@ from sagas.models import ACTIVE_STATUSES, SagaInstance, SagaStyle
 logger = logging.getLogger("sagas.recovery")
 
 DEFAULT_IDLE_SECONDS = 30
+
+# The sweep's summary, written once here (gettext_noop): English in the log, translated by a command.
+ENQUEUED = gettext_noop(
+    "enqueued %(count)s saga(s): %(expired)s with an expired lease, %(retries)s retry due, "
+    "%(idle)s idle (lost enqueue), %(deadline)s past deadline"
+)
+WOULD_ENQUEUE = gettext_noop(
+    "would enqueue %(count)s saga(s): %(expired)s with an expired lease, %(retries)s retry due, "
+    "%(idle)s idle (lost enqueue), %(deadline)s past deadline"
+)
+ALREADY_QUEUED = gettext_noop("; %(count)s already queued, left alone")
+HANDED_BACK = gettext_noop("; %(count)s task(s) held by a dead worker handed back")
 
 
 @dataclass
@@ -43,19 +57,22 @@ class SweepReport:
     def saga_ids(self) -> list[str]:
         return self.expired_leases + self.retries_due + self.idle + self.past_deadline
 
-    def summary(self) -> str:
-        verb = "would enqueue" if self.dry_run else "enqueued"
-        return (
-            f"{verb} {len(self.saga_ids)} saga(s): {len(self.expired_leases)} with an expired lease, "
-            f"{len(self.retries_due)} retry due, {len(self.idle)} idle (lost enqueue), "
-            f"{len(self.past_deadline)} past deadline"
-            + (f"; {len(self.already_queued)} already queued, left alone" if self.already_queued else "")
-            + (
-                f"; {len(self.released_claims)} task(s) held by a dead worker handed back"
-                if self.released_claims
-                else ""
-            )
-        )
+    def summary(self, translate: Callable[[str], str] = str) -> str:
+        """One line on what the sweep did: in English for the log and the task's result; a command
+        passes gettext to print it in the reader's language."""
+        counts = {
+            "count": len(self.saga_ids),
+            "expired": len(self.expired_leases),
+            "retries": len(self.retries_due),
+            "idle": len(self.idle),
+            "deadline": len(self.past_deadline),
+        }
+        text = translate(WOULD_ENQUEUE if self.dry_run else ENQUEUED) % counts
+        if self.already_queued:
+            text += translate(ALREADY_QUEUED) % {"count": len(self.already_queued)}
+        if self.released_claims:
+            text += translate(HANDED_BACK) % {"count": len(self.released_claims)}
+        return text
 
 
 def sagas_needing_kick(idle_seconds: int = DEFAULT_IDLE_SECONDS) -> dict[str, QuerySet[SagaInstance]]:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from sagas.errors import ActionNotAllowed, SagaNotFound
 from sagas.lookup import ID_HELP, saga_resolve
-from sagas.models import SagaInstance, action_code_name
+from sagas.models import SagaInstance, action_code_name, direction_code_name, status_code_name
 
 
 def os_user() -> str:
@@ -50,11 +50,12 @@ def describe(saga: SagaInstance) -> str:
     """One line on where the saga stands."""
     paused = _(", paused") if saga.paused else ""
     where = (
-        _(" at %(step)s (%(direction)s)") % {"step": saga.current_step, "direction": saga.direction.lower()}
+        _(" at %(step)s (%(direction)s)")
+        % {"step": saga.current_step, "direction": direction_code_name(saga.direction)}
         if saga.current_step
         else ""
     )
-    return f"{saga.status}{where}{paused}"
+    return f"{status_code_name(saga.status)}{where}{paused}"
 
 
 def resolve_or_explain(command: BaseCommand, text: str, out: Any = None) -> SagaInstance:

@@ -24,14 +24,16 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--json", action="store_true", help="Print one JSON object instead of text.")
+        parser.add_argument("--json", action="store_true", help=_("Print one JSON object instead of text."))
         parser.add_argument(
             "--stuck-grace",
             type=whole_number(),
             default=DEFAULT_STUCK_GRACE_SECONDS,
             metavar="SECONDS",
-            help=f"How long past its deadline an untouched saga may sit before it counts as stuck "
-            f"(default {DEFAULT_STUCK_GRACE_SECONDS}).",
+            help=_(
+                "How long past its deadline an untouched saga may sit before it counts as stuck (default %(seconds)s)."
+            )
+            % {"seconds": DEFAULT_STUCK_GRACE_SECONDS},
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -55,7 +57,7 @@ class Command(BaseCommand):
                         "number": v.invariant,
                         "saga": v.saga_id or "-",
                         "key": v.business_key or "-",
-                        "message": v.message,
+                        "message": v.message_in_language(),
                     }
                 )
             self.stdout.write(self._summary(counts, len(violations), elapsed))

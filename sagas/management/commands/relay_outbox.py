@@ -5,12 +5,13 @@ and its relay), older than --older-than seconds so the relay on commit is not do
 With --sweep it also purges delivered events past OUTBOX_RETENTION_HOURS (but none of a
 saga in progress, or FAILED and not marked resolved), asks to cancel choreographed sagas past
 their deadline and re-delivers the events of idle ones, as the scheduled sweep does.
-Delivery is at least once: subscribers ignore a repeat.
+Delivery is at least once: subscribers ignore a repeat. Speaks LANGUAGE_CODE (`LANGUAGE_CODE=ja`).
 """
 
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext
 
 from sagas.choreography.sweep import relay_pending, sweep
 from sagas.management.arguments import decimal_number
@@ -20,16 +21,18 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--dry-run", action="store_true", help="Only list what would be delivered.")
+        parser.add_argument("--dry-run", action="store_true", help=gettext("Only list what would be delivered."))
         parser.add_argument(
             "--older-than",
             type=decimal_number(),
             default=0,
             metavar="SECONDS",
-            help="Leave events younger than this to the relay on commit (default 0: deliver all).",
+            help=gettext("Leave events younger than this to the relay on commit (default 0: deliver all)."),
         )
         parser.add_argument(
-            "--sweep", action="store_true", help="Also purge, cancel past-deadline sagas and re-deliver idle ones."
+            "--sweep",
+            action="store_true",
+            help=gettext("Also purge, cancel past-deadline sagas and re-deliver idle ones."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -39,16 +42,28 @@ class Command(BaseCommand):
             relayed = report.relayed
         else:
             report, relayed = None, relay_pending(older_than, dry_run=dry_run)
-        verb = "would deliver" if dry_run else "delivered"
+        line = (
+            gettext("would deliver %(service)s %(type)s #%(sequence)s event %(event)s of saga %(saga)s")
+            if dry_run
+            else gettext("delivered %(service)s %(type)s #%(sequence)s event %(event)s of saga %(saga)s")
+        )
         for service, event in relayed:
             self.stdout.write(
-                f"{verb} {service} {event.type} #{event.sequence} event {event.id} of saga {event.saga_id}"
+                line
+                % {
+                    "service": service,
+                    "type": event.type,
+                    "sequence": event.sequence,
+                    "event": event.id,
+                    "saga": event.saga_id,
+                }
             )
         if report is not None:
             for saga_id in report.cancelled:
-                self.stdout.write(f"past deadline, cancel requested: {saga_id}")
+                self.stdout.write(gettext("past deadline, cancel requested: %(saga)s") % {"saga": saga_id})
             for saga_id in report.redelivered:
-                self.stdout.write(f"idle, events delivered again: {saga_id}")
-            self.stdout.write(report.summary())
+                self.stdout.write(gettext("idle, events delivered again: %(saga)s") % {"saga": saga_id})
+            self.stdout.write(report.summary(gettext))
         else:
-            self.stdout.write(f"{verb} {len(relayed)} event(s)")
+            total = gettext("would deliver %(count)d event(s)") if dry_run else gettext("delivered %(count)d event(s)")
+            self.stdout.write(total % {"count": len(relayed)})

@@ -37,7 +37,7 @@ class Command(BaseCommand):
             type=float,
             default=60.0,
             metavar="SECONDS",
-            help="How long the cluster may take to stop before it is killed (default 60).",
+            help=_("How long the cluster may take to stop before it is killed (default 60)."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

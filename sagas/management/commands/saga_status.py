@@ -3,6 +3,8 @@
 The saga is named by its id or its business key (an order's id, for the order saga), whole
 or by the first 4 or more characters that people see in the shop and the saga list. The key
 is named in its definition's words ("order id"), and the party the saga belongs to by name.
+Times are in the site's zone (TIME_ZONE), named; the words in LANGUAGE_CODE (`LANGUAGE_CODE=ja`).
+--json prints the stored codes and UTC times, whatever the language.
 """
 
 import json
@@ -12,12 +14,25 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from sagas.engine.definition import business_key_name
+from sagas.engine.notes import note_in_language
 from sagas.lookup import ID_HELP
+from sagas.management.columns import cells, left, right
 from sagas.management.operator import resolve_or_explain
-from sagas.models import Direction, SagaInstance, SagaStepLog
+from sagas.models import (
+    Direction,
+    SagaInstance,
+    SagaStepLog,
+    action_code_name,
+    direction_code_name,
+    status_code_name,
+    step_status_code_name,
+    style_code_name,
+)
 from sagas.participant.customers import customer_name
+from sagas.templatetags.localtime_named import local_time
 
 
 class Command(BaseCommand):
@@ -25,7 +40,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("saga_id", help=ID_HELP)
-        parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+        parser.add_argument("--json", action="store_true", help=_("Print one JSON object."))
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["json"]:
@@ -36,29 +51,85 @@ class Command(BaseCommand):
             return
         saga = resolve_or_explain(self, options["saga_id"])
         steps = list(saga.steps.order_by("started_at", "id"))
-        self.stdout.write(f"saga      {saga.id}")
-        self.stdout.write(f"type      {saga.definition_name} v{saga.definition_version} ({saga.style})")
-        self.stdout.write(f"status    {saga.status}{' (paused)' if saga.paused else ''}")
-        self.stdout.write(f"{business_key_name(saga.definition_name):<9} {_key(saga)}  party {_party(saga)}")
-        self.stdout.write(f"step      {_step_line(saga, steps)}")
-        self.stdout.write(f"created   {saga.created_at:%Y-%m-%d %H:%M:%S.%f}"[:-3] + " UTC")
-        if saga.finished_at:
-            self.stdout.write(f"finished  {saga.finished_at:%Y-%m-%d %H:%M:%S.%f}"[:-3] + " UTC")
-        if saga.deadline_at:
-            self.stdout.write(f"deadline  {_deadline_line(saga)}")
-        if saga.last_error:
-            self.stdout.write(f"error     {saga.last_error}")
-        if saga.resolved_at:
-            self.stdout.write(f"resolved  by {saga.resolved_by} at {saga.resolved_at:%Y-%m-%d %H:%M:%S}")
+        for label, value in _summary(saga, steps):
+            self.stdout.write(f"{left(label, 9)} {value}")
         self.stdout.write("")
-        self.stdout.write(f"{'#':>3}  {'step':<16} {'direction':<13} {'try':>3}  {'status':<10} {'ms':>6}  detail")
+        # The column names are not in the f-string: xgettext reads no call inside one. A column
+        # is as wide as its name when the name is wider (another language's may be).
+        names = [
+            pgettext("saga_status column", "step"),
+            pgettext("saga_status column", "direction"),
+            pgettext("saga_status column", "try"),
+            pgettext("saga_status column", "status"),
+            pgettext("saga_status column", "ms"),
+        ]
+        widths = [max(width, cells(name)) for width, name in zip((16, 13, 3, 10, 6), names, strict=True)]
+        self.stdout.write(f"{right('#', 3)}  " + _row(names, widths) + "  " + pgettext("saga_status column", "detail"))
         for number, step in enumerate(steps, 1):
-            detail = step.error_message or (f"{step.action} by {step.actor}: {step.reason}" if step.actor else "")
             duration = step.duration_ms
-            self.stdout.write(
-                f"{number:>3}  {step.step_name:<16} {step.direction.lower():<13} {step.attempt:>3}  "
-                f"{step.status:<10} {'' if duration is None else duration:>6}  {detail}"
+            values = [
+                step.step_name,
+                direction_code_name(step.direction),
+                step.attempt,
+                step_status_code_name(step.status),
+                "" if duration is None else duration,
+            ]
+            self.stdout.write(f"{right(number, 3)}  " + _row(values, widths) + f"  {_detail(step)}")
+
+
+def _row(values: list[object], widths: list[int]) -> str:
+    """The step log's columns: step, direction, try (right), status, ms (right)."""
+    step, direction, attempt, status, ms = (
+        align(value, width)
+        for align, value, width in zip((left, left, right, left, right), values, widths, strict=True)
+    )
+    return f"{step} {direction} {attempt}  {status} {ms}"
+
+
+def _summary(saga: SagaInstance, steps: list[SagaStepLog]) -> list[tuple[str, str]]:
+    """The lines above the step log, each a label and its value, in the active language and zone."""
+    paused = _(" (paused)") if saga.paused else ""
+    lines = [
+        (pgettext("saga_status label", "saga"), str(saga.id)),
+        (
+            pgettext("saga_status label", "type"),
+            f"{saga.definition_name} v{saga.definition_version} ({style_code_name(saga.style)})",
+        ),
+        (pgettext("saga_status label", "status"), f"{status_code_name(saga.status)}{paused}"),
+        (
+            business_key_name(saga.definition_name),
+            f"{_key(saga)}  " + pgettext("saga_status label", "party %(party)s") % {"party": _party(saga)},
+        ),
+        (pgettext("saga_status label", "step"), _step_line(saga, steps)),
+        (pgettext("saga_status label", "created"), local_time(saga.created_at, "precise")),
+    ]
+    if saga.finished_at:
+        lines.append((pgettext("saga_status label", "finished"), local_time(saga.finished_at, "precise")))
+    if saga.deadline_at:
+        lines.append((pgettext("saga_status label", "deadline"), _deadline_line(saga)))
+    if saga.last_error:
+        lines.append((pgettext("saga_status label", "error"), note_in_language(saga.last_error)))
+    if saga.resolved_at:
+        lines.append(
+            (
+                pgettext("saga_status label", "resolved"),
+                _("by %(who)s at %(when)s") % {"who": saga.resolved_by, "when": local_time(saga.resolved_at)},
             )
+        )
+    return lines
+
+
+def _detail(step: SagaStepLog) -> str:
+    """An attempt's error (the engine's notes in the active language) or an operator's action and reason."""
+    if step.error_message:
+        return note_in_language(step.error_message)
+    if step.actor:
+        return _("%(action)s by %(actor)s: %(reason)s") % {
+            "action": action_code_name(step.action),
+            "actor": step.actor,
+            "reason": step.reason,
+        }
+    return ""
 
 
 def _key(saga: SagaInstance) -> str:
@@ -73,22 +144,26 @@ def _party(saga: SagaInstance) -> str:
 def _step_line(saga: SagaInstance, steps: list[SagaStepLog]) -> str:
     """Where the saga stands; for a finished saga (no step left to run), the last step and its outcome."""
     if not saga.is_terminal and saga.current_step:
-        return f"{saga.current_step} ({saga.direction.lower()}, attempt {saga.attempt})"
+        return _("%(step)s (%(direction)s, attempt %(attempt)s)") % {
+            "step": saga.current_step,
+            "direction": direction_code_name(saga.direction),
+            "attempt": saga.attempt,
+        }
     calls = [step for step in steps if step.direction not in (Direction.OPERATOR, Direction.SYSTEM)]
     if not calls:
         return "\u2014 " + (_("(finished; no step ran)") if saga.is_terminal else _("(no step started yet)"))
     last = calls[-1]
     return "\u2014 " + _("finished; last step %(step)s (%(direction)s, attempt %(attempt)s): %(status)s") % {
         "step": last.step_name,
-        "direction": last.direction.lower(),
+        "direction": direction_code_name(last.direction),
         "attempt": last.attempt,
-        "status": last.status,
+        "status": step_status_code_name(last.status),
     }
 
 
 def _deadline_line(saga: SagaInstance) -> str:
-    """The deadline in UTC; while the saga runs, how long is left or since when it is overdue."""
-    when = f"{saga.deadline_at:%Y-%m-%d %H:%M:%S} UTC"
+    """The deadline in the active zone, named; while the saga runs, how long is left or since when it is overdue."""
+    when = local_time(saga.deadline_at)
     if saga.is_terminal:
         return when
     now = timezone.now()

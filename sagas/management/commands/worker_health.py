@@ -32,8 +32,10 @@ class Command(BaseCommand):
             type=whole_number(),
             default=None,
             metavar="SECONDS",
-            help="How long a task may wait untaken with no step finishing "
-            "(default: the HEALTH_QUEUE_STALL_SECONDS setting, 120).",
+            help=_(
+                "How long a task may wait untaken with no step finishing "
+                "(default: the HEALTH_QUEUE_STALL_SECONDS setting, 120)."
+            ),
         )
         parser.add_argument("--json", action="store_true", help=_("Print one JSON object."))
 
@@ -47,7 +49,9 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report.as_dict(), indent=2, default=str))
         else:
             style = self.style.SUCCESS if report.healthy else self.style.ERROR
-            self.stdout.write(style(f"{_('healthy') if report.healthy else _('STALLED')}: {report.reason}"))
+            # The verdict is not in the f-string: xgettext reads no call inside one.
+            verdict = _("healthy") if report.healthy else _("STALLED")
+            self.stdout.write(style(f"{verdict}: {report.reason}"))
         if not report.healthy:
             self.stdout.flush()
             raise SystemExit(1)
