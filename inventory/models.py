@@ -61,7 +61,7 @@ class Reservation(models.Model):
             "quantity": self.quantity,
             "sku": self.product.sku,
             "order": self.order_id,
-            "status": self.status,
+            "status": self.get_status_display(),
         }
 
 
@@ -96,7 +96,11 @@ class StockMovement(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.quantity:+d} {self.product_id}"
+        return gettext("%(kind)s %(quantity)s of product %(product)s") % {
+            "kind": self.get_kind_display(),
+            "quantity": f"{self.quantity:+d}",
+            "product": self.product_id,
+        }
 
 
 class IdempotencyRecord(IdempotencyRecordBase):

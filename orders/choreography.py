@@ -22,6 +22,8 @@ order in which they reach the monitor.
 from collections.abc import Collection
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from orders import events as ev
 from sagas.choreography.flow import ChoreographyFlow
 from sagas.models import SagaStatus, StepStatus
@@ -101,7 +103,10 @@ ORDER_FLOW = ChoreographyFlow(
     request_event=ev.ORDER_REQUESTED,
     cancel_request_event=ev.ORDER_CANCEL_REQUESTED,
     pivot_event=ev.ORDER_APPROVED,
-    past_pivot="The order is approved (the pivot); what is done there is final and cannot be compensated.",
+    # Translated where it is shown (sagas/choreography/start.py), from this app's catalogue.
+    past_pivot=gettext_noop(
+        "The order is approved (the pivot); what is done there is final and cannot be compensated."
+    ),
     # Orders cancels the order on the request; inventory and payments undo their parts once they hear it.
     cancel_chain=(ev.ORDER_CANCEL_REQUESTED, ev.ORDER_CANCELLED),
     refusals=REFUSALS,

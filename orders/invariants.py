@@ -27,6 +27,7 @@ from typing import Any
 
 from django.db.models import CharField, Count, DecimalField, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce
+from django.utils.translation import gettext_lazy
 
 from inventory.models import Product, Reservation, StockMovement
 from orders.cancellation_saga import ORDER_CANCELLATION_SAGA
@@ -40,15 +41,22 @@ from sagas.participant.money import to_money
 
 CHUNK_SIZE = 5000
 
+# Shown by check_consistency in the reader's language, like the engine's own.
 TITLES = {
-    1: "a completed saga has an approved order, one captured payment of its total, and committed stock",
-    2: "a compensated saga has a cancelled (or no) order, its money back, and no stock held",
-    3: "money is conserved across placements and cancellations: balances plus captured payments equal deposits, "
-    "and refunds equal their ledger entries",
-    4: "stock is conserved across placements and cancellations: on hand plus active and committed reservations "
-    "equal receipts",
-    6: "no idempotency key has more than one effect",
-    7: "a cancelled order has what was captured refunded in full, once, and its committed stock back on the shelf",
+    1: gettext_lazy("a completed saga has an approved order, one captured payment of its total, and committed stock"),
+    2: gettext_lazy("a compensated saga has a cancelled (or no) order, its money back, and no stock held"),
+    3: gettext_lazy(
+        "money is conserved across placements and cancellations: balances plus captured payments equal deposits, "
+        "and refunds equal their ledger entries"
+    ),
+    4: gettext_lazy(
+        "stock is conserved across placements and cancellations: on hand plus active and committed reservations "
+        "equal receipts"
+    ),
+    6: gettext_lazy("no idempotency key has more than one effect"),
+    7: gettext_lazy(
+        "a cancelled order has what was captured refunded in full, once, and its committed stock back on the shelf"
+    ),
 }
 
 

@@ -40,7 +40,7 @@ class Order(models.Model):
         indexes = [models.Index(fields=["customer", "-created_at"], name="order_customer_recent")]
 
     def __str__(self) -> str:
-        return gettext("Order %(id)s (%(status)s)") % {"id": self.id, "status": self.status}
+        return gettext("Order %(id)s (%(status)s)") % {"id": self.id, "status": self.get_status_display()}
 
 
 class OrderLine(models.Model):

@@ -55,7 +55,7 @@ class Payment(models.Model):
             "amount": self.amount,
             "customer": customer_name(self.account.customer),
             "order": self.order_id,
-            "status": self.status,
+            "status": self.get_status_display(),
         }
 
 
@@ -99,7 +99,11 @@ class LedgerEntry(models.Model):
         verbose_name_plural = _("ledger entries")
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.amount} {self.account_id}"
+        return gettext("%(kind)s %(amount)s to account %(account)s") % {
+            "kind": self.get_kind_display(),
+            "amount": self.amount,
+            "account": self.account_id,
+        }
 
 
 class IdempotencyRecord(IdempotencyRecordBase):

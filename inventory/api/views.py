@@ -14,6 +14,9 @@ from sagas.api.toolkit.docs import READ_ERRORS
 class ProductListApi(APIView):
     """Products for sale, by SKU, with their price and the stock free to order."""
 
+    # The browsable API shows this (not the docstring), in the reader's language.
+    description = _("Products for sale, by SKU, with their price and the stock free to order.")
+
     name = _("Products")
 
     @extend_schema(operation_id="products_list", responses={200: ProductOutput(many=True), **READ_ERRORS})

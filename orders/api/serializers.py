@@ -32,10 +32,13 @@ class WholeNumberField(serializers.IntegerField):
 
 
 class OrderPlaceInput(serializers.Serializer):
-    sku = RequiredText(max_length=64, help_text="The product's SKU, e.g. WIDGET-1.")
-    quantity = WholeNumberField(min_value=1, max_value=MAX_ORDER_QUANTITY)
+    sku = RequiredText(label=_("SKU"), max_length=64, help_text=_("The product's SKU, e.g. WIDGET-1."))
+    quantity = WholeNumberField(label=_("Quantity"), min_value=1, max_value=MAX_ORDER_QUANTITY)
     style = serializers.ChoiceField(
-        choices=SagaStyle.choices, required=False, help_text="How the saga runs; the server's default when left out."
+        label=_("Style"),
+        choices=SagaStyle.choices,
+        required=False,
+        help_text=_("How the saga runs; the server's default when left out."),
     )
 
 
@@ -82,14 +85,14 @@ class OrderOutput(serializers.Serializer):
 
     id = serializers.UUIDField()
     status = serializers.ChoiceField(
-        choices=ORDER_STATUSES, help_text="PLACING until the saga's first step has created the order."
+        choices=ORDER_STATUSES, help_text=_("PLACING until the saga's first step has created the order.")
     )
     customer = CustomerNameField()
     sku = serializers.CharField()
     quantity = serializers.IntegerField()
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
     total = serializers.DecimalField(max_digits=14, decimal_places=2)
-    cancel_reason = serializers.CharField(help_text="Why the order was cancelled, in plain words.")
+    cancel_reason = serializers.CharField(help_text=_("Why the order was cancelled, in plain words."))
     created_at = serializers.DateTimeField()
     saga = OrderSagaOutput()
 
@@ -108,6 +111,7 @@ REFUSAL_CODES = [(code.value, code.value) for code in RefusalCode]
 
 class OrderCancelInput(serializers.Serializer):
     reason = serializers.CharField(
+        label=_("Reason"),
         required=False,
         allow_blank=True,
         max_length=CANCEL_REASON_MAX_LENGTH,

@@ -42,28 +42,36 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX_LENGTH, "pattern": idempotency.KEY_PATTERN},
     OpenApiParameter.HEADER,
     required=True,
-    description="A unique value per intended order (a UUID is a good choice). Sending the same key and body "
-    "again returns the first answer; the same key with another body is refused with 422.",
+    description=_(
+        "A unique value per intended order (a UUID is a good choice). Sending the same key and body "
+        "again returns the first answer; the same key with another body is refused with 422."
+    ),
 )
 LOCATION = OpenApiParameter(
-    "Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[202], description="The order's URL."
+    "Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[202], description=_("The order's URL.")
 )
 REPLAYED = OpenApiParameter(
     idempotency.REPLAYED_HEADER,
     str,
     OpenApiParameter.HEADER,
     response=[202],
-    description="`true` when this is the stored answer to an earlier request with the same key.",
+    description=_("`true` when this is the stored answer to an earlier request with the same key."),
 )
 # Where the browsable API's order form carries the key (see OrderPlaceFormInput).
 FORM_KEY_FIELD = "idempotency_key"
-ORDER_ID = OpenApiParameter("order_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id.")
+ORDER_ID = OpenApiParameter("order_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description=_("The order's id."))
 PLACE_EXAMPLE = OpenApiExample("Two widgets", value={"sku": "WIDGET-1", "quantity": 2}, request_only=True)
 
 
 class OrderListPlaceApi(GenericAPIView):
     """GET lists the caller's orders (staff with the view permission on orders: everyone's), newest
     first; POST places one."""
+
+    # The browsable API shows this (not the docstring), in the reader's language.
+    description = _(
+        "GET lists the caller's orders (staff with the view permission on orders: everyone's), newest first; "
+        "POST places one."
+    )
 
     name = _("Orders")
     pagination_class = NewestFirstCursorPagination
@@ -84,7 +92,7 @@ class OrderListPlaceApi(GenericAPIView):
 
     @extend_schema(
         operation_id="orders_list",
-        summary="List orders, newest first",
+        summary=_("List orders, newest first"),
         responses={200: OrderOutput(many=True), 400: FIELD_ERRORS, **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
@@ -93,19 +101,21 @@ class OrderListPlaceApi(GenericAPIView):
 
     @extend_schema(
         operation_id="orders_place",
-        summary="Place an order",
-        description="Starts the saga that places the order and answers at once with 202; the order reads "
-        "PLACING until the saga's first step has created it. Needs an Idempotency-Key header.",
+        summary=_("Place an order"),
+        description=_(
+            "Starts the saga that places the order and answers at once with 202; the order reads "
+            "PLACING until the saga's first step has created it. Needs an Idempotency-Key header."
+        ),
         parameters=[IDEMPOTENCY_KEY, LOCATION, REPLAYED],
         request=OrderPlaceInput,
         examples=[PLACE_EXAMPLE],
         responses={
             202: OpenApiResponse(
-                OrderOutput, description="Accepted: the saga runs in the workers; follow the Location header."
+                OrderOutput, description=_("Accepted: the saga runs in the workers; follow the Location header.")
             ),
             **WRITE_ERRORS,
-            409: OpenApiResponse(ErrorOutput, description="A request with this key is still being processed."),
-            422: OpenApiResponse(ErrorOutput, description="This key was already used with another body."),
+            409: OpenApiResponse(ErrorOutput, description=_("A request with this key is still being processed.")),
+            422: OpenApiResponse(ErrorOutput, description=_("This key was already used with another body.")),
         },
     )
     def post(self, request: Request) -> Response:
@@ -137,6 +147,12 @@ class OrderDetailApi(APIView):
     """One order with its saga's status and steps; 404 unless it is the caller's (or the caller is staff
     with the view permission on orders)."""
 
+    # The browsable API shows this (not the docstring), in the reader's language.
+    description = _(
+        "One order with its saga's status and steps; 404 unless it is the caller's (or the caller is staff "
+        "with the view permission on orders)."
+    )
+
     name = _("Order")
 
     @extend_schema(
@@ -154,19 +170,23 @@ CANCEL_IDEMPOTENCY_KEY = OpenApiParameter(
     {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX_LENGTH, "pattern": idempotency.KEY_PATTERN},
     OpenApiParameter.HEADER,
     required=True,
-    description="A unique value per intended cancel (a UUID is a good choice). Sending the same key and body "
-    "again returns the first answer; the same key with another body is refused with 422.",
+    description=_(
+        "A unique value per intended cancel (a UUID is a good choice). Sending the same key and body "
+        "again returns the first answer; the same key with another body is refused with 422."
+    ),
 )
 # A refusal's HTTP status: someone else's order is not found; every other refusal is about the
 # order's state, which the request cannot change (409, as an operator action the saga refuses).
 _REFUSAL_STATUS = {RefusalCode.NOT_FOUND.value: status.HTTP_404_NOT_FOUND}
 REFUSAL = OpenApiResponse(
     CancellationRefusalOutput,
-    description="Refused: the order's state does not allow a cancel now (`code`: already_cancelled, cancelling, "
-    "confirming, window_passed, not_cancellable), or a request with this key is still being processed.",
+    description=_(
+        "Refused: the order's state does not allow a cancel now (`code`: already_cancelled, cancelling, "
+        "confirming, window_passed, not_cancellable), or a request with this key is still being processed."
+    ),
 )
 NOT_FOUND_REFUSAL = OpenApiResponse(
-    CancellationRefusalOutput, description="No such order, or not one of yours (`code`: not_found)."
+    CancellationRefusalOutput, description=_("No such order, or not one of yours (`code`: not_found).")
 )
 
 
@@ -187,24 +207,32 @@ class OrderCancelApi(GenericAPIView):
     """Cancel one of your orders: before it is confirmed its placement stops and undoes its steps; once
     confirmed, within the cancellation window, a cancellation saga refunds it and returns the stock."""
 
+    # The browsable API shows this (not the docstring), in the reader's language.
+    description = _(
+        "Cancel one of your orders: before it is confirmed its placement stops and undoes its steps; once "
+        "confirmed, within the cancellation window, a cancellation saga refunds it and returns the stock."
+    )
+
     name = _("Cancel order")
     # The browsable API draws its form from this: the fields a client sends, and the key (see OrderPlaceFormInput).
     serializer_class = OrderCancelFormInput
 
     @extend_schema(
         operation_id="orders_cancel",
-        summary="Cancel an order",
-        description="Starts the cancel and answers at once with 202 and the saga doing the work; follow the "
-        "order's Location to watch it. Refusals say why with a `code` for machines and a `detail` for people. "
-        "Needs an Idempotency-Key header: the same key and body again returns the first answer.",
+        summary=_("Cancel an order"),
+        description=_(
+            "Starts the cancel and answers at once with 202 and the saga doing the work; follow the "
+            "order's Location to watch it. Refusals say why with a `code` for machines and a `detail` for people. "
+            "Needs an Idempotency-Key header: the same key and body again returns the first answer."
+        ),
         parameters=[ORDER_ID, CANCEL_IDEMPOTENCY_KEY, LOCATION, REPLAYED],
         request=OrderCancelInput,
         responses={
-            202: OpenApiResponse(CancellationStartedOutput, description="Accepted: the saga runs in the workers."),
+            202: OpenApiResponse(CancellationStartedOutput, description=_("Accepted: the saga runs in the workers.")),
             **WRITE_ERRORS,
             404: NOT_FOUND_REFUSAL,
             409: REFUSAL,
-            422: OpenApiResponse(ErrorOutput, description="This key was already used with another body."),
+            422: OpenApiResponse(ErrorOutput, description=_("This key was already used with another body.")),
         },
     )
     def post(self, request: Request, order_id: str) -> Response:
@@ -243,11 +271,17 @@ class OrderCancellationApi(APIView):
     """What cancelling one of your orders would do now: how it would run, the refund, the stock that goes
     back and the deadline, or why it would be refused."""
 
+    # The browsable API shows this (not the docstring), in the reader's language.
+    description = _(
+        "What cancelling one of your orders would do now: how it would run, the refund, the stock that goes "
+        "back and the deadline, or why it would be refused."
+    )
+
     name = _("Order cancellation")
 
     @extend_schema(
         operation_id="orders_cancellation_plan",
-        summary="What a cancel would do now",
+        summary=_("What a cancel would do now"),
         parameters=[ORDER_ID],
         responses={200: CancellationPlanOutput, **READ_ERRORS, 404: NOT_FOUND_REFUSAL},
     )

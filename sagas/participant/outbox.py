@@ -25,7 +25,7 @@ from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 SCHEMA_VERSION = 1
 
@@ -142,7 +142,11 @@ class OutboxEventBase(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_type} #{self.sequence} of saga {self.saga_id}"
+        return gettext("%(type)s #%(sequence)s of saga %(saga)s") % {
+            "type": self.event_type,
+            "sequence": self.sequence,
+            "saga": self.saga_id,
+        }
 
 
 class InboxEventBase(models.Model):
@@ -165,7 +169,11 @@ class InboxEventBase(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.handler} handled {self.event_type} {self.event_id}"
+        return gettext("%(handler)s handled %(type)s %(event)s") % {
+            "handler": self.handler,
+            "type": self.event_type,
+            "event": self.event_id,
+        }
 
 
 @dataclass(frozen=True)
