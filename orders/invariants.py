@@ -27,7 +27,8 @@ from typing import Any
 
 from django.db.models import CharField, Count, DecimalField, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce
-from django.utils.translation import gettext_lazy
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from inventory.models import Product, Reservation, StockMovement
 from orders.cancellation_saga import ORDER_CANCELLATION_SAGA
@@ -189,16 +190,41 @@ def _check_one_order(
     first_saga = _uuid_text(sagas[0][0])
     if len(sagas) > 1:
         ids = [_uuid_text(s) for s, _ in sagas]
-        problems.append(Violation(6, first_saga, order_id, f"{len(sagas)} sagas drive this order: {ids}"))
+        problems.append(
+            Violation.of(
+                6,
+                first_saga,
+                order_id,
+                gettext_noop("%(count)s sagas drive this order: %(ids)s"),
+                count=len(sagas),
+                ids=ids,
+            )
+        )
         for saga_key, status in sagas:
             if status == _COMPLETED:
                 problems += _check_completed(_uuid_text(saga_key), order_id, order, lines, payments, reservations)
             elif status == _COMPENSATED:
                 problems += _check_compensated(_uuid_text(saga_key), order_id, order, payments, reservations)
     if len(payments) > 1:
-        problems.append(Violation(6, first_saga, order_id, f"{len(payments)} payments were taken for one order"))
+        problems.append(
+            Violation.of(
+                6,
+                first_saga,
+                order_id,
+                gettext_noop("%(count)s payments were taken for one order"),
+                count=len(payments),
+            )
+        )
     if len(reservations) > 1:
-        problems.append(Violation(6, first_saga, order_id, f"{len(reservations)} reservations were made for one order"))
+        problems.append(
+            Violation.of(
+                6,
+                first_saga,
+                order_id,
+                gettext_noop("%(count)s reservations were made for one order"),
+                count=len(reservations),
+            )
+        )
     return problems
 
 
@@ -228,19 +254,49 @@ def _check_completed(
 ) -> list[Violation]:
     problems = []
     if order is None:
-        problems.append(Violation(1, saga_id, order_id, "the saga completed but its order was never created"))
+        problems.append(
+            Violation.of(1, saga_id, order_id, gettext_noop("the saga completed but its order was never created"))
+        )
     elif order[0] != _APPROVED:
-        problems.append(Violation(1, saga_id, order_id, f"the saga completed but its order is {order[0]}"))
+        problems.append(
+            Violation.of(
+                1, saga_id, order_id, gettext_noop("the saga completed but its order is %(status)s"), status=order[0]
+            )
+        )
     captured = [amount for _, status, amount, _ in payments if status == _CAPTURED]
     if len(captured) != 1:
-        problems.append(Violation(1, saga_id, order_id, f"{len(captured)} captured payments, exactly one expected"))
+        problems.append(
+            Violation.of(
+                1,
+                saga_id,
+                order_id,
+                gettext_noop("%(count)s captured payments, exactly one expected"),
+                count=len(captured),
+            )
+        )
     elif order is not None and captured[0] != order[1]:
-        problems.append(Violation(1, saga_id, order_id, f"captured {captured[0]} but the order total is {order[1]}"))
+        problems.append(
+            Violation.of(
+                1,
+                saga_id,
+                order_id,
+                gettext_noop("captured %(captured)s but the order total is %(total)s"),
+                captured=captured[0],
+                total=order[1],
+            )
+        )
     ordered = _quantities(lines)
     committed = _quantities((sku, qty) for sku, qty, status in reservations if status == _COMMITTED)
     if committed != ordered:
         problems.append(
-            Violation(1, saga_id, order_id, f"committed stock {_show(committed)} but ordered {_show(ordered)}")
+            Violation.of(
+                1,
+                saga_id,
+                order_id,
+                gettext_noop("committed stock %(committed)s but ordered %(ordered)s"),
+                committed=_show(committed),
+                ordered=_show(ordered),
+            )
         )
     return problems
 
@@ -250,13 +306,30 @@ def _check_compensated(
 ) -> list[Violation]:
     problems = []
     if order is not None and order[0] != _CANCELLED:
-        problems.append(Violation(2, saga_id, order_id, f"the saga was compensated but its order is {order[0]}"))
+        problems.append(
+            Violation.of(
+                2,
+                saga_id,
+                order_id,
+                gettext_noop("the saga was compensated but its order is %(status)s"),
+                status=order[0],
+            )
+        )
     for payment_id, status, amount, _ in payments:
         if status == _CAPTURED:
-            problems.append(Violation(2, saga_id, order_id, f"payment {payment_id} of {amount} is still captured"))
+            problems.append(
+                Violation.of(
+                    2,
+                    saga_id,
+                    order_id,
+                    gettext_noop("payment %(payment)s of %(amount)s is still captured"),
+                    payment=payment_id,
+                    amount=amount,
+                )
+            )
     for sku, quantity, status in reservations:
         if status in _HELD:
-            problems.append(Violation(2, saga_id, order_id, f"a reservation of {quantity} x {sku} is still {status}"))
+            problems.append(_reservation_held(2, saga_id, order_id, quantity, sku, status))
     return problems
 
 
@@ -284,30 +357,76 @@ def _check_cancelled_order(
     done = [_uuid_text(saga_key) for saga_key, status in cancellations if status == _COMPLETED]
     problems = _duplicates(order_id, sagas, payments, reservations)
     if len(done) > 1:
-        problems.append(Violation(6, done[0], order_id, f"{len(done)} cancellations completed for one order: {done}"))
+        problems.append(
+            Violation.of(
+                6,
+                done[0],
+                order_id,
+                gettext_noop("%(count)s cancellations completed for one order: %(ids)s"),
+                count=len(done),
+                ids=done,
+            )
+        )
     saga_id = done[-1]
     if order is None:
-        problems.append(Violation(7, saga_id, order_id, "the cancellation completed but the order does not exist"))
+        problems.append(
+            Violation.of(7, saga_id, order_id, gettext_noop("the cancellation completed but the order does not exist"))
+        )
     elif order[0] != _CANCELLED:
-        problems.append(Violation(7, saga_id, order_id, f"the cancellation completed but the order is {order[0]}"))
+        problems.append(
+            Violation.of(
+                7,
+                saga_id,
+                order_id,
+                gettext_noop("the cancellation completed but the order is %(status)s"),
+                status=order[0],
+            )
+        )
     if not payments:
-        problems.append(Violation(7, saga_id, order_id, "the cancellation completed but no payment was ever taken"))
+        problems.append(
+            Violation.of(7, saga_id, order_id, gettext_noop("the cancellation completed but no payment was ever taken"))
+        )
     for payment_id, status, amount, refunded in payments:
         if status != _REFUNDED:
-            problems.append(Violation(7, saga_id, order_id, f"payment {payment_id} of {amount} is still {status}"))
+            problems.append(
+                Violation.of(
+                    7,
+                    saga_id,
+                    order_id,
+                    gettext_noop("payment %(payment)s of %(amount)s is still %(status)s"),
+                    payment=payment_id,
+                    amount=amount,
+                    status=status,
+                )
+            )
         elif refunded != amount:
             problems.append(
-                Violation(7, saga_id, order_id, f"payment {payment_id} captured {amount} but {refunded} was refunded")
+                Violation.of(
+                    7,
+                    saga_id,
+                    order_id,
+                    gettext_noop("payment %(payment)s captured %(amount)s but %(refunded)s was refunded"),
+                    payment=payment_id,
+                    amount=amount,
+                    refunded=refunded,
+                )
             )
     ordered = _quantities(lines)
     returned = _quantities((sku, qty) for sku, qty, status in reservations if status == _RETURNED)
     if returned != ordered:
         problems.append(
-            Violation(7, saga_id, order_id, f"returned stock {_show(returned)} but ordered {_show(ordered)}")
+            Violation.of(
+                7,
+                saga_id,
+                order_id,
+                gettext_noop("returned stock %(returned)s but ordered %(ordered)s"),
+                returned=_show(returned),
+                ordered=_show(ordered),
+            )
         )
     for sku, quantity, status in reservations:
         if status != _RETURNED:
-            problems.append(Violation(7, saga_id, order_id, f"a reservation of {quantity} x {sku} is still {status}"))
+            problems.append(_reservation_held(7, saga_id, order_id, quantity, sku, status))
     return problems
 
 
@@ -317,11 +436,36 @@ def _duplicates(order_id: str, sagas: list[tuple], payments: list[tuple], reserv
     first_saga = _uuid_text(sagas[0][0]) if sagas else None
     if len(sagas) > 1:
         ids = [_uuid_text(s) for s, _ in sagas]
-        problems.append(Violation(6, first_saga, order_id, f"{len(sagas)} sagas drive this order: {ids}"))
+        problems.append(
+            Violation.of(
+                6,
+                first_saga,
+                order_id,
+                gettext_noop("%(count)s sagas drive this order: %(ids)s"),
+                count=len(sagas),
+                ids=ids,
+            )
+        )
     if len(payments) > 1:
-        problems.append(Violation(6, first_saga, order_id, f"{len(payments)} payments were taken for one order"))
+        problems.append(
+            Violation.of(
+                6,
+                first_saga,
+                order_id,
+                gettext_noop("%(count)s payments were taken for one order"),
+                count=len(payments),
+            )
+        )
     if len(reservations) > 1:
-        problems.append(Violation(6, first_saga, order_id, f"{len(reservations)} reservations were made for one order"))
+        problems.append(
+            Violation.of(
+                6,
+                first_saga,
+                order_id,
+                gettext_noop("%(count)s reservations were made for one order"),
+                count=len(reservations),
+            )
+        )
     return problems
 
 
@@ -333,7 +477,23 @@ def _quantities(rows: Iterable[tuple]) -> Counter:
 
 
 def _show(quantities: Counter) -> str:
-    return ", ".join(f"{qty} x {sku}" for sku, qty in sorted(quantities.items())) or "nothing"
+    return ", ".join(f"{qty} x {sku}" for sku, qty in sorted(quantities.items())) or _NOTHING
+
+
+# An empty list of quantities, said in the reader's language where the violation is shown.
+_NOTHING = gettext_lazy("nothing")
+
+
+def _reservation_held(invariant: int, saga_id: str, order_id: str, quantity: int, sku: str, status: str) -> Violation:
+    return Violation.of(
+        invariant,
+        saga_id,
+        order_id,
+        gettext_noop("a reservation of %(quantity)s x %(sku)s is still %(status)s"),
+        quantity=quantity,
+        sku=sku,
+        status=status,
+    )
 
 
 # --- invariants 3 and 4: one statement per participant ------------------------------------------
@@ -365,27 +525,41 @@ def _check_money() -> Iterator[Violation]:
         # SQLite sums decimals as floats; two places make both back ends compare alike.
         balance, captured, deposited, booked, refunded, refunds_booked = (to_money(amount) for amount in amounts)
         if refunded != refunds_booked:
-            yield Violation(
+            yield Violation.of(
                 3,
                 None,
                 None,
-                f"account {customer_name(customer)}: {refunded} was refunded but the ledger credits {refunds_booked} "
-                "in refunds",
+                gettext_noop(
+                    "account %(account)s: %(refunded)s was refunded but the ledger credits %(booked)s in refunds"
+                ),
+                account=customer_name(customer),
+                refunded=refunded,
+                booked=refunds_booked,
             )
         if balance + captured != deposited:
-            yield Violation(
+            yield Violation.of(
                 3,
                 None,
                 None,
-                f"account {customer_name(customer)}: balance {balance} + captured {captured} = {balance + captured}, "
-                f"but {deposited} was deposited",
+                gettext_noop(
+                    "account %(account)s: balance %(balance)s + captured %(captured)s = %(sum)s, "
+                    "but %(deposited)s was deposited"
+                ),
+                account=customer_name(customer),
+                balance=balance,
+                captured=captured,
+                sum=balance + captured,
+                deposited=deposited,
             )
         if balance != booked:
-            yield Violation(
+            yield Violation.of(
                 3,
                 None,
                 None,
-                f"account {customer_name(customer)}: balance {balance} but the ledger adds up to {booked}",
+                gettext_noop("account %(account)s: balance %(balance)s but the ledger adds up to %(booked)s"),
+                account=customer_name(customer),
+                balance=balance,
+                booked=booked,
             )
 
 
@@ -405,15 +579,30 @@ def _check_stock() -> Iterator[Violation]:
     )
     for sku, on_hand, held_units, received, moved in products.iterator(chunk_size=CHUNK_SIZE):
         if on_hand + held_units != received:
-            yield Violation(
+            yield Violation.of(
                 4,
                 None,
                 None,
-                f"product {sku}: {on_hand} on hand + {held_units} reserved or sold = {on_hand + held_units}, "
-                f"but {received} were received",
+                gettext_noop(
+                    "product %(sku)s: %(on_hand)s on hand + %(held)s reserved or sold = %(sum)s, "
+                    "but %(received)s were received"
+                ),
+                sku=sku,
+                on_hand=on_hand,
+                held=held_units,
+                sum=on_hand + held_units,
+                received=received,
             )
         if on_hand != moved:
-            yield Violation(4, None, None, f"product {sku}: {on_hand} on hand but the movements add up to {moved}")
+            yield Violation.of(
+                4,
+                None,
+                None,
+                gettext_noop("product %(sku)s: %(on_hand)s on hand but the movements add up to %(moved)s"),
+                sku=sku,
+                on_hand=on_hand,
+                moved=moved,
+            )
 
 
 # --- invariant 6 beyond one effect per order -----------------------------------------------------
@@ -429,13 +618,27 @@ def _check_duplicate_effects() -> Iterator[Violation]:
         .order_by()
     )
     for row in repeated_orders:
-        yield Violation(6, str(row["saga_id"]), None, f"{row['n']} orders were created by one saga")
+        yield Violation.of(
+            6, str(row["saga_id"]), None, gettext_noop("%(count)s orders were created by one saga"), count=row["n"]
+        )
     # Grouped without a join or a distinct count (the offenders are few); the rest is looked up for them.
-    yield from _repeated_effects(LedgerEntry, "payments", "payment", Payment, "ledger entries")
-    yield from _repeated_effects(StockMovement, "inventory", "reservation", Reservation, "movements")
+    yield from _repeated_effects(
+        LedgerEntry,
+        "payments",
+        "payment",
+        Payment,
+        gettext_noop("payment %(id)s has %(count)s %(kind)s ledger entries (%(keys)s)"),
+    )
+    yield from _repeated_effects(
+        StockMovement,
+        "inventory",
+        "reservation",
+        Reservation,
+        gettext_noop("reservation %(id)s has %(count)s %(kind)s movements (%(keys)s)"),
+    )
 
 
-def _repeated_effects(model: Any, alias: str, parent: str, parent_model: Any, noun: str) -> Iterator[Violation]:
+def _repeated_effects(model: Any, alias: str, parent: str, parent_model: Any, template: str) -> Iterator[Violation]:
     """Ledger rows of one kind recorded more than once for the same payment or reservation."""
     repeated = list(
         model.objects.using(alias)
@@ -454,8 +657,8 @@ def _repeated_effects(model: Any, alias: str, parent: str, parent_model: Any, no
             .distinct()
             .count()
         )
-        yield Violation(
-            6, None, owners.get(parent_id), f"{parent} {parent_id} has {count} {kind} {noun} ({_keys(keys)})"
+        yield Violation.of(
+            6, None, owners.get(parent_id), template, id=parent_id, count=count, kind=kind, keys=_keys(keys)
         )
 
 
@@ -469,4 +672,12 @@ def _orders_of(model: Any, alias: str, pks: list[int]) -> dict[int, str]:
 
 
 def _keys(distinct: int) -> str:
-    return "one idempotency key applied twice" if distinct == 1 else f"under {distinct} different keys"
+    """How many keys the repeated rows were recorded under, said in the reader's language where shown."""
+    if distinct == 1:
+        return gettext_lazy("one idempotency key applied twice")
+    return _in_language(gettext_noop("under %(count)s different keys"), count=distinct)
+
+
+def _in_language(template: str, **values: Any) -> str:
+    """`template` % `values`, translated each time it is read as text (a lazy value of a Violation)."""
+    return lazy(lambda: gettext(template) % values, str)()
