@@ -20,6 +20,7 @@ from orders.tests.cancelling import fault
 from payments.tests.factories import account_for
 from sagas.models import SagaStatus
 from sagas.participant.customers import customer_key
+from sagas.testing.choreography import drain_events
 from sagas.testing.drain import drain
 from sagas.tests.admin_support import staff_user
 
@@ -85,3 +86,18 @@ def test_the_order_page_shows_a_refusal_it_has_no_words_of_its_own_for_in_japane
 
     assert "「お支払い」が拒否されました: payments.payment_charge はフォールトルールにより拒否されました。" in html
     assert "refused by a fault rule" not in html
+
+
+def test_a_choreographed_refusal_reads_in_japanese_in_the_api(db):
+    ProductFactory(sku="WIDGET-1", name="Widget", unit_price=Decimal("25.00"), stock_on_hand=10)
+    customer = get_user_model().objects.create_user("fay", password=None)
+    account_for(customer, "5.00")
+    saga, _ = order_place(customer=customer_key(customer), sku="WIDGET-1", quantity=2, style="choreography")
+    drain_events()
+    client = Client(**JAPANESE)
+    client.force_login(customer)
+
+    body = client.get(reverse("api:order-detail", args=[saga.business_key])).json()
+
+    # The event that carried the refusal is named by its code; the sentence is the reader's.
+    assert body["cancel_reason"] == f"payment-declined: {SHOWN}"
