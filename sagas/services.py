@@ -30,7 +30,7 @@ def saga_get(saga_id: uuid.UUID | str) -> SagaInstance:
     try:
         parsed = uuid.UUID(str(saga_id))
     except ValueError:
-        raise SagaNotFound(f"{saga_id!r} is not a saga id (a UUID is expected).") from None
+        raise SagaNotFound(_("'%(id)s' is not a saga id (a UUID is expected).") % {"id": saga_id}) from None
     saga = SagaInstance.objects.filter(pk=parsed).first()
     if saga is None:
         raise SagaNotFound(_("No saga with id %(id)s.") % {"id": parsed})

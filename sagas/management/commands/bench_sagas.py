@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from sagas.bench import compare
 from sagas.bench import run as benchmark
 from sagas.management.arguments import decimal_number, whole_number
+from sagas.management.columns import left, right
 from sagas.models import SagaStyle
 from sagas.testing.cluster import WorkerCluster, descendant_pids
 
@@ -248,25 +249,28 @@ class Command(BaseCommand):
 
     def _print_comparison(self, comparison: compare.Comparison) -> None:
         old, new = comparison.old, comparison.new
-        self.stdout.write(f"{_('old'):<14} {old.name}")
-        self.stdout.write(f"{_('new'):<14} {new.name}")
+        # The words are not in the f-strings: xgettext reads no call inside one.
+        old_word, new_word, runs_word, left_out = _("old"), _("new"), _("runs"), _("left out")
+        median, ratio_word = _("median of the runs"), _("new/old")
+        self.stdout.write(f"{left(old_word, 14)} {old.name}")
+        self.stdout.write(f"{left(new_word, 14)} {new.name}")
         self.stdout.write(
-            f"{_('runs'):<14} "
+            f"{left(runs_word, 14)} "
             + _("%(rounds)d of each, alternately (old first): bench_sagas %(arguments)s")
             % {"rounds": comparison.rounds, "arguments": " ".join(comparison.argv)}
         )
         for text in comparison.dropped:
             self.stdout.write(
-                f"{_('left out'):<14} " + _("%(argument)s (one build has no such option)") % {"argument": text}
+                f"{left(left_out, 14)} " + _("%(argument)s (one build has no such option)") % {"argument": text}
             )
         ratios = comparison.ratios()
-        self.stdout.write(f"\n{_('median of the runs'):<28} {_('old'):>10} {_('new'):>10} {_('new/old'):>8}")
+        self.stdout.write(f"\n{left(median, 28)} {right(old_word, 10)} {right(new_word, 10)} {right(ratio_word, 8)}")
         for figure in compare.FIGURES:
             before, after = old.median(figure.key), new.median(figure.key)
             if before is None and after is None:
                 continue
             ratio = f"{ratios[figure.key]:.2f}" if figure.key in ratios else "n/a"
-            self.stdout.write(f"{figure.label!s:<28} {_shown(before):>10} {_shown(after):>10} {ratio:>8}")
+            self.stdout.write(f"{left(figure.label, 28)} {_shown(before):>10} {_shown(after):>10} {ratio:>8}")
         for build in (old, new):
             runs = " ".join(_shown(run.get("sagas_per_second")) for run in build.runs)
             self.stdout.write(_("%(side)s build, each run (sagas/s): %(runs)s") % {"side": build.side, "runs": runs})
