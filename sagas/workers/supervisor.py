@@ -25,6 +25,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
+from django.utils.translation import gettext
 
 from sagas.ops.health import backlog, cluster_verdict
 from sagas.workers import heartbeat as cluster_state
@@ -134,7 +135,10 @@ class ClusterSupervisor:
         old = self.pid
         self.restarts += 1
         self.last_restart = reason
-        self.say(f"restarting the worker cluster (pid {old}, restart {self.restarts}): {reason}")
+        self.say(
+            gettext("restarting the worker cluster (pid %(pid)s, restart %(count)s): %(reason)s")
+            % {"pid": old, "count": self.restarts, "reason": reason}
+        )
         self.stop(self.thresholds.restart_grace_seconds)
         self.start()
 
@@ -150,7 +154,9 @@ class ClusterSupervisor:
             self.sweep_if_due()
         except DatabaseError as error:
             # Without the database there is nothing to judge, and a new cluster would not help.
-            self.say(f"cannot check the worker cluster (pid {self.pid}): {error}")
+            self.say(
+                gettext("cannot check the worker cluster (pid %(pid)s): %(error)s") % {"pid": self.pid, "error": error}
+            )
             return
         if reason:
             self.restart(reason)
