@@ -20,6 +20,7 @@ from sagas.participant import faults, outbox
 from sagas.participant.idempotency import abandon_once, compensate_once, perform_once
 from sagas.participant.money import to_money
 from sagas.participant.outbox import Reaction
+from sagas.participant.returning import update_returning
 
 ALIAS = "inventory"
 
@@ -58,34 +59,40 @@ def stock_reserve(
     faults.inject("inventory.stock_reserve")
 
     def effect() -> dict[str, Any]:
-        product = Product.objects.using(ALIAS).filter(sku=sku).first()
-        if product is None:
-            raise ProductNotFound(_("No product with SKU %(sku)s.") % {"sku": sku}, sku=sku)
-        if not product.active:
-            raise ProductInactive(_("%(sku)s is not for sale.") % {"sku": sku}, sku=sku)
-        taken = (
-            Product.objects.using(ALIAS)
-            .filter(pk=product.pk, stock_on_hand__gte=quantity)
-            .update(stock_on_hand=F("stock_on_hand") - quantity)
+        # The decrement and its conditions in one statement; the product is read only to say why it refused.
+        taken = update_returning(
+            Product.objects.using(ALIAS).filter(sku=sku, active=True, stock_on_hand__gte=quantity),
+            ["id", "unit_price"],
+            stock_on_hand=F("stock_on_hand") - quantity,
         )
         if not taken:
+            product = Product.objects.using(ALIAS).filter(sku=sku).first()
+            if product is None:
+                raise ProductNotFound(_("No product with SKU %(sku)s.") % {"sku": sku}, sku=sku)
+            if not product.active:
+                raise ProductInactive(_("%(sku)s is not for sale.") % {"sku": sku}, sku=sku)
             raise OutOfStock(
                 _("Only %(stock)s of %(sku)s in stock, %(asked)s asked.")
                 % {"stock": product.stock_on_hand, "sku": sku, "asked": quantity},
                 sku=sku,
                 requested=quantity,
             )
+        product_id, unit_price = taken[0]["id"], taken[0]["unit_price"]
         reservation = Reservation.objects.using(ALIAS).create(
-            key=key, order_id=order_id, product=product, quantity=quantity
+            key=key, order_id=order_id, product_id=product_id, quantity=quantity
         )
         StockMovement.objects.using(ALIAS).create(
-            product=product, kind=StockMovement.Kind.RESERVED, quantity=-quantity, reservation=reservation, key=key
+            product_id=product_id,
+            kind=StockMovement.Kind.RESERVED,
+            quantity=-quantity,
+            reservation=reservation,
+            key=key,
         )
         return {
             "reservation_id": reservation.pk,
             "sku": sku,
             "quantity": quantity,
-            "unit_price": str(product.unit_price),
+            "unit_price": str(unit_price),
         }
 
     result = perform_once(IdempotencyRecord, ALIAS, key, "stock_reserve", effect, _recorder(publish, key))
@@ -134,26 +141,42 @@ def reservation_commit(*, key: str, reserve_key: str, publish: Reaction | None =
     faults.inject("inventory.reservation_commit")
 
     def effect() -> dict[str, Any]:
+        committed = _commit_active(reserve_key, key)
+        if committed is not None:
+            return committed
+        # Not active when the update looked: missing or released refuses, committed (or returned since) counts.
         reservation = Reservation.objects.using(ALIAS).select_for_update().filter(key=reserve_key).first()
         if reservation is None or reservation.status == Reservation.Status.RELEASED:
             raise ReservationNotFound(
                 _("No active reservation under %(key)s.") % {"key": reserve_key}, reserve_key=reserve_key
             )
         if reservation.status == Reservation.Status.ACTIVE:
-            reservation.status = Reservation.Status.COMMITTED
-            reservation.save(update_fields=["status", "updated_at"])
-            StockMovement.objects.using(ALIAS).create(
-                product_id=reservation.product_id,
-                kind=StockMovement.Kind.COMMITTED,
-                quantity=0,
-                reservation=reservation,
-                key=key,
-            )
+            # Its reserve committed after the update looked; the row is locked now, so this one takes it.
+            committed = _commit_active(reserve_key, key)
+            if committed is not None:
+                return committed
         return {"reservation_id": reservation.pk, "committed": reservation.quantity}
 
     result = perform_once(IdempotencyRecord, ALIAS, key, "reservation_commit", effect, _recorder(publish, key))
     faults.inject("inventory.reservation_commit", phase="after")
     return result
+
+
+def _commit_active(reserve_key: str, key: str) -> dict[str, Any] | None:
+    """Commit the reservation under `reserve_key` if it is active, with its movement; None if it is not."""
+    # One statement for the status check and the change; the row stays locked to the end of the transaction.
+    committed = update_returning(
+        Reservation.objects.using(ALIAS).filter(key=reserve_key, status=Reservation.Status.ACTIVE),
+        ["id", "product_id", "quantity"],
+        status=Reservation.Status.COMMITTED,
+    )
+    if not committed:
+        return None
+    row = committed[0]
+    StockMovement.objects.using(ALIAS).create(
+        product_id=row["product_id"], kind=StockMovement.Kind.COMMITTED, quantity=0, reservation_id=row["id"], key=key
+    )
+    return {"reservation_id": row["id"], "committed": row["quantity"]}
 
 
 def stock_return(*, key: str, order_id: uuid.UUID | str) -> dict[str, Any]:

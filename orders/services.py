@@ -11,6 +11,7 @@ from sagas.participant import faults, outbox
 from sagas.participant.idempotency import compensate_once, perform_once
 from sagas.participant.money import to_money
 from sagas.participant.outbox import Reaction
+from sagas.participant.returning import update_returning
 
 ALIAS = "orders"
 
@@ -114,9 +115,15 @@ def order_approve(*, key: str, order_id: uuid.UUID | str, publish: Reaction | No
     faults.inject("orders.order_approve")
 
     def effect() -> dict[str, Any]:
-        order = Order.objects.using(ALIAS).select_for_update().filter(pk=order_id).first()
-        if order is None:
-            raise OrderNotFound(f"No order {order_id}.", order_id=str(order_id))
+        # A pending order is approved in one statement; any other is read (and locked) to say why not.
+        approved = update_returning(
+            Order.objects.using(ALIAS).filter(pk=order_id, status=Order.Status.PENDING),
+            ["id"],
+            status=Order.Status.APPROVED,
+        )
+        if approved:
+            return {"order_id": str(approved[0]["id"]), "status": Order.Status.APPROVED}
+        order = _locked_order(order_id)
         _transition(order, Order.Status.APPROVED)
         return {"order_id": str(order.id), "status": order.status}
 

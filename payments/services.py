@@ -16,6 +16,7 @@ from sagas.participant import faults, outbox
 from sagas.participant.idempotency import abandon_once, compensate_once, perform_once
 from sagas.participant.money import to_money
 from sagas.participant.outbox import Reaction
+from sagas.participant.returning import update_returning
 
 ALIAS = "payments"
 
@@ -72,24 +73,26 @@ def payment_charge(
     faults.inject("payments.payment_charge")
 
     def effect() -> dict[str, Any]:
-        account = CustomerAccount.objects.using(ALIAS).filter(customer=customer).first()
-        if account is None:
-            raise AccountNotFound(_("No account for %(customer)s.") % {"customer": customer}, customer=customer)
-        debited = (
-            CustomerAccount.objects.using(ALIAS)
-            .filter(pk=account.pk, balance__gte=value)
-            .update(balance=F("balance") - value)
+        # The debit and its condition in one statement; the account is read only to say why it refused.
+        debited = update_returning(
+            CustomerAccount.objects.using(ALIAS).filter(customer=customer, balance__gte=value),
+            ["id"],
+            balance=F("balance") - value,
         )
         if not debited:
+            account = CustomerAccount.objects.using(ALIAS).filter(customer=customer).first()
+            if account is None:
+                raise AccountNotFound(_("No account for %(customer)s.") % {"customer": customer}, customer=customer)
             raise InsufficientFunds(
                 _("Insufficient funds: %(asked)s asked, %(available)s available.")
                 % {"asked": value, "available": account.balance},
                 customer=customer,
                 amount=str(value),
             )
-        payment = Payment.objects.using(ALIAS).create(key=key, account=account, order_id=order_id, amount=value)
+        account_id = debited[0]["id"]
+        payment = Payment.objects.using(ALIAS).create(key=key, account_id=account_id, order_id=order_id, amount=value)
         LedgerEntry.objects.using(ALIAS).create(
-            account=account, kind=LedgerEntry.Kind.CHARGE, amount=-value, payment=payment, key=key
+            account_id=account_id, kind=LedgerEntry.Kind.CHARGE, amount=-value, payment=payment, key=key
         )
         return {"payment_id": payment.pk, "amount": str(value)}
 
