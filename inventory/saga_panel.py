@@ -15,7 +15,7 @@ def reservation_rows(saga: SagaInstance) -> list[dict[str, Any]]:
         {
             "label": _("Reservation #%(id)s") % {"id": reservation.pk},
             "status": reservation.get_status_display(),
-            "detail": f"{reservation.quantity} x {reservation.product.sku}",
+            "detail": f"{reservation.quantity} \N{MULTIPLICATION SIGN} {reservation.product.sku}",
             "url": admin_url("inventory", "reservation", reservation.pk),
         }
         for reservation in selectors.reservations_for_order(str(saga.business_key))

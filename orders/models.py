@@ -57,7 +57,7 @@ class OrderLine(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="line_quantity_positive")]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.sku}"
+        return f"{self.quantity} \N{MULTIPLICATION SIGN} {self.sku}"
 
 
 class IdempotencyRecord(IdempotencyRecordBase):

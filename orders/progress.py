@@ -350,6 +350,22 @@ def _headline(saga: SagaInstance, steps: list[StepView]) -> str:
     return str(words[1]) if words else _("Processing your order…")
 
 
+# Sentences that end with one of these full stops (Japanese, Chinese) run on without a space.
+_FULL_WIDTH_STOPS = ("\u3002", "\uff01", "\uff1f")
+
+
+def join_sentences(sentences: Iterable[str]) -> str:
+    """The sentences as one text, spaced as their language spaces them; empty ones left out."""
+    text = ""
+    for sentence in sentences:
+        if not sentence:
+            continue
+        if text and not text.endswith(_FULL_WIDTH_STOPS):
+            text += " "
+        text += str(sentence)
+    return text
+
+
 def _cause(saga: SagaInstance, logs: list[SagaStepLog], calls: list[_Call]) -> str:
     """Why a saga compensated, in one sentence."""
     for call in calls:
@@ -406,7 +422,7 @@ def _outcome(saga: SagaInstance, steps: list[StepView], logs: list[SagaStepLog],
             if name in undone and _STEP_WORDS.get(name, ("", "", ""))[2]:
                 sentences.append(str(_STEP_WORDS[name][2]))
         sentences.append(_money_note(saga, steps))
-        return " ".join(sentence for sentence in sentences if sentence)
+        return join_sentences(sentences)
     if saga.status == SagaStatus.FAILED:
         return _on_hold_outcome(saga, steps, calls)
     return ""
@@ -433,7 +449,7 @@ def _cancellation_outcome(saga: SagaInstance, logs: list[SagaStepLog], calls: li
         items = _items(saga.business_key)
         if items:
             sentences.append(_("Back in stock: %(items)s.") % {"items": items})
-        return " ".join(sentences)
+        return join_sentences(sentences)
     if saga.status == SagaStatus.COMPENSATED:
         sentences = [_("Your order was not cancelled: it stays confirmed as it was, and nothing was refunded.")]
         refused = next((c for c in calls if c.direction == Direction.FORWARD and c.status == StepStatus.REFUSED), None)
@@ -447,7 +463,7 @@ def _cancellation_outcome(saga: SagaInstance, logs: list[SagaStepLog], calls: li
                 sentences.append(_("%(step)s was declined.") % {"step": _label(refused.step)})
         elif any(log.direction == Direction.OPERATOR and log.action == "compensate" for log in logs):
             sentences.append(_("Our staff stopped the cancellation."))
-        return " ".join(sentences)
+        return join_sentences(sentences)
     if saga.status == SagaStatus.FAILED:
         if saga.resolved_at is not None:
             return _(
@@ -469,7 +485,7 @@ def _cancellation_outcome(saga: SagaInstance, logs: list[SagaStepLog], calls: li
             _Effect.TAKEN: _("Your payment has been refunded."),
             _Effect.UNSURE: _("We could not confirm whether your refund went through; if it did not, it will."),
         }.get(refund, _("Your payment has not been refunded yet."))
-        return " ".join((next_step, money, _("You do not need to do anything.")))
+        return join_sentences((next_step, money, _("You do not need to do anything.")))
     return ""
 
 
@@ -546,7 +562,7 @@ def _on_hold_outcome(saga: SagaInstance, steps: list[StepView], calls: list[_Cal
     for call in calls:
         by_step.setdefault(call.step, []).append(call)
     handed_over = state.get("commit_stock") == "done"
-    return " ".join(
+    return join_sentences(
         (
             next_step,
             money[_effect(by_step.get("charge_payment", []))],

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sagas.participant.customers import customer_name
 from sagas.participant.idempotency import IdempotencyRecordBase
+from sagas.participant.money import format_money
 from sagas.participant.outbox import InboxEventBase, OutboxEventBase
 
 
@@ -24,7 +25,7 @@ class CustomerAccount(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(balance__gte=0), name="balance_never_negative")]
 
     def __str__(self) -> str:
-        return f"{customer_name(self.customer)} ({self.balance})"
+        return f"{customer_name(self.customer)} ({format_money(self.balance)})"
 
 
 class Payment(models.Model):
@@ -52,7 +53,7 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return gettext("%(amount)s from %(customer)s for %(order)s (%(status)s)") % {
-            "amount": self.amount,
+            "amount": format_money(self.amount),
             "customer": customer_name(self.account.customer),
             "order": self.order_id,
             "status": self.get_status_display(),
@@ -71,7 +72,10 @@ class Refund(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return gettext("refund %(amount)s of payment %(payment)s") % {"amount": self.amount, "payment": self.payment_id}
+        return gettext("refund %(amount)s of payment %(payment)s") % {
+            "amount": format_money(self.amount),
+            "payment": self.payment_id,
+        }
 
 
 class LedgerEntry(models.Model):
@@ -101,7 +105,7 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return gettext("%(kind)s %(amount)s to account %(account)s") % {
             "kind": self.get_kind_display(),
-            "amount": self.amount,
+            "amount": format_money(self.amount),
             "account": self.account_id,
         }
 

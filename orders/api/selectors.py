@@ -5,6 +5,7 @@ row, so until then the order reads as PLACING. Reads filter by viewer, so anothe
 order is simply not found (404) and its existence is not given away.
 """
 
+import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,6 +14,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext, gettext_lazy
 
+from orders import events as ev
 from orders.cancellation_saga import NAME as CANCELLATION_SAGA
 from orders.models import Order
 from orders.placement import ORDER_SAGA
@@ -24,6 +26,18 @@ from sagas.participant.customers import customer_key
 ALIAS = "orders"
 PLACING = "PLACING"
 ORDER_STATUSES = [(PLACING, gettext_lazy("Placing")), *Order.Status.choices]
+
+
+# A stored refusal names, before its sentence, the step and the exception that carried it
+# ("charge_payment: InsufficientFunds: ...") or, choreographed, the event ("payment-declined: ...").
+# (orders/handlers.py cancels the order with the reason of the event that asked it to.)
+_EVENT_NAMES = "|".join(re.escape(name) for name in (ev.STOCK_REJECTED, ev.PAYMENT_DECLINED, ev.ORDER_CANCEL_REQUESTED))
+_MACHINE_PREFIX = re.compile(rf"^(?:[a-z][a-z0-9_]*: [A-Z][A-Za-z0-9]*: |(?:{_EVENT_NAMES}): )")
+
+
+def in_plain_words(text: str) -> str:
+    """A stored reason as a customer reads it: its sentence alone, in the reader's language."""
+    return _MACHINE_PREFIX.sub("", note_in_language(text or ""))
 
 
 @dataclass(frozen=True)
@@ -49,11 +63,10 @@ class PlacedOrder:
     def cancel_reason(self) -> str:
         if self.status != Order.Status.CANCELLED:
             return ""
-        # Both are stored in English; their known sentences are shown in the reader's language.
         if self.order is not None and self.order.cancel_reason:
-            return note_in_language(self.order.cancel_reason)
+            return in_plain_words(self.order.cancel_reason)
         # The refusal that made the saga compensate says it in the customer's terms.
-        return note_in_language(self.saga.last_error) or gettext("The order could not be placed.")
+        return in_plain_words(self.saga.last_error) or gettext("The order could not be placed.")
 
     @property
     def _input(self) -> dict[str, Any]:

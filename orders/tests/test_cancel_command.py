@@ -62,7 +62,7 @@ def test_a_refusal_is_a_clear_error(shop):
     placed = place()
     run(str(placed.business_key))
     drain()
-    with pytest.raises(CommandError, match=r"already_cancelled: This order is already cancelled\."):
+    with pytest.raises(CommandError, match=r"This order is already cancelled\. \(already_cancelled\)"):
         run(str(placed.business_key))
 
 

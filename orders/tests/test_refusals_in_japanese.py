@@ -65,7 +65,7 @@ def test_the_api_gives_the_refusal_as_the_cancel_reason_in_japanese(refused):
     client = Client(**JAPANESE)
     client.force_login(customer)
     body = client.get(reverse("api:order-detail", args=[saga.business_key])).json()
-    assert body["cancel_reason"] == f"charge_payment: InsufficientFunds: {SHOWN}"
+    assert body["cancel_reason"] == SHOWN  # the sentence alone: no step or exception name
     assert body["status"] == "CANCELLED"  # the machine-readable code stays English
 
 
@@ -99,5 +99,21 @@ def test_a_choreographed_refusal_reads_in_japanese_in_the_api(db):
 
     body = client.get(reverse("api:order-detail", args=[saga.business_key])).json()
 
-    # The event that carried the refusal is named by its code; the sentence is the reader's.
-    assert body["cancel_reason"] == f"payment-declined: {SHOWN}"
+    # The event that carried the refusal is not named: the customer reads its sentence.
+    assert body["cancel_reason"] == SHOWN
+
+
+def test_the_order_pages_outcome_runs_its_japanese_sentences_together(refused):
+    saga, customer = refused
+    client = Client(**JAPANESE)
+    client.force_login(customer)
+    html = unescape(client.get(reverse("order_detail", args=[saga.business_key])).content.decode())
+    assert "お支払いが拒否されました: 残高が足りません。確保していた在庫を解放しました。" in html
+
+
+def test_in_english_the_api_gives_the_refusal_as_stored(refused):
+    saga, customer = refused
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(customer)
+    body = client.get(reverse("api:order-detail", args=[saga.business_key])).json()
+    assert body["cancel_reason"] == STORED

@@ -5,7 +5,8 @@ import re
 import uuid
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from django.utils.translation import gettext as _
 
 from orders.cancellation import CancellationRefused, CancelPath, cancellation_request, order_customer
@@ -27,16 +28,22 @@ order_id.__name__ = "order id"  # argparse names the type when it refuses a valu
 
 
 class Command(BaseCommand):
-    help = __doc__
+    # The English stands as the class's help; --help says it in the language active then (argparse
+    # formats only a plain str, so it is translated when the parser is made).
+    help = gettext_noop("Cancel an order for its customer: stop its placement, or start its cancellation saga.")
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        self.help = gettext(type(self).help)
+        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("order_id", type=order_id, help="The order's id (a UUID).")
+        parser.add_argument("order_id", type=order_id, help=gettext_lazy("The order's id (a UUID)."))
         parser.add_argument(
             "--customer",
             default=None,
-            help="The customer's username; the order must be theirs (default: whoever placed it).",
+            help=gettext_lazy("The customer's username; the order must be theirs (default: whoever placed it)."),
         )
-        parser.add_argument("--reason", default="", help="Why, for the audit record and the order.")
+        parser.add_argument("--reason", default="", help=gettext_lazy("Why, for the audit record and the order."))
 
     def handle(self, *args: Any, **options: Any) -> None:
         order = options["order_id"]
@@ -52,7 +59,10 @@ class Command(BaseCommand):
                 order, customer=customer, actor="manage.py cancel_order", reason=options["reason"]
             )
         except CancellationRefused as refusal:
-            raise CommandError(f"{refusal.code}: {refusal.message}") from None
+            # The sentence for the reader, then the code a script may match on.
+            raise CommandError(
+                _("%(message)s (%(code)s)") % {"message": refusal.message, "code": refusal.code}
+            ) from None
         if started.path == CancelPath.STOP_PLACEMENT:
             said = _("order %(order)s: its placement saga %(saga)s stops and undoes what it did")
         elif started.created:

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from django.utils.translation import gettext as _
 
 from orders.placement import order_place
@@ -11,20 +12,30 @@ from sagas.participant.customers import UnknownCustomer, customer_key_for_userna
 
 
 class Command(BaseCommand):
-    help = __doc__
+    # The English stands as the class's help; --help says it in the language active then (argparse
+    # formats only a plain str, so it is translated when the parser is made).
+    help = gettext_noop("Place an order for a customer; it runs as a saga in the worker cluster.")
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        self.help = gettext(type(self).help)
+        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--customer", required=True, help="The customer's username, e.g. alice.")
-        parser.add_argument("--sku", required=True, help="Product SKU, e.g. WIDGET-1.")
-        parser.add_argument("--quantity", required=True, help="A whole number from 1 to 1000, in the digits 0-9.")
+        parser.add_argument("--customer", required=True, help=gettext_lazy("The customer's username, e.g. alice."))
+        parser.add_argument("--sku", required=True, help=gettext_lazy("Product SKU, e.g. WIDGET-1."))
+        parser.add_argument(
+            "--quantity", required=True, help=gettext_lazy("A whole number from 1 to 1000, in the digits 0-9.")
+        )
         parser.add_argument(
             "--style",
             choices=["orchestration", "choreography"],
             default=None,
-            help="Saga style (default: the SAGA_DEFAULT_STYLE setting).",
+            help=gettext_lazy("Saga style (default: the SAGA_DEFAULT_STYLE setting)."),
         )
         parser.add_argument(
-            "--idempotency-key", default=None, help="Placing again with the same key returns the first saga."
+            "--idempotency-key",
+            default=None,
+            help=gettext_lazy("Placing again with the same key returns the first saga."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
-from django.utils.translation import gettext
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from inventory import services as inventory
 from payments import services as payments
@@ -29,14 +29,24 @@ DEMO_PASSWORD = "demo-pass-123"
 
 
 class Command(BaseCommand):
-    help = __doc__
+    # The English stands as the class's help; --help says it in the language active then (argparse
+    # formats only a plain str, so it is translated when the parser is made).
+    help = gettext_noop(
+        "Create the demo products, customers and logins; running it again changes nothing. The customers' "
+        "password is published in the README, so with DEBUG off the command refuses to give it to anyone "
+        "unless told --allow-demo-passwords (a public demonstration) or --no-users."
+    )
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        self.help = gettext(type(self).help)
+        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--no-users", action="store_true", help="Do not create login accounts.")
+        parser.add_argument("--no-users", action="store_true", help=gettext_lazy("Do not create login accounts."))
         parser.add_argument(
             "--allow-demo-passwords",
             action="store_true",
-            help="With DEBUG off, give the demo customers the published demo password all the same.",
+            help=gettext_lazy("With DEBUG off, give the demo customers the published demo password all the same."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
