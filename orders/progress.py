@@ -259,6 +259,11 @@ def _step_view(name: str, saga: SagaInstance, calls: list[_Call]) -> StepView:
     forward = [call for call in calls if call.direction == Direction.FORWARD]
     undo = [call for call in calls if call.direction == Direction.COMPENSATION]
     state, detail = "pending", ""
+    # A call that went through is final: a service applies a step's action once, and an attempt that
+    # failed is sometimes logged after it (a timed-out choreographed attempt reports late).
+    went_through = [call for call in forward if call.status in (StepStatus.SUCCEEDED, StepStatus.RECORDED)]
+    if went_through:
+        forward = went_through
     if forward:
         last = forward[-1]
         if last.status == StepStatus.RUNNING:
