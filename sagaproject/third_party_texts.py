@@ -1,12 +1,13 @@
-"""The admin texts of django-q2 and django-axes, listed so the project's catalogue can translate them.
+"""Texts of django-q2, django-axes and DRF, listed so the project's catalogue can translate them.
 
-Neither app ships a Japanese catalogue, so their pages in the console (the worker tasks, the
-login lockouts) would stay English. Django looks a msgid up in every catalogue it has loaded,
-the project's first, so the project may carry their translations: this module names each
-msgid those apps show in the admin with gettext_noop, `make messages` extracts them into
-sagaproject/locale, and the Japanese stands there. Nothing imports this module; a new version
-of either app that changes a text only means editing the list here. Their log and terminal
-messages are left out: they are the apps' own logs, not a page anyone reads in the console.
+Neither django-q2 nor django-axes ships a Japanese catalogue, so their pages in the console
+(the worker tasks, the login lockouts) would stay English; DRF's lacks a few entries. Django
+looks a msgid up in every catalogue it has loaded, the project's first, so the project may
+carry their translations: this module names each msgid those apps show with gettext_noop,
+`make messages` extracts them into sagaproject/locale, and the Japanese stands there. Nothing
+imports this module; a new version of an app that changes a text only means editing the list
+here. Their log and terminal messages are left out: they are the apps' own logs, not a page
+anyone reads in the console.
 """
 
 from django.utils.translation import gettext_noop
@@ -91,6 +92,12 @@ DJANGO_Q2 = (
     gettext_noop("Short result"),
     gettext_noop("success"),
     gettext_noop("last_run"),
+)
+
+DJANGO_REST_FRAMEWORK = (
+    # A throttled request's detail ends with these; DRF's Japanese catalogue leaves them out.
+    gettext_noop("Expected available in {wait} second."),
+    gettext_noop("Expected available in {wait} seconds."),
 )
 
 DJANGO_AXES = (

@@ -7,6 +7,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from sagas.engine.definition import definition_title
+
 
 class SagaStatus(models.TextChoices):
     PENDING = "PENDING", _("Pending")
@@ -203,7 +205,8 @@ class SagaInstance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.definition_name} {self.id} ({status_code_name(self.status)})"
+        kind = definition_title(self.definition_name, self.definition_version)
+        return f"{kind} {self.id} ({status_code_name(self.status)})"
 
     @property
     def is_terminal(self) -> bool:
@@ -332,7 +335,15 @@ class FaultRule(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.operation} {self.phase}: {self.mode} p={self.probability}"
+        """The rule as the banner and the admin name it, in the reader's language: where, when, what."""
+        text = _("%(operation)s (%(phase)s) → %(mode)s") % {
+            "operation": self.operation,
+            "phase": self.get_phase_display(),
+            "mode": self.get_mode_display(),
+        }
+        if self.probability < 1:
+            text += _(", chance %(probability)s") % {"probability": self.probability}
+        return text
 
 
 class IdempotentRequest(models.Model):

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from sagas.admin.tools import saga_title
 from sagas.engine.definition import get_definition, registered_names
-from sagas.models import SagaInstance
+from sagas.models import SagaInstance, status_code_name
 from sagas.templatetags.localtime_named import local_time
 
 # The URL of the business object a key names, or "" when it has no page to open.
@@ -94,7 +94,7 @@ def sagas_sharing_key_html(saga: SagaInstance) -> str:
             (
                 reverse("admin:sagas_sagainstance_change", args=[other.pk]),
                 saga_title(other),
-                other.status,
+                status_code_name(other.status),
                 _("started %(when)s") % {"when": local_time(other.created_at)},
             )
             for other in others[:SAME_KEY_LIMIT]

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sagas import selectors
-from sagas.engine.definition import registered_names
+from sagas.engine.definition import definition_title, registered_names
 
 
 class SagaTypeFilter(admin.SimpleListFilter):
@@ -17,7 +17,7 @@ class SagaTypeFilter(admin.SimpleListFilter):
     parameter_name = "type"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [(name, name) for name in registered_names()]
+        return [(name, definition_title(name)) for name in registered_names()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value():

@@ -31,7 +31,7 @@ from sagas.admin.filters import NeedsAttentionFilter, SagaTypeFilter, StuckFilte
 from sagas.admin.operations import OPERATIONS
 from sagas.admin.paginators import EstimatedCountPaginator
 from sagas.admin.tools import has_current_step, saga_title, saga_where
-from sagas.engine.definition import registered_names
+from sagas.engine.definition import definition_title, registered_names
 from sagas.engine.notes import note_in_language
 from sagas.models import SagaInstance, SagaStatus, status_code_name
 from sagas.ops.timeline import format_duration, render_timeline
@@ -253,7 +253,7 @@ class SagaInstanceAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("type"), ordering="definition_name")
     def saga_type(self, saga: SagaInstance) -> str:
-        return saga.definition_name
+        return definition_title(saga.definition_name, saga.definition_version)
 
     # Sortable columns are the indexed ones only: a sort on anything else scans the table.
     @admin.display(description=gettext_lazy("status"), ordering="status")
@@ -313,7 +313,11 @@ class SagaInstanceAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("definition"))
     def definition(self, saga: SagaInstance) -> str:
-        return f"{saga.definition_name} v{saga.definition_version}"
+        return _("%(title)s, version %(version)s (%(name)s)") % {
+            "title": definition_title(saga.definition_name, saga.definition_version),
+            "version": saga.definition_version,
+            "name": saga.definition_name,
+        }
 
     @admin.display(description=gettext_lazy("where"))
     def position(self, saga: SagaInstance) -> str:

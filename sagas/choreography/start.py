@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -269,7 +270,18 @@ def choreography_compensation_plan(saga: SagaInstance | None = None) -> tuple[st
         undoers = [sub for sub in eventbus.subscribers(event_type) if sub.compensate]
         if not undoers:
             continue
-        names = " and ".join(f"{sub.name} (undoes {sub.step})" for sub in undoers)
-        together = ", at the same time" if len(undoers) > 1 else ""
-        lines.append(f"{'Then' if lines else 'First'}, on {event_type}: {names}{together}.")
-    return "Publishes a cancel request; each service undoes its own part when it hears of the cancel:", lines
+        undone = [
+            _("%(compensation)s (undoes %(step)s)") % {"compensation": sub.name, "step": sub.step} for sub in undoers
+        ]
+        names = get_text_list(undone, _("and"))  # "a, b and c", in the reader's language
+        values = {"event": event_type, "names": names}
+        if len(undoers) > 1:
+            line = (
+                _("Then, on %(event)s: %(names)s, at the same time.")
+                if lines
+                else _("First, on %(event)s: %(names)s, at the same time.")
+            )
+        else:
+            line = _("Then, on %(event)s: %(names)s.") if lines else _("First, on %(event)s: %(names)s.")
+        lines.append(line % values)
+    return _("Publishes a cancel request; each service undoes its own part when it hears of the cancel:"), lines

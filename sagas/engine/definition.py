@@ -138,6 +138,17 @@ def get_definition(name: str, version: int | None = None) -> SagaDefinition:
         raise LookupError(f"No saga definition {name!r} version {version}.") from None
 
 
+def definition_title(name: str, version: int | None = None) -> str:
+    """What people call sagas of that definition ("order placement", translated), or its name if none is registered."""
+    try:
+        return str(get_definition(name, version).title)
+    except LookupError:  # a version this process does not have (during a rolling deploy)
+        try:
+            return str(get_definition(name).title)
+        except LookupError:
+            return name
+
+
 def business_key_name(definition_name: str) -> str:
     """What people call the business key of a saga of that definition: "order id", or "business key"."""
     try:

@@ -1,8 +1,10 @@
 """Template tags for the admin pages: the banner shown while any fault rule is switched on, status names."""
 
+import json
 from typing import Any
 
 from django import template
+from django.db.models import Q
 from django.urls import reverse
 
 from sagas.engine.notes import note_in_language
@@ -22,7 +24,9 @@ def fault_banner(context: dict[str, Any]) -> dict[str, Any]:
     if not faults.injection_allowed():
         # Rules left enabled fire nowhere here; the fault rule pages say so.
         return {"rules": []}
-    rules = list(FaultRule.objects.filter(enabled=True).order_by("operation", "phase"))
+    # A rule that has fired its last time (remaining 0) fires no more: it is not counted.
+    live = FaultRule.objects.filter(enabled=True).filter(Q(remaining__isnull=True) | Q(remaining__gt=0))
+    rules = list(live.order_by("operation", "phase"))
     return {"rules": rules, "url": reverse("admin:sagas_faultrule_changelist") + "?enabled__exact=1"}
 
 
@@ -51,3 +55,9 @@ def action_name(action: str) -> str:
 def engine_note(text: str) -> str:
     """A stored error or note with the engine's own sentences in the reader's language."""
     return note_in_language(text)
+
+
+@register.filter
+def as_json(value: Any) -> str:
+    """Recorded data (an audit row's result) as the saga's context is shown: indented JSON, not a Python repr."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone, translation
 
+from sagas.management.commands.saga_status import Command as SagaStatusCommand
 from sagas.models import SagaInstance, SagaStatus
 from sagas.participant import faults
 from sagas.services import saga_start
@@ -155,3 +156,18 @@ def test_check_consistency_violation_text_in_japanese_with_english_json(db):
     assert re.search(
         r'"message": "RUNNING \d+s past its deadline with no live lease and nothing scheduled"', data.getvalue()
     )
+
+
+def test_a_commands_help_says_what_it_does_in_japanese(db):
+    with translation.override("ja"):
+        text = SagaStatusCommand().create_parser("manage.py", "saga_status").format_help()
+
+    assert "サガとその状態、すべてのステップの試行、補償、オペレーター操作を表示します。" in text
+    assert "Show a saga" not in text
+
+
+def test_a_commands_help_in_english_is_its_whole_manual(db):
+    text = " ".join(SagaStatusCommand().create_parser("manage.py", "saga_status").format_help().split())
+
+    assert "Show a saga, its status and every step attempt" in text
+    assert "--json prints the stored codes" in text

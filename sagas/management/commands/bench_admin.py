@@ -5,13 +5,18 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
+from django.utils.translation import gettext_noop
 
 from sagas.bench import admin_pages as admin_bench
 from sagas.management.arguments import whole_number
+from sagas.management.help import command_help
 
 
 class Command(BaseCommand):
-    help = __doc__
+    help = command_help(
+        gettext_noop("Fill the saga tables to a million sagas, then time the admin saga list and check_consistency."),
+        __doc__,
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(

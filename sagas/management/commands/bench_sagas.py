@@ -22,11 +22,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from sagas.bench import compare
 from sagas.bench import run as benchmark
 from sagas.management.arguments import decimal_number, whole_number
 from sagas.management.columns import left, right
+from sagas.management.help import command_help
 from sagas.models import SagaStyle
 from sagas.testing.cluster import WorkerCluster, descendant_pids
 
@@ -39,7 +41,10 @@ def _shown(value: float | None) -> str:
 
 
 class Command(BaseCommand):
-    help = __doc__
+    help = command_help(
+        gettext_noop("Benchmark the saga engine: place orders through a worker cluster and print what it took."),
+        __doc__,
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(

@@ -14,14 +14,20 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from sagas.consistency import DEFAULT_STUCK_GRACE_SECONDS, all_invariants, find_violations
 from sagas.management.arguments import whole_number
+from sagas.management.help import command_help
 
 
 class Command(BaseCommand):
-    help = __doc__
+    help = command_help(
+        gettext_noop(
+            "Check every invariant of the saga system: the engine's own and those each saga definition registers."
+        ),
+        __doc__,
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--json", action="store_true", help=_("Print one JSON object instead of text."))

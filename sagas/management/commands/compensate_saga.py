@@ -12,14 +12,16 @@ from typing import Any
 
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from sagas.management.help import command_help
 from sagas.management.operator import OperatorCommand, describe
 from sagas.models import SagaInstance
 from sagas.services import compensation_plan, saga_compensate
 
 
 class Command(OperatorCommand):
-    help = __doc__
+    help = command_help(gettext_noop("Stop a running or FAILED saga and undo what it did."), __doc__)
     action = "compensate"
     # call_command(..., stdin=...) feeds the confirmation in tests and scripts.
     stealth_options = ("stdin",)

@@ -8,10 +8,11 @@ Speaks LANGUAGE_CODE (`LANGUAGE_CODE=ja`); the log line the sweep writes stays E
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from sagas.engine.recovery import DEFAULT_IDLE_SECONDS, sweep
 from sagas.management.arguments import whole_number
+from sagas.management.help import command_help
 
 # Why each saga is kicked, one label per list of the sweep's report.
 REASONS = {
@@ -23,7 +24,9 @@ REASONS = {
 
 
 class Command(BaseCommand):
-    help = __doc__
+    help = command_help(
+        gettext_noop("Find sagas that should be moving and are not, and hand them back to the workers."), __doc__
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--dry-run", action="store_true", help=gettext("Only list what would be enqueued."))

@@ -11,14 +11,18 @@ Delivery is at least once: subscribers ignore a repeat. Speaks LANGUAGE_CODE (`L
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from sagas.choreography.sweep import relay_pending, sweep
 from sagas.management.arguments import decimal_number
+from sagas.management.help import command_help
 
 
 class Command(BaseCommand):
-    help = __doc__
+    help = command_help(
+        gettext_noop("Deliver the events the services' outboxes still hold, and look after choreographed sagas."),
+        __doc__,
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--dry-run", action="store_true", help=gettext("Only list what would be delivered."))

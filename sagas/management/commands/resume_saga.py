@@ -9,13 +9,18 @@ audit record (who, when, why) in the saga's step log.
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from sagas.management.help import command_help
 from sagas.management.operator import OperatorCommand, describe
 from sagas.services import saga_resume
 
 
 class Command(OperatorCommand):
-    help = __doc__
+    help = command_help(
+        gettext_noop("Hand a stuck saga back to the workers: its lease and backoff are cleared and it is queued."),
+        __doc__,
+    )
     action = "resume"
 
     def add_arguments(self, parser: Any) -> None:

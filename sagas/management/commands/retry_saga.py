@@ -7,12 +7,17 @@ that is not FAILED. Leaves an audit record (who, when, why) in the saga's step l
 
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
+from sagas.management.help import command_help
 from sagas.management.operator import OperatorCommand, describe
 from sagas.services import saga_retry
 
 
 class Command(OperatorCommand):
-    help = __doc__
+    help = command_help(
+        gettext_noop("Run again the step that stopped a FAILED saga, with a fresh set of attempts."), __doc__
+    )
     action = "retry"
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -24,12 +24,17 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from sagas.management.help import command_help
 from sagas.workers.supervisor import ClusterSupervisor, kill_group
 
 
 class Command(BaseCommand):
-    help = __doc__
+    help = command_help(
+        gettext_noop("Run the worker cluster in the foreground, keep it working, and stop it the graceful way."),
+        __doc__,
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(

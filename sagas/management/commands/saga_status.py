@@ -14,12 +14,13 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_noop, pgettext
 
 from sagas.engine.definition import business_key_name
 from sagas.engine.notes import note_in_language
 from sagas.lookup import ID_HELP
 from sagas.management.columns import cells, left, right
+from sagas.management.help import command_help
 from sagas.management.operator import resolve_or_explain
 from sagas.models import (
     Direction,
@@ -36,7 +37,9 @@ from sagas.templatetags.localtime_named import local_time
 
 
 class Command(BaseCommand):
-    help = __doc__
+    help = command_help(
+        gettext_noop("Show a saga, its status and every step attempt, compensation and operator action."), __doc__
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("saga_id", help=ID_HELP)
@@ -55,7 +58,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{left(label, 9)} {value}")
         self.stdout.write("")
         # The column names are not in the f-string: xgettext reads no call inside one. A column
-        # is as wide as its name when the name is wider (another language's may be).
+        # is as wide as its widest name or value (another language's may be wider).
         names = [
             pgettext("saga_status column", "step"),
             pgettext("saga_status column", "direction"),
@@ -63,18 +66,23 @@ class Command(BaseCommand):
             pgettext("saga_status column", "status"),
             pgettext("saga_status column", "ms"),
         ]
-        widths = [max(width, cells(name)) for width, name in zip((16, 13, 3, 10, 6), names, strict=True)]
-        self.stdout.write(f"{right('#', 3)}  " + _row(names, widths) + "  " + pgettext("saga_status column", "detail"))
-        for number, step in enumerate(steps, 1):
-            duration = step.duration_ms
-            values = [
+        rows = [
+            [
                 step.step_name,
                 direction_code_name(step.direction),
                 step.attempt,
                 step_status_code_name(step.status),
-                "" if duration is None else duration,
+                "" if step.duration_ms is None else step.duration_ms,
             ]
-            self.stdout.write(f"{right(number, 3)}  " + _row(values, widths) + f"  {_detail(step)}")
+            for step in steps
+        ]
+        widths = [
+            max(width, *(cells(str(row[column])) for row in [names, *rows]))
+            for column, width in enumerate((16, 13, 3, 10, 6))
+        ]
+        self.stdout.write(f"{right('#', 3)}  " + _row(names, widths) + "  " + pgettext("saga_status column", "detail"))
+        for number, (step, row) in enumerate(zip(steps, rows, strict=True), 1):
+            self.stdout.write(f"{right(number, 3)}  " + _row(row, widths) + f"  {_detail(step)}")
 
 
 def _row(values: list[object], widths: list[int]) -> str:

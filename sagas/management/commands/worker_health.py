@@ -18,13 +18,18 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from sagas.management.arguments import whole_number
+from sagas.management.help import command_help
 from sagas.ops.health import worker_health
 
 
 class Command(BaseCommand):
-    help = __doc__
+    help = command_help(
+        gettext_noop("Liveness check of the worker cluster, for a process supervisor: exit 0 healthy, 1 stalled."),
+        __doc__,
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(

@@ -1,0 +1,82 @@
+"""The console's remaining words in Japanese: the fault banner, the saga type, the staff API's parse error."""
+
+import html
+import re
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import translation
+
+from sagas.models import FaultRule, SagaStatus
+from sagas.testing import toy
+from sagas.tests.admin_support import staff_user, toy_row
+from sagas.tests.api_helpers import make_user, token_client
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+JAPANESE = {"HTTP_ACCEPT_LANGUAGE": "ja"}
+
+
+def _text(page: bytes) -> str:
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page.decode(), flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture
+def root(client, settings):
+    settings.FAULT_INJECTION = True
+    client.force_login(staff_user("root", superuser=True))
+    return client
+
+
+def test_the_fault_banner_names_each_rules_phase_and_mode_in_japanese(root):
+    FaultRule.objects.create(operation=toy.fault_point("check_limit"), phase="after", mode="hang")
+
+    text = _text(root.get(reverse("admin:index"), **JAPANESE).content)
+
+    with translation.override("ja"):
+        phase, mode = str(FaultRule.Phase.AFTER.label), str(FaultRule.Mode.HANG.label)
+    assert f"{toy.fault_point('check_limit')} ({phase}) → {mode}" in text
+    assert "after → hang" not in text
+
+
+def test_the_fault_banner_leaves_out_a_rule_that_has_fired_its_last_time(root):
+    FaultRule.objects.create(operation=toy.fault_point("check_limit"), mode="refuse", remaining=0)
+
+    page = root.get(reverse("admin:index"), **JAPANESE).content.decode()
+
+    assert 'class="fault-banner"' not in page
+
+
+def test_the_saga_list_names_the_saga_type_by_its_title(root):
+    toy_row(SagaStatus.FAILED)
+
+    text = _text(root.get(reverse("admin:sagas_sagainstance_changelist"), **JAPANESE).content)
+
+    with translation.override("ja"):
+        title = str(toy.TOY_SAGA.title)
+    assert title in text
+    assert f"{toy.NAME} " not in text
+
+
+def test_the_staff_api_refuses_a_malformed_json_body_in_japanese():
+    cache.clear()  # the API's throttles count in the cache
+    saga = toy_row(SagaStatus.FAILED)
+    client = token_client(make_user("ops", staff=True, perms=("view_sagainstance", "retry_saga")))
+
+    response = client.post(
+        f"/api/sagas/{saga.pk}/retry/",
+        data="{oops",
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="ja",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "リクエストの本文が正しい JSON ではありません。"
