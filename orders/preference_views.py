@@ -21,27 +21,31 @@ def _language_choices() -> list[tuple[str, str]]:
     return [("", gettext_lazy("The language my browser asks for")), *settings.LANGUAGES]
 
 
-def _time_zone_choices() -> list[tuple[str, str]]:
+def _time_zone_choices(saved: str = "") -> list[tuple[str, str]]:
     default = _("The site's time zone (%(zone)s)") % {"zone": settings.TIME_ZONE}
-    return [("", default), *((name, name) for name in preferences.time_zones())]
+    offered = preferences.offered_time_zones(translation.get_language() or "")
+    # A zone saved before that is no longer offered (an old alias) stays choosable, so saving keeps it.
+    kept = [saved] if saved and saved not in offered and preferences.is_time_zone(saved) else []
+    return [("", default), *((name, name) for name in (*kept, *offered))]
 
 
 class PreferenceForm(forms.Form):
     language = forms.ChoiceField(label=gettext_lazy("Language"), required=False)
     time_zone = forms.ChoiceField(label=gettext_lazy("Time zone"), required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, saved_time_zone: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = _language_choices()
-        self.fields["time_zone"].choices = _time_zone_choices()
+        self.fields["time_zone"].choices = _time_zone_choices(saved_time_zone)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def preferences_page(request: HttpRequest) -> HttpResponse:
     """Shows and saves the user's language and time zone; staff use it for the console too."""
+    saved = preferences.choice_for(request.user.pk, request.session)
     if request.method == "POST":
-        form = PreferenceForm(request.POST)
+        form = PreferenceForm(request.POST, saved_time_zone=saved.time_zone)
         if form.is_valid():
             choice = preferences.Choice(**form.cleaned_data)
             preferences.choice_save(request.user.pk, choice, request.session)
@@ -51,8 +55,9 @@ def preferences_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your preferences are saved."))
             return redirect("preferences")
     else:
-        choice = preferences.choice_for(request.user.pk, request.session)
-        form = PreferenceForm(initial={"language": choice.language, "time_zone": choice.time_zone})
+        form = PreferenceForm(
+            initial={"language": saved.language, "time_zone": saved.time_zone}, saved_time_zone=saved.time_zone
+        )
     return render(request, "storefront/preferences.html", {"form": form})
 
 

@@ -34,6 +34,23 @@ def time_zones() -> tuple[str, ...]:
     return tuple(sorted(zoneinfo.available_timezones()))
 
 
+# The zones the Preferences page offers are the ones named by a region and a city (Asia/Tokyo):
+# not the old country aliases (Japan, US/Pacific, GB-Eire), the fixed offsets (Etc/GMT-9) or the
+# system's own names (localtime, Factory). A zone saved before still counts (is_time_zone).
+_REGIONS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
+# Where a reader of a language most likely is: offered first.
+_ZONES_OF_LANGUAGE = {"ja": ("Asia/Tokyo",)}
+
+
+@cache
+def offered_time_zones(language: str = "") -> tuple[str, ...]:
+    """The zones to choose from: the reader's language's first, then UTC and every region's cities."""
+    known = set(time_zones())
+    first = tuple(name for name in _ZONES_OF_LANGUAGE.get(language.split("-")[0], ()) if name in known)
+    cities = (name for name in time_zones() if name.split("/")[0] in _REGIONS and name not in first)
+    return (*first, "UTC", *cities)
+
+
 def is_language(code: str) -> bool:
     return code in dict(settings.LANGUAGES)
 
