@@ -15,6 +15,7 @@ from payments import services
 from payments.errors import AccountNotFound, InsufficientFunds
 from payments.models import CustomerAccount, IdempotencyRecord, LedgerEntry, Payment
 from payments.tests.factories import AccountFactory
+from sagas.participant.refusals import ActionBlocked
 
 pytestmark = pytest.mark.django_db(databases=["default", "payments"])
 
@@ -69,3 +70,28 @@ def test_a_charge_of_the_whole_balance_leaves_zero():
     payment = Payment.objects.using("payments").get(pk=result["payment_id"])
     assert payment.account.customer == "dora"
     assert CustomerAccount.objects.using("payments").get(customer="dora").balance == Decimal("0.00")
+
+
+@pytest.mark.postgres
+def test_a_refund_reads_and_locks_both_records_in_one_statement():
+    AccountFactory(customer="dora", balance=Decimal("100.00"))
+    charge(key="c1")
+    with CaptureQueriesContext(connections["payments"]) as statements:
+        services.payment_refund(key="c1:refund", charge_key="c1")
+    # Begin, both records, the payment, the balance, the payment's status, the refund, the ledger entry,
+    # the charge's record marked compensated, the refund's record, commit.
+    assert len(statements) == 10, [query["sql"][:80] for query in statements]
+    assert CustomerAccount.objects.using("payments").get(customer="dora").balance == Decimal("100.00")
+
+
+@pytest.mark.postgres
+def test_a_refund_of_a_charge_that_never_ran_blocks_it_and_the_late_charge_is_refused():
+    AccountFactory(customer="dora", balance=Decimal("100.00"))
+    with CaptureQueriesContext(connections["payments"]) as statements:
+        result = services.payment_refund(key="c1:refund", charge_key="c1")
+    # Begin, both records (neither there), the blocking record, the refund's record, commit.
+    assert len(statements) == 5, [query["sql"][:80] for query in statements]
+    assert result["empty"] is True
+    with pytest.raises(ActionBlocked):
+        charge(key="c1")
+    assert CustomerAccount.objects.using("payments").get(customer="dora").balance == Decimal("100.00")

@@ -128,10 +128,15 @@ def compensate_once(
         try:
             with transaction.atomic(using=alias):
                 manager = record_model.objects.using(alias)
-                done = manager.select_for_update().filter(key=key).first()
+                # Both records read and locked in one statement: this compensation's, then the action's.
+                records = {
+                    record.key: record
+                    for record in manager.select_for_update().filter(key__in=(key, action_key)).order_by("pk")
+                }
+                done = records.get(key)
                 if done is not None:
                     return done.result
-                action = manager.select_for_update().filter(key=action_key).first()
+                action = records.get(action_key)
                 if action is None:
                     manager.create(
                         key=action_key,
