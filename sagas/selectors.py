@@ -116,14 +116,18 @@ class HourBucket:
 
 
 def saga_outcomes_by_hour(hours: int = 24, now: datetime | None = None) -> list[HourBucket]:
-    """Sagas that finished in each of the last `hours` hours, by outcome, oldest hour first."""
-    now = now or timezone.now()
-    current = now.replace(minute=0, second=0, microsecond=0)
+    """Sagas that finished in each of the last `hours` hours, by outcome, oldest hour first.
+
+    The hours are the viewer's (the active zone), as every other time on the console is: a zone
+    half an hour off UTC counts from its own half hours.
+    """
+    zone = timezone.get_current_timezone()
+    current = timezone.localtime(now or timezone.now(), zone).replace(minute=0, second=0, microsecond=0)
     starts = [current - timedelta(hours=back) for back in range(hours - 1, -1, -1)]
     rows = (
         SagaInstance.objects.filter(finished_at__gte=starts[0], status__in=OUTCOME_STATUSES)
         .order_by()
-        .annotate(hour=TruncHour("finished_at"))
+        .annotate(hour=TruncHour("finished_at", tzinfo=zone))
         .values("hour", "status")
         .annotate(n=Count("pk"))
     )

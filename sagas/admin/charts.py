@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+from django.utils import dateformat
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -58,9 +59,10 @@ def render_outcome_chart(buckets: Sequence[HourBucket]) -> SafeString:
                 continue
             height = value / scale_max * plot_height
             y -= height
+            hour = dateformat.format(bucket.start, "H:i T")  # the viewer's hour, its zone named
             parts.append(
                 f'<rect class="{key}" x="{x0:.1f}" y="{y:.1f}" width="{slot - 4:.1f}" height="{height:.1f}" '
-                f'fill="{colour}"><title>{bucket.start:%H}:00 UTC: {value} {escape(str(label).lower())}</title></rect>'
+                f'fill="{colour}"><title>{hour}: {value} {escape(str(label).lower())}</title></rect>'
             )
         if index % 3 == 0:
             parts.append(f'<text x="{x0:.1f}" y="{HEIGHT - 8}">{bucket.start:%H}h</text>')

@@ -2,11 +2,13 @@
 
 import html
 import re
+import zoneinfo
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from sagas.models import FaultRule, SagaStatus
 from sagas.testing import toy
@@ -80,3 +82,16 @@ def test_the_staff_api_refuses_a_malformed_json_body_in_japanese():
 
     assert response.status_code == 400
     assert response.json()["detail"] == "リクエストの本文が正しい JSON ではありません。"
+
+
+def test_the_overview_chart_counts_the_viewers_hours_and_names_their_zone(root, settings):
+    settings.TIME_ZONE = "Asia/Tokyo"
+    finished = timezone.now() - timedelta(hours=1)
+    toy_row(SagaStatus.COMPLETED, finished_at=finished)
+
+    text = root.get(reverse("admin:sagas_overview"), **JAPANESE).content.decode()
+
+    hour = timezone.localtime(finished, zoneinfo.ZoneInfo("Asia/Tokyo")).strftime("%H:00")
+
+    assert "1 時間ごとの終了数、直近 24 時間 (JST)" in html.unescape(text)
+    assert f"<title>{hour} JST: 1 " in text
