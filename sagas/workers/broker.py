@@ -16,7 +16,9 @@ it at commit, so a worker never wakes for a row it cannot see yet), and the push
 - a lost LISTEN connection is logged once per incident, replaced at the next dequeue, and
   meanwhile the pusher polls;
 - a claim is one statement (FOR UPDATE SKIP LOCKED) that also says when the next row falls
-  due, where django-q2 takes four round trips a task.
+  due, where django-q2 takes four round trips a task;
+- an acknowledgement is one DELETE in autocommit, where django-q2's goes through the ORM's
+  collector: BEGIN, DELETE, COMMIT.
 
 `settings.Q_LISTEN` chooses it (on by default on PostgreSQL); see docs/django-q2.md.
 """
@@ -101,6 +103,14 @@ class ListenBroker(ORM):
             row_id = super().enqueue(task)
             notify_queue(Conf.ORM, self.list_key)
         return row_id
+
+    def delete(self, task_id: int) -> None:
+        """Remove a queue row (an acknowledgement or a failure): one statement, its own transaction.
+
+        The row has no relations, so the collector django-q2 calls has nothing to find and only
+        wraps the DELETE in a transaction; deleting one row by its key is atomic by itself.
+        """
+        self.get_connection().filter(pk=task_id)._raw_delete(Conf.ORM)
 
     def dequeue(self) -> list[tuple[int, str]] | None:
         # LISTEN before reading the queue: a row committed after the read is then heard in the wait.

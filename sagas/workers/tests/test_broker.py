@@ -10,6 +10,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 from django.db import connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.conf import Conf
@@ -109,6 +110,18 @@ def test_a_row_another_cluster_is_claiming_is_skipped_not_waited_for():
     finally:
         other.close()
     assert taken == second
+
+
+def test_an_acknowledgement_removes_only_its_row_in_one_statement():
+    for n in (1, 2):
+        enqueue_task("math.sqrt", (n,), name="due")
+    broker = ListenBroker()
+    [(task_id, _)], _ = broker._claim()
+    with CaptureQueriesContext(connections["default"]) as statements:
+        broker.acknowledge(task_id)
+    assert [query["sql"].split()[0] for query in statements.captured_queries] == ["DELETE"]
+    assert not OrmQ.objects.filter(pk=task_id).exists()
+    assert OrmQ.objects.count() == 1  # the other task stays queued
 
 
 def test_a_claim_handed_back_early_is_heard(listener):
