@@ -19,6 +19,12 @@ class ProductListApi(APIView):
 
     name = _("Products")
 
-    @extend_schema(operation_id="products_list", responses={200: ProductOutput(many=True), **READ_ERRORS})
+    # The schema says what the browsable API says, in the reader's language (not the docstring).
+    @extend_schema(
+        operation_id="products_list",
+        summary=_("List products"),
+        description=description,
+        responses={200: ProductOutput(many=True), **READ_ERRORS},
+    )
     def get(self, request: Request) -> Response:
         return Response(ProductOutput(product_list(), many=True).data)

@@ -93,6 +93,7 @@ class OrderListPlaceApi(GenericAPIView):
     @extend_schema(
         operation_id="orders_list",
         summary=_("List orders, newest first"),
+        description=_("The caller's orders, newest first; staff with the view permission on orders see everyone's."),
         responses={200: OrderOutput(many=True), 400: FIELD_ERRORS, **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
@@ -156,7 +157,12 @@ class OrderDetailApi(APIView):
     name = _("Order")
 
     @extend_schema(
-        operation_id="orders_retrieve", parameters=[ORDER_ID], responses={200: OrderDetailOutput, **READ_ERRORS}
+        operation_id="orders_retrieve",
+        summary=_("Read an order"),
+        # The schema says what the browsable API says, in the reader's language (not the docstring).
+        description=description,
+        parameters=[ORDER_ID],
+        responses={200: OrderDetailOutput, **READ_ERRORS},
     )
     def get(self, request: Request, order_id: str) -> Response:
         order = placed_order_get(order_id, viewer=request.user)
@@ -282,6 +288,7 @@ class OrderCancellationApi(APIView):
     @extend_schema(
         operation_id="orders_cancellation_plan",
         summary=_("What a cancel would do now"),
+        description=description,
         parameters=[ORDER_ID],
         responses={200: CancellationPlanOutput, **READ_ERRORS, 404: NOT_FOUND_REFUSAL},
     )
