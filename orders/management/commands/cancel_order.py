@@ -5,11 +5,12 @@ import re
 import uuid
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.translation import gettext, gettext_lazy, gettext_noop
+from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from orders.cancellation import CancellationRefused, CancelPath, cancellation_request, order_customer
+from orders.management.help import TranslatedHelp
 from sagas.participant.customers import UnknownCustomer, customer_key_for_username
 
 # Only the ASCII hex digits, in the usual 8-4-4-4-12 groups or as 32 in a row: uuid.UUID alone also
@@ -27,14 +28,9 @@ def order_id(text: str) -> uuid.UUID:
 order_id.__name__ = "order id"  # argparse names the type when it refuses a value
 
 
-class Command(BaseCommand):
-    # The English stands as the class's help; --help says it in the language active then (argparse
-    # formats only a plain str, so it is translated when the parser is made).
+class Command(TranslatedHelp, BaseCommand):
+    # The English stands as the class's help; --help says it in the language active then.
     help = gettext_noop("Cancel an order for its customer: stop its placement, or start its cancellation saga.")
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        self.help = gettext(type(self).help)
-        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("order_id", type=order_id, help=gettext_lazy("The order's id (a UUID)."))

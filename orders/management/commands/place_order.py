@@ -2,23 +2,19 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.translation import gettext, gettext_lazy, gettext_noop
+from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
+from orders.management.help import TranslatedHelp
 from orders.placement import order_place
 from sagas.errors import InvalidSagaRequest
 from sagas.participant.customers import UnknownCustomer, customer_key_for_username
 
 
-class Command(BaseCommand):
-    # The English stands as the class's help; --help says it in the language active then (argparse
-    # formats only a plain str, so it is translated when the parser is made).
+class Command(TranslatedHelp, BaseCommand):
+    # The English stands as the class's help; --help says it in the language active then.
     help = gettext_noop("Place an order for a customer; it runs as a saga in the worker cluster.")
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        self.help = gettext(type(self).help)
-        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--customer", required=True, help=gettext_lazy("The customer's username, e.g. alice."))

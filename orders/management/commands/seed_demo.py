@@ -10,10 +10,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from inventory import services as inventory
+from orders.management.help import TranslatedHelp
 from payments import services as payments
 from sagas.participant.customers import customer_key
 
@@ -28,18 +29,13 @@ CUSTOMERS = [("alice", Decimal("1000.00")), ("bob", Decimal("250.00")), ("carol"
 DEMO_PASSWORD = "demo-pass-123"
 
 
-class Command(BaseCommand):
-    # The English stands as the class's help; --help says it in the language active then (argparse
-    # formats only a plain str, so it is translated when the parser is made).
+class Command(TranslatedHelp, BaseCommand):
+    # The English stands as the class's help; --help says it in the language active then.
     help = gettext_noop(
         "Create the demo products, customers and logins; running it again changes nothing. The customers' "
         "password is published in the README, so with DEBUG off the command refuses to give it to anyone "
         "unless told --allow-demo-passwords (a public demonstration) or --no-users."
     )
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        self.help = gettext(type(self).help)
-        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--no-users", action="store_true", help=gettext_lazy("Do not create login accounts."))
