@@ -35,6 +35,8 @@ DELIVERY_CUT_SHORT = gettext_noop(
 STEP_TIMED_OUT = gettext_noop("step exceeded its timeout of %(seconds)ss")
 COMPENSATED_BY = gettext_noop("Compensated by %(actor)s: %(reason)s")
 IDLE_REDELIVERED = gettext_noop("Nothing happened for %(seconds)ss: its %(count)s event(s) were delivered again.")
+# A service's handler that failed on an event (sagas/choreography/monitor.py writes it).
+HANDLER_FAILED = gettext_noop("%(handler)s on %(event)s: %(error)s")
 
 _ENGINE_NOTES = (
     LOST_ATTEMPT,
@@ -48,6 +50,7 @@ _ENGINE_NOTES = (
     IDLE_REDELIVERED,
     COMPENSATED_BY,
     STEP_TIMED_OUT,
+    HANDLER_FAILED,
 )
 # The engine's notes and the sentences the participants registered, longest first, so a note
 # that contains a shorter one is matched whole.
@@ -65,6 +68,11 @@ def register_notes(*templates: str) -> None:
 
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+# Values whose shape is known are matched by it, so a note is not found in text that only looks like it.
+_SHAPES = {
+    "handler": r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*",  # a service's handler: payments.charge_payment
+    "event": r"[a-z]+(?:-[a-z]+)+",  # an event type: stock-reserved
+}
 
 
 @cache
@@ -73,7 +81,9 @@ def _pattern(template: str) -> re.Pattern[str]:
     parts, position = [], 0
     for found in _PLACEHOLDER.finditer(template):
         parts.append(re.escape(template[position : found.start()]))
-        if found.start() == 0:
+        if found.group(1) in _SHAPES:
+            parts.append(f"(?P<{found.group(1)}>{_SHAPES[found.group(1)]})")
+        elif found.start() == 0:
             # A value that opens the note (a SKU) is one word: the text before it is not the note's.
             parts.append(f"(?P<{found.group(1)}>\\S+)")
         else:
