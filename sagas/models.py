@@ -324,7 +324,9 @@ class FaultRule(models.Model):
         ordering = ["operation", "phase"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(probability__gte=0) & models.Q(probability__lte=1), name="fault_probability_0_1"
+                condition=models.Q(probability__gte=0) & models.Q(probability__lte=1),
+                name="fault_probability_0_1",
+                violation_error_message=_("The probability is a chance per call, from 0 to 1."),
             ),
             # Every writer, not only the admin form: time.sleep() refuses a negative delay mid-step.
             models.CheckConstraint(

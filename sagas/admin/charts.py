@@ -65,6 +65,7 @@ def render_outcome_chart(buckets: Sequence[HourBucket]) -> SafeString:
                 f'fill="{colour}"><title>{hour}: {value} {escape(str(label).lower())}</title></rect>'
             )
         if index % 3 == 0:
-            parts.append(f'<text x="{x0:.1f}" y="{HEIGHT - 8}">{bucket.start:%H}h</text>')
+            axis = _("%(hour)sh") % {"hour": f"{bucket.start:%H}"}  # 22h; 22時 in Japanese
+            parts.append(f'<text x="{x0:.1f}" y="{HEIGHT - 8}">{escape(axis)}</text>')
     parts.append("</svg>")
     return mark_safe("".join(parts))

@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from django_q.conf import Conf
 
 from sagas.choreography.flow import flow_for
@@ -35,6 +36,11 @@ from sagas.ops.logging import saga_log_context
 from sagas.participant import eventbus
 from sagas.participant.eventbus import Subscription
 from sagas.participant.outbox import Event, event_key
+
+# A subscriber's failed attempt, stored in English as the engine's other notes are and registered
+# with them, so the console and saga_status say it in the reader's language, the error kept.
+DELIVERY_FAILED = gettext_noop("%(handler)s on %(event)s: %(error)s")
+notes.register_notes(DELIVERY_FAILED)
 
 logger = logging.getLogger("sagas.monitor")
 
@@ -329,7 +335,7 @@ def record_attempt(
             started_at=now,
             finished_at=now,
             result={"event": event.type, "event_id": event.id, "handler": sub.name},
-            error_message=f"{sub.name} on {event.type}: {error}",
+            error_message=DELIVERY_FAILED % {"handler": sub.name, "event": event.type, "error": error},
             traceback=traceback,
             worker=new_worker_id(),
         )

@@ -9,7 +9,10 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone, translation
+from rest_framework.exceptions import Throttled
 
+from sagas.api.toolkit.errors import api_exception_handler
+from sagas.engine import notes
 from sagas.models import FaultRule, SagaStatus
 from sagas.testing import toy
 from sagas.tests.admin_support import staff_user, toy_row
@@ -95,3 +98,50 @@ def test_the_overview_chart_counts_the_viewers_hours_and_names_their_zone(root, 
 
     assert "1 時間ごとの終了数、直近 24 時間 (JST)" in html.unescape(text)
     assert f"<title>{hour} JST: 1 " in text
+
+
+def test_a_failed_choreography_delivery_reads_in_japanese():
+    stored = "payments.charge_payment on stock-reserved: InsufficientFunds: Insufficient funds."
+
+    with translation.override("ja"):
+        shown = notes.note_in_language(stored)
+
+    assert shown.startswith("stock-reserved を受けた payments.charge_payment: InsufficientFunds: ")
+
+
+def test_the_overview_chart_writes_its_hours_the_japanese_way(root):
+    text = root.get(reverse("admin:sagas_overview"), **JAPANESE).content.decode()
+
+    assert re.search(r">\d\d時</text>", text)
+    assert not re.search(r">\d\dh</text>", text)
+
+
+def test_the_search_box_magnifier_is_described_in_japanese(root):
+    page = root.get(reverse("admin:sagas_sagainstance_changelist"), **JAPANESE).content.decode()
+
+    assert 'alt="検索"' in page
+    assert 'alt="Search"' not in page
+
+
+def test_a_fault_rule_with_a_probability_above_one_is_refused_in_japanese(root):
+    response = root.post(
+        reverse("admin:sagas_faultrule_add"),
+        {
+            "operation": toy.fault_point("check_limit"),
+            "phase": "before",
+            "mode": "refuse",
+            "probability": "2",
+            "delay_seconds": "0",
+            "enabled": "on",
+        },
+        **JAPANESE,
+    )
+
+    assert "確率は呼び出し 1 回ごとの発生確率で、0 から 1 の間で指定します。" in response.content.decode()
+
+
+def test_a_throttled_answer_runs_its_two_japanese_sentences_together():
+    with translation.override("ja"):
+        response = api_exception_handler(Throttled(wait=5), {})
+
+    assert response.data["detail"] == "リクエストの処理は絞られました。あと 5 秒で利用できる見込みです。"
