@@ -35,8 +35,6 @@ DELIVERY_CUT_SHORT = gettext_noop(
 STEP_TIMED_OUT = gettext_noop("step exceeded its timeout of %(seconds)ss")
 COMPENSATED_BY = gettext_noop("Compensated by %(actor)s: %(reason)s")
 IDLE_REDELIVERED = gettext_noop("Nothing happened for %(seconds)ss: its %(count)s event(s) were delivered again.")
-# A service's handler that failed on an event (sagas/choreography/monitor.py writes it).
-HANDLER_FAILED = gettext_noop("%(handler)s on %(event)s: %(error)s")
 
 _ENGINE_NOTES = (
     LOST_ATTEMPT,
@@ -50,7 +48,6 @@ _ENGINE_NOTES = (
     IDLE_REDELIVERED,
     COMPENSATED_BY,
     STEP_TIMED_OUT,
-    HANDLER_FAILED,
 )
 # The engine's notes and the sentences the participants registered, longest first, so a note
 # that contains a shorter one is matched whole.
@@ -68,7 +65,8 @@ def register_notes(*templates: str) -> None:
 
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-# Values whose shape is known are matched by it, so a note is not found in text that only looks like it.
+# Values whose shape is known are matched by it, so a note is not found in text that only looks like it
+# (sagas/choreography/monitor.py's handler failure on an event, for one).
 _SHAPES = {
     "handler": r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*",  # a service's handler: payments.charge_payment
     "event": r"[a-z]+(?:-[a-z]+)+",  # an event type: stock-reserved
