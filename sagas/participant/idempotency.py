@@ -31,19 +31,19 @@ class Outcome(models.TextChoices):
 class IdempotencyRecordBase(models.Model):
     """One row per idempotency key a participant has seen."""
 
-    key = models.CharField(max_length=200, unique=True)
-    operation = models.CharField(max_length=64)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices)
-    result = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    key = models.CharField(max_length=200, unique=True, verbose_name=gettext_lazy("idempotency key"))
+    operation = models.CharField(max_length=64, verbose_name=gettext_lazy("operation"))
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, verbose_name=gettext_lazy("outcome"))
+    result = models.JSONField(default=dict, blank=True, verbose_name=gettext_lazy("result"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
         abstract = True
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.operation} {self.key} ({self.outcome})"
+        return f"{self.operation} {self.key} ({self.get_outcome_display()})"
 
 
 _ATTEMPTS = 3
