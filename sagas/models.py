@@ -5,7 +5,7 @@ import uuid
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from sagas.engine.definition import definition_title
 
@@ -194,14 +194,16 @@ class SagaInstance(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["idempotency_key"], name="saga_one_per_idempotency_key"),
         ]
+        # Stored in English by migrate; marked so the permission pickers can translate them
+        # (sagaproject.permission_labels).
         permissions = [
-            ("retry_saga", "Can retry a failed saga"),
-            ("compensate_saga", "Can compensate a saga"),
-            ("resume_saga", "Can resume a stuck saga"),
-            ("pause_saga", "Can pause and unpause a saga"),
-            ("edit_saga_input", "Can edit a saga's input and retry"),
-            ("skip_saga_step", "Can skip a failed step"),
-            ("resolve_saga", "Can mark a failed saga resolved"),
+            ("retry_saga", gettext_noop("Can retry a failed saga")),
+            ("compensate_saga", gettext_noop("Can compensate a saga")),
+            ("resume_saga", gettext_noop("Can resume a stuck saga")),
+            ("pause_saga", gettext_noop("Can pause and unpause a saga")),
+            ("edit_saga_input", gettext_noop("Can edit a saga's input and retry")),
+            ("skip_saga_step", gettext_noop("Can skip a failed step")),
+            ("resolve_saga", gettext_noop("Can mark a failed saga resolved")),
         ]
 
     def __str__(self) -> str:

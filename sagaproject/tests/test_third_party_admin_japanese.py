@@ -55,3 +55,12 @@ def test_the_access_attempt_list_shows_its_columns_in_japanese(root):
     assert "IP アドレス" in text
     assert "ユーザーエージェント" in text
     assert "User Agent" not in text
+
+
+def test_the_group_page_names_permissions_in_japanese(root):
+    text = _text(root.get(reverse("admin:auth_group_add"), **JAPANESE).content)
+
+    assert "サガ | サガ | 失敗したサガを再試行できる" in text
+    assert "サガ | サガ | サガ を表示できる" in text
+    assert "Can retry a failed saga" not in text
+    assert "Can view" not in text

@@ -106,7 +106,9 @@ def test_a_failed_choreography_delivery_reads_in_japanese():
     with translation.override("ja"):
         shown = notes.note_in_language(stored)
 
-    assert shown.startswith("stock-reserved を受けた payments.charge_payment: InsufficientFunds: ")
+    assert shown.startswith("stock-reserved を")
+    assert "payments.charge_payment: InsufficientFunds: " in shown
+    assert " on " not in shown
 
 
 def test_the_overview_chart_writes_its_hours_the_japanese_way(root):
