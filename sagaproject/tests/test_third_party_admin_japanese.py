@@ -4,7 +4,7 @@ import html
 import re
 
 import pytest
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
@@ -64,3 +64,12 @@ def test_the_group_page_names_permissions_in_japanese(root):
     assert "サガ | サガ | サガ を表示できる" in text
     assert "Can retry a failed saga" not in text
     assert "Can view" not in text
+
+
+def test_a_login_record_is_named_in_japanese_with_its_zone(root):
+    row = AccessLog.objects.create(username="alice", ip_address="192.0.2.1", user_agent="curl")
+
+    text = _text(root.get(reverse("admin:axes_accesslog_change", args=[row.pk]), **JAPANESE).content)
+
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC の alice のログイン", text)
+    assert "Access Log for" not in text
