@@ -187,44 +187,13 @@ def _check_one_order(
         if len(payments) <= 1 and len(reservations) <= 1:
             return problems
     order_id = _uuid_text(order_key)
-    first_saga = _uuid_text(sagas[0][0])
+    problems += _duplicates(order_id, sagas, payments, reservations)
     if len(sagas) > 1:
-        ids = [_uuid_text(s) for s, _ in sagas]
-        problems.append(
-            Violation.of(
-                6,
-                first_saga,
-                order_id,
-                gettext_noop("%(count)s sagas drive this order: %(ids)s"),
-                count=len(sagas),
-                ids=ids,
-            )
-        )
         for saga_key, status in sagas:
             if status == _COMPLETED:
                 problems += _check_completed(_uuid_text(saga_key), order_id, order, lines, payments, reservations)
             elif status == _COMPENSATED:
                 problems += _check_compensated(_uuid_text(saga_key), order_id, order, payments, reservations)
-    if len(payments) > 1:
-        problems.append(
-            Violation.of(
-                6,
-                first_saga,
-                order_id,
-                gettext_noop("%(count)s payments were taken for one order"),
-                count=len(payments),
-            )
-        )
-    if len(reservations) > 1:
-        problems.append(
-            Violation.of(
-                6,
-                first_saga,
-                order_id,
-                gettext_noop("%(count)s reservations were made for one order"),
-                count=len(reservations),
-            )
-        )
     return problems
 
 
