@@ -38,6 +38,9 @@ class TokenObtainThrottle(SimpleRateThrottle):
 class TokenObtainApi(ObtainAuthToken):
     """Exchange a username and password for the user's API token; every call returns the same token."""
 
+    # The browsable API and the schema show this (not the docstring), in the reader's language.
+    description = _("Exchange a username and password for the user's API token; every call returns the same token.")
+
     name = _("API token")
     # No session: a password exchange must not depend on, or be refused by, a browser's CSRF state.
     authentication_classes = []
@@ -46,7 +49,8 @@ class TokenObtainApi(ObtainAuthToken):
 
     @extend_schema(
         operation_id="token_obtain",
-        summary="Get your API token",
+        summary=_("Get your API token"),
+        description=description,
         request=TokenObtainInput,
         responses={
             200: inline_serializer("TokenOutput", {"token": serializers.CharField()}),

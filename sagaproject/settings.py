@@ -268,8 +268,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "sagas.api.toolkit.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Sagas for Django API",
-    "DESCRIPTION": "Place orders that run as sagas across orders, payments and inventory.",
+    # Lazy: the schema view renders them in the request's language (LocaleMiddleware, Accept-Language).
+    "TITLE": gettext_lazy("Sagas for Django API"),
+    "DESCRIPTION": gettext_lazy("Place orders that run as sagas across orders, payments and inventory."),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -26,6 +26,9 @@ ACTION_ERRORS = {**WRITE_ERRORS, 409: CONFLICT}
 class SagaListApi(GenericAPIView):
     """Every saga, newest first, filtered by status, type, style and creation time."""
 
+    # The browsable API and the schema show this (not the docstring), in the reader's language.
+    description = _("Every saga, newest first, filtered by status, type, style and creation time.")
+
     name = _("Sagas")
 
     permission_classes = [CanViewSagas]
@@ -36,6 +39,8 @@ class SagaListApi(GenericAPIView):
 
     @extend_schema(
         operation_id="sagas_list",
+        summary=_("List sagas, newest first"),
+        description=description,
         responses={200: SagaOutput(many=True), 400: FIELD_ERRORS, **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
@@ -46,12 +51,19 @@ class SagaListApi(GenericAPIView):
 class SagaDetailApi(APIView):
     """One saga with its whole step log, operator actions included."""
 
+    # The browsable API and the schema show this (not the docstring), in the reader's language.
+    description = _("One saga with its whole step log, operator actions included.")
+
     name = _("Saga")
 
     permission_classes = [CanViewSagas]
 
     @extend_schema(
-        operation_id="sagas_retrieve", parameters=[SAGA_ID], responses={200: SagaDetailOutput, **READ_ERRORS}
+        operation_id="sagas_retrieve",
+        summary=_("Read a saga"),
+        description=description,
+        parameters=[SAGA_ID],
+        responses={200: SagaDetailOutput, **READ_ERRORS},
     )
     def get(self, request: Request, saga_id: str) -> Response:
         return Response(SagaDetailOutput(services.saga_get(saga_id)).data)
@@ -74,11 +86,12 @@ class _SagaActionApi(APIView):
         return Response(SagaDetailOutput(saga).data)
 
 
-def _action_schema(operation_id: str, summary: str, request: type = SagaActionInput) -> Callable:
-    return extend_schema_view(
+def _action_schema(operation_id: str, summary: str, description: str, request: type = SagaActionInput) -> Callable:
+    schema = extend_schema_view(
         post=extend_schema(
             operation_id=operation_id,
             summary=summary,
+            description=description,
             parameters=[SAGA_ID],
             request=request,
             responses={
@@ -88,20 +101,51 @@ def _action_schema(operation_id: str, summary: str, request: type = SagaActionIn
         )
     )
 
+    def decorate(view: type[_SagaActionApi]) -> type[_SagaActionApi]:
+        # The browsable API and the schema say what the action does, in the reader's language: not
+        # _SagaActionApi's docstring, which is about the code.
+        view.description = description
+        return schema(view)
 
-@_action_schema("sagas_retry", _("Run the failed step of a FAILED saga again"))
+    return decorate
+
+
+@_action_schema(
+    "sagas_retry",
+    _("Run the failed step of a FAILED saga again"),
+    _(
+        "Runs the step that stopped a FAILED saga again, with a fresh set of attempts; the reason goes into "
+        "the audit record. 409, saying why, when the saga's state does not allow it."
+    ),
+)
 class SagaRetryApi(_SagaActionApi):
     name = _("Retry")
     operation = OperatorAction.RETRY
 
 
-@_action_schema("sagas_compensate", _("Stop the saga and undo its steps in reverse order"))
+@_action_schema(
+    "sagas_compensate",
+    _("Stop the saga and undo its steps in reverse order"),
+    _(
+        "Stops a running or FAILED saga and undoes what it did, in reverse order; the reason goes into the "
+        "audit record. 409, saying why, when the saga's state does not allow it."
+    ),
+)
 class SagaCompensateApi(_SagaActionApi):
     name = _("Compensate")
     operation = OperatorAction.COMPENSATE
 
 
-@_action_schema("sagas_resume", _("Hand a stuck saga back to the workers"), request=SagaResumeInput)
+@_action_schema(
+    "sagas_resume",
+    _("Hand a stuck saga back to the workers"),
+    _(
+        "Clears a stuck saga's lease and backoff so that the workers pick it up again; `force` takes it over "
+        "even while a worker's lease is still live. The reason goes into the audit record. 409, saying why, "
+        "when the saga's state does not allow it."
+    ),
+    request=SagaResumeInput,
+)
 class SagaResumeApi(_SagaActionApi):
     name = _("Resume")
     operation = OperatorAction.RESUME

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
@@ -24,6 +25,9 @@ class NewestFirstCursorPagination(CursorPagination):
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 200
+    # DRF's own texts for these have no Japanese translation; the schema shows ours in the reader's language.
+    cursor_query_description = gettext_lazy("Where the page starts: the `next` or `previous` link's cursor.")
+    page_size_query_description = gettext_lazy("How many results a page holds.")
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
