@@ -268,8 +268,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "sagas.api.toolkit.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
-    # Lazy: the schema view renders them in the request's language (LocaleMiddleware, Accept-Language).
-    "TITLE": gettext_lazy("Sagas for Django API"),
+    # The product's name, left untranslated: the schema view also makes it the download's file name
+    # (Content-Disposition), and a non-ASCII one would garble that header.
+    "TITLE": "Sagas for Django API",
+    # Lazy: the schema view renders it in the request's language (LocaleMiddleware, Accept-Language).
     "DESCRIPTION": gettext_lazy("Place orders that run as sagas across orders, payments and inventory."),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

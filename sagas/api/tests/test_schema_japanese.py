@@ -51,10 +51,14 @@ def test_the_saga_list_describes_its_paging_parameters_in_japanese():
         assert not parameters[name]["description"].isascii(), parameters[name]
 
 
-def test_the_schema_gives_its_title_and_description_in_japanese():
-    info = _schema("ja")["info"]
-    assert info["title"] == "Sagas for Django の API"
-    assert not info["description"].isascii(), info["description"]
+def test_the_schema_describes_itself_in_japanese():
+    description = _schema("ja")["info"]["description"]
+    assert description == "注文・支払い・在庫にまたがるサガとして実行される注文を出します。"
+
+
+def test_in_japanese_the_schema_download_keeps_a_plain_file_name():
+    response = Client(HTTP_ACCEPT_LANGUAGE="ja").get(reverse("api:schema"))
+    assert response.headers["Content-Disposition"] == 'inline; filename="Sagas for Django API.yaml"'
 
 
 def test_in_english_the_saga_and_token_operations_read_as_written():
